@@ -1,0 +1,155 @@
+"""Wiring only: load settings, build the app, register handlers, start scheduler and server.
+
+python app.py            # migrate the database, then serve (HTTP or Socket Mode)
+python app.py migrate    # apply database migrations and exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from starlette.applications import Starlette
+
+import handlers
+from bot.errors import ConfigError
+from bot.services import Services
+from bot.settings import Settings, load_settings
+from storage import Database
+from web.server import create_web_app
+
+log = logging.getLogger("incident_bot")
+
+
+@dataclass
+class Runtime:
+    """Everything a running bot owns, so it can be stopped in order."""
+
+    services: Services
+    bolt_app: App
+    web_app: Starlette
+    scheduler: BackgroundScheduler
+    executor: ThreadPoolExecutor
+
+    def start_background(self) -> None:
+        """Start the scheduler (the server is started by the caller)."""
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        """Finish in-flight listener work, stop the scheduler, close the database."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.executor.shutdown(wait=True)
+        self.services.db.dispose()
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """A Web API client that retries rate limits, 5xx answers and dropped connections."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_runtime(settings: Settings) -> Runtime:
+    """Build the whole bot from settings: database, Slack client, Bolt app, web app."""
+    settings.check_slack_credentials()
+    db = Database(settings.database_url)
+    db.migrate()
+    client = slack_client(settings)
+    services = Services(settings=settings, db=db, slack=client)
+    executor = ThreadPoolExecutor(
+        max_workers=settings.worker_threads, thread_name_prefix="listener"
+    )
+    bolt_app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or None,
+        process_before_response=False,
+        listener_executor=executor,
+        request_verification_enabled=not settings.socket_mode,
+    )
+    handlers.register_all(bolt_app, services)
+    web_app = create_web_app(
+        bolt_app=None if settings.socket_mode else bolt_app,
+        db=db,
+        dispatch_threads=settings.worker_threads,
+    )
+    scheduler = BackgroundScheduler(timezone="UTC")
+    return Runtime(services, bolt_app, web_app, scheduler, executor)
+
+
+def serve(runtime: Runtime) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    settings = runtime.services.settings
+    runtime.start_background()
+    socket_handler: Any = None
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket_handler = SocketModeHandler(runtime.bolt_app, settings.slack_app_token)
+        socket_handler.connect()
+        log.info("connected to Slack in Socket Mode")
+    config = uvicorn.Config(
+        runtime.web_app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=20,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()  # handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests
+    finally:
+        if socket_handler is not None:
+            socket_handler.close()
+        runtime.shutdown()
+        log.info("stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "migrate":
+        Database(settings.database_url).migrate()
+        print("database is up to date")
+        return 0
+    try:
+        runtime = create_runtime(settings)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    serve(runtime)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

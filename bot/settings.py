@@ -1,0 +1,109 @@
+"""One validated settings object, read from the environment and a `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+SLACK_API_URL = "https://slack.com/api/"
+PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "placeholder", "...")
+
+_WHERE_BOT_TOKEN = (
+    "api.slack.com/apps -> your app -> OAuth & Permissions -> Bot User OAuth Token (xoxb-...)"
+)
+_WHERE_SIGNING_SECRET = "api.slack.com/apps -> your app -> Basic Information -> Signing Secret"
+_WHERE_APP_TOKEN = (
+    "api.slack.com/apps -> your app -> Basic Information -> App-Level Tokens "
+    "(scope connections:write, xapp-...)"
+)
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return not lowered or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+class Settings(BaseSettings):
+    """Every configuration key of the bot; see `.env.example` for documentation."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = SLACK_API_URL
+    database_url: str = "sqlite:///./incident-bot.db"
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    worker_threads: int = Field(default=64, ge=1, le=1024)
+    incident_channel_prefix: str = Field(default="inc", pattern=r"^[a-z0-9][a-z0-9_-]{0,19}$")
+    incident_broadcast_channel: str = ""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+            raise ValueError(
+                "must be sqlite:///path/to/file.db or postgresql://user@host:port/database"
+            )
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        """True when an app-level token is set: connect out to Slack instead of serving HTTP."""
+        return bool(self.slack_app_token)
+
+    def check_slack_credentials(self) -> None:
+        """Stop start-up with a clear message when a Slack credential is missing or fake."""
+        problems: list[str] = []
+        if _is_placeholder(self.slack_bot_token) or not self.slack_bot_token.startswith("xoxb-"):
+            problems.append(f"SLACK_BOT_TOKEN must be the bot token, from {_WHERE_BOT_TOKEN}")
+        if self.socket_mode:
+            if _is_placeholder(self.slack_app_token) or not self.slack_app_token.startswith(
+                "xapp-"
+            ):
+                problems.append(
+                    f"SLACK_APP_TOKEN must be an app-level token, from {_WHERE_APP_TOKEN}"
+                )
+        elif _is_placeholder(self.slack_signing_secret):
+            problems.append(
+                f"SLACK_SIGNING_SECRET must be the signing secret, from {_WHERE_SIGNING_SECRET}"
+            )
+        if problems:
+            raise ConfigError(
+                "Cannot start: "
+                + "; ".join(problems)
+                + ". Set them in the environment or in .env (see .env.example)."
+            )
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Read and validate the settings; a bad value raises ConfigError naming the key."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(part) for part in err["loc"]).upper()
+            lines.append(f"{key}: {err['msg']}")
+        raise ConfigError("Invalid configuration: " + "; ".join(lines)) from exc

@@ -1,0 +1,75 @@
+"""The `/incident` slash command: acknowledge at once, then route to a sub-command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+
+from blocks.help import help_blocks, help_text
+from blocks.ids import Command
+from bot import commands
+from handlers.context import CommandRequest, services_of
+
+Route = Callable[[CommandRequest], None]
+ROUTES: dict[str, Route] = {}
+
+
+def route(name: str) -> Callable[[Route], Route]:
+    """Decorator: make `fn` the handler of `/incident <name>`."""
+    if commands.find(name) is None:
+        raise ValueError(f"/incident {name} is not in bot.commands.CATALOGUE")
+
+    def decorator(fn: Route) -> Route:
+        ROUTES[name] = fn
+        return fn
+
+    return decorator
+
+
+@route("help")
+def show_help(request: CommandRequest) -> None:
+    """Post the list of sub-commands."""
+    subs = commands.catalogue()
+    request.respond(text=help_text(subs), blocks=help_blocks(subs), response_type="ephemeral")
+
+
+def handle_incident(
+    ack: Ack,
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    """Acknowledge within Slack's 3 seconds, then run the sub-command."""
+    ack()
+    name, args = commands.split(body.get("text", ""))
+    request = CommandRequest(
+        services=services_of(context),
+        name=name,
+        args=args,
+        user_id=body["user_id"],
+        channel_id=body.get("channel_id", ""),
+        trigger_id=body.get("trigger_id", ""),
+        respond=respond,
+        client=client,
+        body=body,
+    )
+    handler = ROUTES.get(name)
+    if handler is None:
+        subs = commands.catalogue()
+        respond(
+            text=f"`{name}` is not an /incident command. " + help_text(subs),
+            blocks=help_blocks(subs, unknown=name, suggestion=commands.suggest(name)),
+            response_type="ephemeral",
+        )
+        return
+    handler(request)
+
+
+def register(app: App) -> None:
+    """Listen for `/incident`."""
+    app.command(Command.INCIDENT.value)(handle_incident)

@@ -1,0 +1,46 @@
+"""Handing the bot's services to listeners through Bolt's context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+
+from bot.services import Services
+
+_KEY = "incident_bot_services"
+
+
+def inject_services(services: Services) -> Callable[..., Any]:
+    """A global middleware that makes `services` reachable from every listener."""
+
+    def middleware(context: BoltContext, next: Callable[[], Any]) -> Any:
+        context[_KEY] = services
+        return next()
+
+    return middleware
+
+
+def services_of(context: BoltContext) -> Services:
+    """The services the middleware put on this request's context."""
+    services: Services = context[_KEY]
+    return services
+
+
+@dataclass
+class CommandRequest:
+    """One `/incident` invocation, parsed."""
+
+    services: Services
+    name: str
+    args: str
+    user_id: str
+    channel_id: str
+    trigger_id: str
+    respond: Respond
+    client: WebClient
+    body: dict[str, Any]

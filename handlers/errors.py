@@ -1,0 +1,77 @@
+"""One error handler for the whole app.
+
+Domain errors become a clear ephemeral message for the user who caused them. Anything
+else is logged with its traceback under a short reference the user can quote to whoever
+runs the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import DomainError
+
+log = logging.getLogger("incident_bot.errors")
+
+
+def user_message(error: Exception) -> tuple[str, str | None]:
+    """The text to show for `error`, and the log reference when it was unexpected."""
+    if isinstance(error, DomainError):
+        return f":warning: {error}", None
+    reference = uuid.uuid4().hex[:8]
+    if isinstance(error, SlackApiError):
+        what = f"Slack answered `{error.response.get('error', error.response.status_code)}`"
+    else:
+        what = "something went wrong on our side"
+    return (
+        f":x: Sorry, that failed: {what}. Nothing was lost; try again, and if it keeps "
+        f"failing give the reference `{reference}` to whoever runs the incident bot.",
+        reference,
+    )
+
+
+def tell_user(
+    text: str, *, body: dict[str, Any], respond: Respond | None, client: WebClient
+) -> None:
+    """Deliver an ephemeral message by the best channel the request offers."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+    try:
+        if respond is not None:
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        elif user and channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+        elif user:
+            client.chat_postMessage(channel=user, text=text)
+    except Exception:
+        log.exception("could not tell user %s about an error", user)
+
+
+def handle_error(
+    error: Exception,
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+) -> None:
+    """Log the failure and tell the user what happened."""
+    text, reference = user_message(error)
+    kind = body.get("type") or ("slash_command" if "command" in body else "unknown")
+    if reference is None:
+        log.info("domain error in %s: %s", kind, error)
+    else:
+        log.error("unexpected error in %s (reference %s)", kind, reference, exc_info=error)
+    if kind == "event_callback":
+        return  # nobody is waiting on an event; the log is the record
+    tell_user(text, body=body, respond=context.respond, client=client)
+
+
+def register(app: App) -> None:
+    """Install the app-wide error handler."""
+    app.error(handle_error)

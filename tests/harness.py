@@ -1,0 +1,98 @@
+"""Run the real bot (real uvicorn server, real WebClient) against the Slack emulator."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from app import Runtime, create_runtime
+from bot.settings import Settings, load_settings
+from tests.emulator import SlackDriver, SlackEmulator
+
+BOT_TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "test-signing-secret"
+
+
+def bot_settings(emulator: SlackEmulator, database_url: str, **overrides: Any) -> Settings:
+    """Settings for a bot that talks to `emulator` and stores in `database_url`."""
+    values: dict[str, Any] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_app_token": "",
+        "slack_api_url": emulator.api_url,
+        "database_url": database_url,
+        "host": "127.0.0.1",
+        "port": 0,
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return load_settings(env_file=None, **values)
+
+
+class RunningBot:
+    """The bot serving HTTP on a free loopback port, in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runtime: Runtime = create_runtime(settings)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            self.runtime.web_app, log_level="warning", timeout_graceful_shutdown=5
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT"""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        """The one URL Slack sends commands, interactivity and events to."""
+        return self.base_url + "/slack/events"
+
+    def start(self) -> RunningBot:
+        """Start scheduler and server; return when the server accepts connections."""
+        self.runtime.start_background()
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the bot's server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server the way SIGTERM does, then shut the runtime down."""
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self.runtime.shutdown()
+        self._socket.close()
+
+    def driver(self, emulator: SlackEmulator) -> SlackDriver:
+        """A driver that sends signed requests to this bot."""
+        return SlackDriver(
+            app_url=self.events_url, signing_secret=SIGNING_SECRET, emulator=emulator
+        )
+
+    def __enter__(self) -> RunningBot:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

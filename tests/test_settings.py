@@ -1,0 +1,94 @@
+"""Configuration is validated at start-up with messages that say what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "DATABASE_URL",
+        "PORT",
+        "LOG_LEVEL",
+        "SLACK_API_URL",
+    ):
+        monkeypatch.delenv(key, raising=False)
+
+
+def test_defaults() -> None:
+    settings = load_settings(env_file=None)
+    assert settings.database_url.startswith("sqlite:///")
+    assert (settings.host, settings.port) == ("0.0.0.0", 3000)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert not settings.socket_mode
+
+
+def test_reads_env_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = tmp_path / ".env"
+    env.write_text("SLACK_BOT_TOKEN=xoxb-from-file\nPORT=4000\nLOG_LEVEL=debug\n")
+    monkeypatch.setenv("PORT", "5000")  # the environment wins over the file
+    settings = load_settings(env_file=env)
+    assert settings.slack_bot_token == "xoxb-from-file"
+    assert settings.port == 5000
+    assert settings.log_level == "DEBUG"
+
+
+def test_api_url_gets_trailing_slash() -> None:
+    assert load_settings(env_file=None, slack_api_url="http://127.0.0.1:9/api").slack_api_url == (
+        "http://127.0.0.1:9/api/"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("port", "99999", "PORT"),
+        ("database_url", "mysql://x", "DATABASE_URL"),
+        ("log_level", "LOUD", "LOG_LEVEL"),
+        ("slack_api_url", "slack.com/api", "SLACK_API_URL"),
+        ("incident_channel_prefix", "Bad Prefix", "INCIDENT_CHANNEL_PREFIX"),
+    ],
+)
+def test_bad_values_name_the_key(key: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(env_file=None, **{key: value})
+
+
+def test_missing_credentials_say_what_to_set_and_where() -> None:
+    settings = load_settings(env_file=None)
+    with pytest.raises(ConfigError) as info:
+        settings.check_slack_credentials()
+    message = str(info.value)
+    assert "SLACK_BOT_TOKEN" in message and "OAuth & Permissions" in message
+    assert "SLACK_SIGNING_SECRET" in message and "Basic Information" in message
+
+
+def test_placeholders_from_env_example_are_rejected() -> None:
+    example = Path(__file__).resolve().parents[1] / ".env.example"
+    settings = load_settings(env_file=example)
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        settings.check_slack_credentials()
+
+
+def test_socket_mode_needs_app_token_not_signing_secret() -> None:
+    settings = load_settings(env_file=None, slack_bot_token="xoxb-1-2", slack_app_token="xapp-1")
+    assert settings.socket_mode
+    settings.check_slack_credentials()
+    bad = load_settings(env_file=None, slack_bot_token="xoxb-1-2", slack_app_token="xoxb-wrong")
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
+        bad.check_slack_credentials()
+
+
+def test_valid_http_credentials_pass() -> None:
+    load_settings(
+        env_file=None, slack_bot_token="xoxb-123-456", slack_signing_secret="8f2b0c1d"
+    ).check_slack_credentials()

@@ -1,0 +1,1 @@
+"""The one HTTP server: Slack requests, health, and (later) status page and alert webhooks."""

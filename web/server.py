@@ -1,0 +1,49 @@
+"""Starlette application served by uvicorn.
+
+Bolt's own Starlette adapter awaits `app.dispatch` on the event loop thread, so one slow
+listener would hold every other request. Here dispatch runs in a worker thread: the sync
+Bolt App acknowledges as soon as a listener calls ack(), and the listener's remaining work
+goes on in Bolt's listener executor.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+
+def create_web_app(*, bolt_app: App | None, db: Database, dispatch_threads: int = 64) -> Starlette:
+    """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint)."""
+    limiter = anyio.CapacityLimiter(dispatch_threads)
+
+    async def slack_events(request: Request) -> Response:
+        assert bolt_app is not None
+        body = await request.body()
+        bolt_request = to_bolt_request(request, body)
+        bolt_response = await anyio.to_thread.run_sync(
+            bolt_app.dispatch, bolt_request, limiter=limiter
+        )
+        return to_starlette_response(bolt_response)
+
+    async def healthz(_request: Request) -> Response:
+        ok = await anyio.to_thread.run_sync(db.ping, limiter=limiter)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"},
+            status_code=200 if ok else 503,
+        )
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if bolt_app is not None:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes)
