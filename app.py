@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from starlette.applications import Starlette
 
 import handlers
+from bot import jobs, subscribers
 from bot.errors import ConfigError
 from bot.services import Services
 from bot.settings import Settings, load_settings
@@ -77,6 +78,7 @@ def create_runtime(settings: Settings) -> Runtime:
     db.migrate()
     client = slack_client(settings)
     services = Services(settings=settings, db=db, slack=client)
+    subscribers.install(services)
     executor = ThreadPoolExecutor(
         max_workers=settings.worker_threads, thread_name_prefix="listener"
     )
@@ -94,6 +96,7 @@ def create_runtime(settings: Settings) -> Runtime:
         dispatch_threads=settings.worker_threads,
     )
     scheduler = BackgroundScheduler(timezone="UTC")
+    jobs.schedule(scheduler, services)
     return Runtime(services, bolt_app, web_app, scheduler, executor)
 
 

@@ -9,3 +9,44 @@ class Command(StrEnum):
     """Slash commands."""
 
     INCIDENT = "/incident"
+
+
+class Callback(StrEnum):
+    """Modal callback ids and shortcut callback ids (the latter also in manifest.yml)."""
+
+    DECLARE_MODAL = "declare_modal"
+    UPDATE_MODAL = "update_modal"
+    RESOLVE_MODAL = "resolve_modal"
+    ROLE_MODAL = "role_modal"
+    DECLARE_SHORTCUT = "declare_incident"
+    DECLARE_FROM_MESSAGE = "declare_incident_from_message"
+    ADD_TO_TIMELINE = "add_to_timeline"
+    CREATE_ACTION_ITEM = "create_action_item"
+
+
+class Action(StrEnum):
+    """Action ids of buttons and selects on messages and the App Home."""
+
+    POST_UPDATE = "incident_post_update"
+    SET_STATUS = "incident_set_status"
+    SET_SEVERITY = "incident_set_severity"
+    ASSIGN_ROLE = "incident_assign_role"
+    RESOLVE = "incident_resolve"
+    RETRY_SETUP = "incident_retry_setup"
+    HOME_DECLARE = "home_declare"
+
+
+class Field(StrEnum):
+    """Input block ids of modals; each input's action id is the same string."""
+
+    TITLE = "title"
+    SEVERITY = "severity"
+    SUMMARY = "summary"
+    IMPACT = "impact"
+    MANAGER = "manager"
+    PRIVATE = "private"
+    MESSAGE = "message"
+    STATUS = "status"
+    RESOLUTION = "resolution"
+    ROLE = "role"
+    USER = "user"

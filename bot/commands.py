@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
+
+from bot.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,26 @@ class Subcommand:
 
 
 CATALOGUE: tuple[Subcommand, ...] = (
+    Subcommand("declare", "/incident declare [title]", "Declare an incident (opens a form)."),
+    Subcommand("update", "/incident update [text]", "Post a status update (opens a form).", True),
+    Subcommand(
+        "status",
+        "/incident status <investigating|identified|monitoring|resolved>",
+        "Change the incident's status.",
+        True,
+    ),
+    Subcommand("severity", "/incident severity <sev1-sev4>", "Change the severity.", True),
+    Subcommand("manager", "/incident manager @user", "Make someone the incident manager.", True),
+    Subcommand(
+        "role",
+        "/incident role <manager|comms|scribe> @user",
+        "Give someone a role in the incident.",
+        True,
+    ),
+    Subcommand("resolve", "/incident resolve", "Resolve the incident (asks how).", True),
+    Subcommand("note", "/incident note <text>", "Add a note to the timeline.", True),
+    Subcommand("timeline", "/incident timeline", "Show the incident's timeline.", True),
+    Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )
 
@@ -48,3 +71,18 @@ def suggest(name: str) -> str | None:
         return prefixed[0]
     matches = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def parse_user(text: str, *, example: str) -> str:
+    """The user id of an escaped mention like `<@U123|bob>`, or InvalidInput."""
+    token = text.strip()
+    match = _USER_MENTION.match(token)
+    if match is None:
+        shown = token or "(nothing)"
+        raise InvalidInput(
+            f"`{shown}` is not a Slack user. Mention a person, for example `{example}`."
+        )
+    return match.group(1)

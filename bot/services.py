@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
+from sqlmodel import Session
 
+from bot.events import EventBus, IncidentEvent
 from bot.settings import Settings
 from storage import Database
+
+if TYPE_CHECKING:
+    from bot.surfaces import IncidentSlack
 
 
 @dataclass
 class Services:
-    """Settings, the database and the Slack Web API client."""
+    """Settings, the database, the Slack Web API client and the incident event bus."""
 
     settings: Settings
     db: Database
     slack: WebClient
+    events: EventBus = field(default_factory=EventBus)
+    surfaces: IncidentSlack | None = None  # set by bot.subscribers.install
+
+    def commit(self, operation: Callable[[Session], IncidentEvent | None]) -> IncidentEvent | None:
+        """Run a domain operation in one transaction; return its event, not yet published."""
+        with self.db.session() as session:
+            return operation(session)
+
+    def publish(self, event: IncidentEvent | None) -> None:
+        """Tell every subscriber about a committed change."""
+        if event is not None:
+            self.events.publish(event)
+
+    def apply(self, operation: Callable[[Session], IncidentEvent | None]) -> IncidentEvent | None:
+        """Run a domain operation in one transaction, then publish its event once committed."""
+        event = self.commit(operation)
+        self.publish(event)
+        return event

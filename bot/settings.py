@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=64, ge=1, le=1024)
     incident_channel_prefix: str = Field(default="inc", pattern=r"^[a-z0-9][a-z0-9_-]{0,19}$")
     incident_broadcast_channel: str = ""
+    # Timeline (emoji names without colons; comma-separated list allowed).
+    timeline_emoji: str = "pushpin"
+    # Status-update reminders: per-severity intervals (s, m, h units; off disables).
+    reminder_intervals: str = "sev1=15m,sev2=30m,sev3=1h,sev4=off"
+    # Nudge when an open incident has had no incident manager this long (s, m, h; off).
+    no_manager_nudge_after: str = "5m"
+    no_manager_nudge_max: int = Field(default=3, ge=0, le=100)
+    # Quiet hours for low severities, e.g. "sev3,sev4@22:00-08:00" in QUIET_HOURS_TZ; empty: off.
+    quiet_hours: str = ""
+    quiet_hours_tz: str = "UTC"
+    # How often the scheduler looks for due reminders, in seconds.
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=300)
 
     @field_validator("log_level", mode="before")
     @classmethod

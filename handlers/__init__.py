@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import commands, errors, events
+from handlers import commands, errors, events, incidents, reminders, timeline
 from handlers.context import inject_services
 
 
@@ -17,4 +17,7 @@ def register_all(app: App, services: Services) -> None:
     app.use(inject_services(services))
     errors.register(app)
     commands.register(app)
+    incidents.register(app)
+    timeline.register(app)
+    reminders.register(app)
     events.register(app)

@@ -1,0 +1,198 @@
+"""Modals: declare, update, resolve, assign a role."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from blocks.ids import Callback, Field
+from blocks.incident import headline, severity_options
+from blocks.text import truncate
+from bot.incidents import MESSAGE_MAX, TITLE_MAX, IncidentView
+from bot.vocabulary import Role, Status
+
+
+def _metadata(**values: Any) -> str:
+    return json.dumps(values, separators=(",", ":"))
+
+
+def declare_modal(
+    *,
+    user_id: str,
+    title: str = "",
+    summary: str = "",
+    origin: dict[str, str] | None = None,
+) -> View:
+    """The declare form. `origin` carries the channel/ts/permalink of a source message."""
+    severities = severity_options(with_descriptions=True)
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=Field.TITLE,
+            label="Title",
+            element=PlainTextInputElement(
+                action_id=Field.TITLE,
+                initial_value=truncate(title.strip(), TITLE_MAX) or None,
+                max_length=TITLE_MAX,
+                placeholder="What is broken, in a few words",
+            ),
+        ),
+        InputBlock(
+            block_id=Field.SEVERITY,
+            label="Severity",
+            element=StaticSelectElement(
+                action_id=Field.SEVERITY, placeholder="Choose a severity", options=severities
+            ),
+        ),
+        InputBlock(
+            block_id=Field.SUMMARY,
+            label="Summary",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id=Field.SUMMARY,
+                multiline=True,
+                initial_value=truncate(summary, MESSAGE_MAX) or None,
+                max_length=MESSAGE_MAX,
+                placeholder="What is known so far",
+            ),
+        ),
+        InputBlock(
+            block_id=Field.IMPACT,
+            label="Impact / affected services",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id=Field.IMPACT, multiline=True, max_length=MESSAGE_MAX
+            ),
+        ),
+        InputBlock(
+            block_id=Field.MANAGER,
+            label="Incident manager",
+            element=UserSelectElement(action_id=Field.MANAGER, initial_user=user_id),
+        ),
+        InputBlock(
+            block_id=Field.PRIVATE,
+            label="Visibility",
+            optional=True,
+            element=CheckboxesElement(
+                action_id=Field.PRIVATE,
+                options=[
+                    Option(
+                        value="private",
+                        text="Private incident",
+                        description="Private channel, not announced",
+                    )
+                ],
+            ),
+        ),
+    ]
+    return View(
+        type="modal",
+        callback_id=Callback.DECLARE_MODAL,
+        title="Declare an incident",
+        submit="Declare",
+        close="Cancel",
+        private_metadata=_metadata(**(origin or {})),
+        blocks=blocks,
+    )
+
+
+def update_modal(view: IncidentView, *, message: str = "") -> View:
+    """Post an update, optionally moving the incident to a new status."""
+    statuses = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        InputBlock(
+            block_id=Field.MESSAGE,
+            label="What is new?",
+            element=PlainTextInputElement(
+                action_id=Field.MESSAGE,
+                multiline=True,
+                initial_value=truncate(message, MESSAGE_MAX) or None,
+                max_length=MESSAGE_MAX,
+            ),
+        ),
+        InputBlock(
+            block_id=Field.STATUS,
+            label="New status",
+            optional=True,
+            element=StaticSelectElement(
+                action_id=Field.STATUS, placeholder=f"Keep: {view.status.label}", options=statuses
+            ),
+        ),
+    ]
+    return View(
+        type="modal",
+        callback_id=Callback.UPDATE_MODAL,
+        title="Post an update",
+        submit="Post",
+        close="Cancel",
+        private_metadata=_metadata(incident_id=view.incident.id),
+        blocks=blocks,
+    )
+
+
+def resolve_modal(view: IncidentView) -> View:
+    """Ask for a short resolution summary."""
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        InputBlock(
+            block_id=Field.RESOLUTION,
+            label="How was it resolved?",
+            element=PlainTextInputElement(
+                action_id=Field.RESOLUTION, multiline=True, max_length=MESSAGE_MAX
+            ),
+        ),
+        ContextBlock(
+            elements=[MarkdownTextObject(text="This goes on the card and into the post-mortem.")]
+        ),
+    ]
+    return View(
+        type="modal",
+        callback_id=Callback.RESOLVE_MODAL,
+        title="Resolve incident",
+        submit="Resolve",
+        close="Cancel",
+        private_metadata=_metadata(incident_id=view.incident.id),
+        blocks=blocks,
+    )
+
+
+def role_modal(view: IncidentView) -> View:
+    """Give a role to someone."""
+    roles = [Option(value=r.value, text=r.label) for r in Role]
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=Field.ROLE,
+            label="Role",
+            element=StaticSelectElement(
+                action_id=Field.ROLE, options=roles, initial_option=roles[0]
+            ),
+        ),
+        InputBlock(
+            block_id=Field.USER,
+            label="Person",
+            element=UserSelectElement(action_id=Field.USER),
+        ),
+    ]
+    return View(
+        type="modal",
+        callback_id=Callback.ROLE_MODAL,
+        title="Assign a role",
+        submit="Assign",
+        close="Cancel",
+        private_metadata=_metadata(incident_id=view.incident.id),
+        blocks=blocks,
+    )

@@ -1,0 +1,386 @@
+"""Incidents: declaring, changing status and severity, roles, updates, resolving.
+
+Functions take the session first and everything else by keyword. They change rows and
+return the IncidentEvent to publish once the session has committed; they never call Slack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.errors import InvalidInput, NotFound
+from bot.events import EventKind, IncidentEvent
+from bot.vocabulary import Role, Severity, Status, parse_severity
+from storage.models import Incident, IncidentRole, IncidentUpdate
+from storage.types import utcnow
+
+TITLE_MAX = 150
+MESSAGE_MAX = 3000
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """A snapshot of an incident and its roles, for rendering."""
+
+    incident: Incident
+    roles: dict[Role, str]
+
+    @property
+    def manager(self) -> str | None:
+        """The incident manager's user id, if there is one."""
+        return self.roles.get(Role.INCIDENT_MANAGER)
+
+    @property
+    def severity(self) -> Severity:
+        """The incident's severity."""
+        return Severity(self.incident.severity)
+
+    @property
+    def status(self) -> Status:
+        """The incident's status."""
+        return Status(self.incident.status)
+
+
+def validate_declaration(*, title: str, severity: str | None) -> tuple[str, Severity]:
+    """Check the declare modal's fields; InvalidInput names each bad field."""
+    errors: dict[str, str] = {}
+    clean_title = " ".join((title or "").split())
+    if not clean_title:
+        errors["title"] = "Give the incident a title."
+    elif len(clean_title) > TITLE_MAX:
+        errors["title"] = f"Keep the title to {TITLE_MAX} characters (it has {len(clean_title)})."
+    parsed: Severity | None = None
+    if not severity:
+        errors["severity"] = "Choose a severity."
+    else:
+        try:
+            parsed = parse_severity(severity)
+        except InvalidInput as exc:
+            errors["severity"] = str(exc)
+    if errors or parsed is None:
+        raise InvalidInput("; ".join(errors.values()), fields=errors)
+    return clean_title, parsed
+
+
+def declare(
+    session: Session,
+    *,
+    title: str,
+    severity: str | None,
+    declared_by: str,
+    declare_key: str,
+    summary: str = "",
+    impact: str = "",
+    manager: str | None = None,
+    private: bool = False,
+    origin_channel_id: str | None = None,
+    origin_message_ts: str | None = None,
+    origin_permalink: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Incident, IncidentEvent | None]:
+    """Create an incident, or return the one already made from `declare_key` (and no event)."""
+    clean_title, parsed = validate_declaration(title=title, severity=severity)
+    existing = session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
+    if existing is not None:
+        return existing, None
+    now = now or utcnow()
+    number = (session.exec(select(func.max(Incident.number))).one() or 0) + 1
+    incident = Incident(
+        number=number,
+        title=clean_title,
+        severity=parsed.value,
+        summary=(summary or "").strip(),
+        impact=(impact or "").strip(),
+        private=private,
+        declared_by=declared_by,
+        declare_key=declare_key,
+        origin_channel_id=origin_channel_id,
+        origin_message_ts=origin_message_ts,
+        origin_permalink=origin_permalink,
+        declared_at=now,
+        updated_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    assert incident.id is not None
+    session.add(
+        IncidentRole(
+            incident_id=incident.id,
+            role=Role.INCIDENT_MANAGER.value,
+            user_id=manager or declared_by,
+            assigned_by=declared_by,
+            assigned_at=now,
+        )
+    )
+    session.flush()
+    event = IncidentEvent(EventKind.DECLARED, incident.id, declared_by, now)
+    return incident, event
+
+
+def get(session: Session, *, incident_id: int) -> Incident:
+    """The incident with this id, or NotFound."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"Incident {incident_id} does not exist.")
+    return incident
+
+
+def by_channel(session: Session, *, channel_id: str) -> Incident | None:
+    """The incident whose dedicated channel this is, if any."""
+    return session.exec(select(Incident).where(Incident.channel_id == channel_id)).first()
+
+
+def in_channel(session: Session, *, channel_id: str) -> Incident:
+    """The incident of this channel, or a DomainError pointing to `/incident list`."""
+    incident = by_channel(session, channel_id=channel_id)
+    if incident is None:
+        raise NotFound(
+            "This command works inside an incident's channel. "
+            "Use `/incident list` to find the incident and its channel."
+        )
+    return incident
+
+
+def roles_of(session: Session, *, incident_id: int) -> dict[Role, str]:
+    """Role -> user id for an incident."""
+    rows = session.exec(select(IncidentRole).where(IncidentRole.incident_id == incident_id)).all()
+    return {Role(row.role): row.user_id for row in rows}
+
+
+def view(session: Session, *, incident_id: int) -> IncidentView:
+    """The incident with its roles."""
+    incident = get(session, incident_id=incident_id)
+    return IncidentView(incident=incident, roles=roles_of(session, incident_id=incident_id))
+
+
+def list_incidents(session: Session, *, include_resolved: bool = False) -> list[IncidentView]:
+    """Incidents, newest first; open ones only unless `include_resolved`."""
+    query = select(Incident).order_by(col(Incident.number).desc())
+    if not include_resolved:
+        query = query.where(Incident.status != Status.RESOLVED.value)
+    incidents = session.exec(query).all()
+    ids = [i.id for i in incidents]
+    roles: dict[int, dict[Role, str]] = {}
+    if ids:
+        rows = session.exec(select(IncidentRole).where(col(IncidentRole.incident_id).in_(ids)))
+        for row in rows:
+            roles.setdefault(row.incident_id, {})[Role(row.role)] = row.user_id
+    return [IncidentView(incident=i, roles=roles.get(i.id or 0, {})) for i in incidents]
+
+
+def _acknowledge(session: Session, incident: Incident, actor: str, now: datetime) -> None:
+    """The manager's first action acknowledges the incident."""
+    if (
+        incident.acknowledged_at is None
+        and incident.id is not None
+        and roles_of(session, incident_id=incident.id).get(Role.INCIDENT_MANAGER) == actor
+    ):
+        incident.acknowledged_at = now
+
+
+def _apply_status(incident: Incident, status: Status, now: datetime) -> None:
+    incident.status = status.value
+    if status is Status.IDENTIFIED and incident.identified_at is None:
+        incident.identified_at = now
+    elif status is Status.MONITORING and incident.monitoring_at is None:
+        incident.monitoring_at = now
+    elif status is Status.RESOLVED:
+        incident.resolved_at = now
+    if status is not Status.RESOLVED:
+        incident.resolved_at = None
+
+
+def _require_open(incident: Incident) -> None:
+    if incident.status == Status.RESOLVED.value:
+        raise InvalidInput(
+            f"Incident #{incident.number} is resolved. Reopen it first with "
+            "`/incident status investigating`."
+        )
+
+
+def set_status(
+    session: Session, *, incident: Incident, status: Status, actor: str, now: datetime | None = None
+) -> IncidentEvent:
+    """Move the incident to `status`, recording the lifecycle timestamp."""
+    now = now or utcnow()
+    old = Status(incident.status)
+    if old is status:
+        raise InvalidInput(f"Incident #{incident.number} is already {status.label.lower()}.")
+    if status is Status.RESOLVED:
+        return resolve(session, incident=incident, actor=actor, resolution="", now=now)
+    _acknowledge(session, incident, actor, now)
+    _apply_status(incident, status, now)
+    incident.updated_at = now
+    session.add(incident)
+    assert incident.id is not None
+    return IncidentEvent(
+        EventKind.STATUS_CHANGED, incident.id, actor, now, {"old": old.value, "new": status.value}
+    )
+
+
+def set_severity(
+    session: Session,
+    *,
+    incident: Incident,
+    severity: Severity,
+    actor: str,
+    now: datetime | None = None,
+) -> IncidentEvent:
+    """Change the incident's severity."""
+    now = now or utcnow()
+    old = Severity(incident.severity)
+    if old is severity:
+        raise InvalidInput(f"Incident #{incident.number} is already {severity.label}.")
+    _acknowledge(session, incident, actor, now)
+    incident.severity = severity.value
+    incident.updated_at = now
+    session.add(incident)
+    assert incident.id is not None
+    return IncidentEvent(
+        EventKind.SEVERITY_CHANGED,
+        incident.id,
+        actor,
+        now,
+        {"old": old.value, "new": severity.value},
+    )
+
+
+def assign_role(
+    session: Session,
+    *,
+    incident: Incident,
+    role: Role,
+    user_id: str,
+    actor: str,
+    now: datetime | None = None,
+) -> IncidentEvent:
+    """Give `role` to `user_id`, replacing whoever held it."""
+    now = now or utcnow()
+    assert incident.id is not None
+    row = session.exec(
+        select(IncidentRole).where(
+            IncidentRole.incident_id == incident.id, IncidentRole.role == role.value
+        )
+    ).first()
+    previous = row.user_id if row else None
+    if previous == user_id:
+        raise InvalidInput(f"<@{user_id}> is already the {role.label.lower()}.")
+    if row is None:
+        row = IncidentRole(
+            incident_id=incident.id,
+            role=role.value,
+            user_id=user_id,
+            assigned_by=actor,
+            assigned_at=now,
+        )
+    else:
+        row.user_id, row.assigned_by, row.assigned_at = user_id, actor, now
+    session.add(row)
+    _acknowledge(session, incident, actor, now)
+    incident.updated_at = now
+    session.add(incident)
+    return IncidentEvent(
+        EventKind.ROLE_ASSIGNED,
+        incident.id,
+        actor,
+        now,
+        {"role": role.value, "user": user_id, "previous": previous},
+    )
+
+
+def post_update(
+    session: Session,
+    *,
+    incident: Incident,
+    author: str,
+    message: str,
+    status: Status | None = None,
+    now: datetime | None = None,
+) -> IncidentEvent:
+    """Record a status update (optionally with a new status): the one update event."""
+    now = now or utcnow()
+    text = (message or "").strip()
+    if not text:
+        raise InvalidInput("Write what is new in the update.", fields={"message": "Required."})
+    if len(text) > MESSAGE_MAX:
+        raise InvalidInput(
+            f"Keep the update to {MESSAGE_MAX} characters.",
+            fields={"message": f"At most {MESSAGE_MAX} characters (it has {len(text)})."},
+        )
+    _require_open(incident)
+    if status is Status.RESOLVED:
+        raise InvalidInput(
+            "Use `/incident resolve` to resolve the incident.",
+            fields={"status": "Resolve with /incident resolve."},
+        )
+    old = Status(incident.status)
+    _acknowledge(session, incident, author, now)
+    if status is not None and status is not old:
+        _apply_status(incident, status, now)
+    incident.last_update_at = now
+    incident.updated_at = now
+    update = IncidentUpdate(
+        incident_id=incident.id or 0,
+        author=author,
+        message=text,
+        status=status.value if status is not None and status is not old else None,
+        posted_at=now,
+    )
+    session.add(incident)
+    session.add(update)
+    session.flush()
+    assert incident.id is not None
+    return IncidentEvent(
+        EventKind.UPDATE_POSTED,
+        incident.id,
+        author,
+        now,
+        {
+            "update_id": update.id,
+            "message": text,
+            "old_status": old.value,
+            "new_status": incident.status,
+        },
+    )
+
+
+def resolve(
+    session: Session,
+    *,
+    incident: Incident,
+    actor: str,
+    resolution: str,
+    now: datetime | None = None,
+) -> IncidentEvent:
+    """Resolve the incident with a short summary of how."""
+    now = now or utcnow()
+    _require_open(incident)
+    old = Status(incident.status)
+    _acknowledge(session, incident, actor, now)
+    _apply_status(incident, Status.RESOLVED, now)
+    incident.resolution = (resolution or "").strip()
+    incident.updated_at = now
+    session.add(incident)
+    assert incident.id is not None
+    return IncidentEvent(
+        EventKind.RESOLVED,
+        incident.id,
+        actor,
+        now,
+        {"old": old.value, "resolution": incident.resolution},
+    )
+
+
+def record_update_messages(
+    session: Session, *, update_id: int, channel_ts: str | None, broadcast_ts: str | None
+) -> None:
+    """Remember where an update was posted."""
+    update = session.get(IncidentUpdate, update_id)
+    if update is not None:
+        update.channel_ts = channel_ts or update.channel_ts
+        update.broadcast_ts = broadcast_ts or update.broadcast_ts
+        session.add(update)

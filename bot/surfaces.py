@@ -1,0 +1,353 @@
+"""The Slack side of an incident: its channel, topic, pinned card and broadcast line.
+
+`IncidentSlack.setup` builds the surfaces after a declaration, one idempotent step at a
+time, so a retry resumes where a Slack fault stopped it. `IncidentSlack.on_event` keeps
+them current after every change. Both re-read the incident, so they always show the
+latest committed state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import or_, update
+from sqlmodel import col
+
+from blocks import incident as render
+from blocks.ids import Action
+from bot import incidents
+from bot.channels import channel_name
+from bot.errors import DomainError
+from bot.events import EventKind, IncidentEvent
+from bot.incidents import IncidentView
+from bot.services import Services
+from bot.vocabulary import Role, Severity, Status
+from storage.models import Incident
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+SETUP_STALE_AFTER = timedelta(minutes=2)
+NAME_ATTEMPTS = 25
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+
+
+class SetupBusy(DomainError):
+    """Another worker is setting up this incident right now."""
+
+
+class NoFreeName(DomainError):
+    """Every channel name tried was taken."""
+
+
+def _slack_error(exc: SlackApiError) -> str:
+    code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+    return f"`{code}`" if code else f"HTTP {exc.response.status_code}"
+
+
+class IncidentSlack:
+    """Creates and updates the Slack surfaces of incidents."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.slack = services.slack
+        self._bot_user_id: str | None = None
+        self._broadcast_id: str | None = None
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def bot_user_id(self) -> str:
+        """The bot's own user id (asked once)."""
+        if self._bot_user_id is None:
+            self._bot_user_id = str(self.slack.auth_test()["user_id"])
+        return self._bot_user_id
+
+    def broadcast_channel(self) -> str | None:
+        """The id of INCIDENT_BROADCAST_CHANNEL (given as an id or a #name), if set."""
+        wanted = self.services.settings.incident_broadcast_channel.strip()
+        if not wanted:
+            return None
+        if self._broadcast_id is None:
+            if _CHANNEL_ID.match(wanted):
+                self._broadcast_id = wanted
+            else:
+                self._broadcast_id = self._find_channel(wanted.lstrip("#"))
+        return self._broadcast_id
+
+    def _find_channel(self, name: str) -> str | None:
+        for page in self.slack.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=200
+        ):
+            for channel in page.get("channels", []):
+                if channel.get("name") == name:
+                    return str(channel["id"])
+        log.warning("INCIDENT_BROADCAST_CHANNEL #%s not found; not announcing", name)
+        return None
+
+    @staticmethod
+    def _channel(view: IncidentView) -> str:
+        channel = view.incident.channel_id
+        assert channel is not None, "the incident has no channel yet"
+        return channel
+
+    def _view(self, incident_id: int) -> IncidentView:
+        with self.services.db.session() as session:
+            return incidents.view(session, incident_id=incident_id)
+
+    def _save(self, incident_id: int, **values: Any) -> None:
+        with self.services.db.session() as session:
+            session.execute(
+                update(Incident).where(col(Incident.id) == incident_id).values(**values)
+            )
+
+    # -- setup -------------------------------------------------------------------------
+
+    def _claim_setup(self, incident_id: int) -> bool:
+        """Atomically mark the setup as running; False if another worker holds it."""
+        now = utcnow()
+        with self.services.db.session() as session:
+            result = session.execute(
+                update(Incident)
+                .where(col(Incident.id) == incident_id)
+                .where(
+                    or_(
+                        col(Incident.setup_state).in_(["pending", "failed"]),
+                        (col(Incident.setup_state) == "running")
+                        & (col(Incident.updated_at) < now - SETUP_STALE_AFTER),
+                    )
+                )
+                .values(setup_state="running", updated_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def setup(self, incident_id: int) -> IncidentView:
+        """Create channel, invite, topic, card and pin, broadcast, DM the manager."""
+        if not self._claim_setup(incident_id):
+            view = self._view(incident_id)
+            if view.incident.setup_state == "complete":
+                return view
+            raise SetupBusy(f"Incident #{view.incident.number} is being set up right now.")
+        step = "creating the incident channel"
+        try:
+            view = self._create_channel(self._view(incident_id))
+            step = "inviting people to the channel"
+            self._invite(view, [view.incident.declared_by, view.manager])
+            step = "setting the channel topic"
+            self.slack.conversations_setTopic(channel=self._channel(view), topic=render.topic(view))
+            step = "posting the incident card"
+            view = self._post_card(view)
+            step = "announcing the incident"
+            view = self._announce(view)
+            step = "messaging the incident manager"
+            if view.manager:
+                self._send_checklist(view, view.manager)
+        except (SlackApiError, NoFreeName) as exc:
+            why = f"Slack answered {_slack_error(exc)}" if isinstance(exc, SlackApiError) else exc
+            error = f"{step.capitalize()} failed: {why}."
+            self._save(incident_id, setup_state="failed", setup_error=error, updated_at=utcnow())
+            log.warning("setup of incident %s failed: %s", incident_id, error)
+            self._tell_setup_failed(self._view(incident_id), error)
+            raise
+        self._save(incident_id, setup_state="complete", setup_error=None, updated_at=utcnow())
+        return self._view(incident_id)
+
+    def _create_channel(self, view: IncidentView) -> IncidentView:
+        inc = view.incident
+        if inc.channel_id:
+            return view
+        prefix = self.services.settings.incident_channel_prefix
+        for attempt in range(NAME_ATTEMPTS):
+            name = channel_name(prefix, inc.number, inc.title, attempt)
+            try:
+                response = self.slack.conversations_create(name=name, is_private=inc.private)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "name_taken":
+                    log.info("channel name %s is taken; trying another", name)
+                    continue
+                raise
+            channel = response["channel"]
+            assert inc.id is not None
+            self._save(inc.id, channel_id=channel["id"], channel_name=channel["name"])
+            return self._view(inc.id)
+        raise NoFreeName(f"Slack answered `name_taken` for {NAME_ATTEMPTS} channel names.")
+
+    def _invite(self, view: IncidentView, users: list[str | None]) -> None:
+        wanted = {u for u in users if u and u != self.bot_user_id()}
+        for user in sorted(wanted):  # one by one: one bad id must not block the others
+            try:
+                self.slack.conversations_invite(channel=self._channel(view), users=user)
+            except SlackApiError as exc:
+                code = exc.response.get("error")
+                if code in ("already_in_channel", "cant_invite_self"):
+                    continue
+                if code in ("user_not_found", "user_is_restricted", "user_disabled"):
+                    log.warning("could not invite %s: %s", user, code)
+                    continue
+                raise
+
+    def _post_card(self, view: IncidentView) -> IncidentView:
+        inc = view.incident
+        assert inc.id is not None
+        if not inc.card_ts:
+            response = self.slack.chat_postMessage(
+                channel=self._channel(view),
+                text=render.card_text(view),
+                blocks=render.card_blocks(view),
+            )
+            self._save(inc.id, card_ts=response["ts"])
+            view = self._view(inc.id)
+        try:
+            self.slack.pins_add(channel=self._channel(view), timestamp=view.incident.card_ts)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_pinned":
+                raise
+        return view
+
+    def _announce(self, view: IncidentView) -> IncidentView:
+        inc = view.incident
+        assert inc.id is not None
+        if inc.private or inc.broadcast_ts:
+            return view
+        channel = self.broadcast_channel()
+        if channel is None:
+            return view
+        response = self.slack.chat_postMessage(
+            channel=channel,
+            text=f"New incident: {render.card_text(view)}",
+            blocks=render.broadcast_blocks(view, now=utcnow()),
+            unfurl_links=False,
+        )
+        self._save(inc.id, broadcast_channel_id=response["channel"], broadcast_ts=response["ts"])
+        return self._view(inc.id)
+
+    def _send_checklist(self, view: IncidentView, user: str) -> None:
+        if user == self.bot_user_id():
+            return
+        self.slack.chat_postMessage(
+            channel=user, text=render.checklist_text(view), blocks=render.checklist_blocks(view)
+        )
+
+    def _tell_setup_failed(self, view: IncidentView, error: str) -> None:
+        inc = view.incident
+        text = (
+            f":warning: Incident *#{inc.number} {inc.title}* is recorded, but its setup did not "
+            f"finish. {error} Press *Retry setup* to finish it; no second incident is created."
+        )
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": Action.RETRY_SETUP.value,
+                        "text": {"type": "plain_text", "text": "Retry setup"},
+                        "value": str(inc.id),
+                        "style": "primary",
+                    }
+                ],
+            },
+        ]
+        try:
+            self.slack.chat_postMessage(channel=inc.declared_by, text=text, blocks=blocks)
+        except SlackApiError:
+            log.exception("could not tell %s that setup failed", inc.declared_by)
+
+    # -- keeping surfaces current ----------------------------------------------------
+
+    def on_event(self, event: IncidentEvent) -> None:
+        """Event-bus subscriber: set up new incidents, reflect every later change."""
+        if event.kind is EventKind.DECLARED:
+            # A failure is recorded on the incident and told to the declarer.
+            with contextlib.suppress(SlackApiError, NoFreeName, SetupBusy):
+                self.setup(event.incident_id)
+            return
+        view = self._view(event.incident_id)
+        if not view.incident.channel_id:
+            return  # setup has not created the channel; a retry will show the latest state
+        self._notify(view, event)
+        self.refresh(view)
+
+    def refresh(self, view: IncidentView) -> None:
+        """Bring topic, card and broadcast line up to date."""
+        inc = view.incident
+        channel = self._channel(view)
+        self.slack.conversations_setTopic(channel=channel, topic=render.topic(view))
+        if inc.card_ts:
+            self.slack.chat_update(
+                channel=channel,
+                ts=inc.card_ts,
+                text=render.card_text(view),
+                blocks=render.card_blocks(view),
+            )
+        if inc.broadcast_ts and inc.broadcast_channel_id:
+            self.slack.chat_update(
+                channel=inc.broadcast_channel_id,
+                ts=inc.broadcast_ts,
+                text=render.card_text(view),
+                blocks=render.broadcast_blocks(view, now=utcnow()),
+            )
+
+    def _notify(self, view: IncidentView, event: IncidentEvent) -> None:
+        inc, actor, detail = view.incident, f"<@{event.actor}>", event.detail
+        if event.kind is EventKind.UPDATE_POSTED:
+            self._post_update(view, event)
+            return
+        if event.kind is EventKind.STATUS_CHANGED:
+            text = (
+                f":arrows_counterclockwise: {actor} changed the status from "
+                f"{Status(detail['old']).label} to *{Status(detail['new']).label}*."
+            )
+        elif event.kind is EventKind.SEVERITY_CHANGED:
+            text = (
+                f":rotating_light: {actor} changed the severity from "
+                f"{Severity(detail['old']).label} to *{Severity(detail['new']).label}*."
+            )
+        elif event.kind is EventKind.ROLE_ASSIGNED:
+            role, user, previous = Role(detail["role"]), detail["user"], detail.get("previous")
+            self._invite(view, [user])
+            if previous:
+                text = (
+                    f":handshake: Handover: {actor} gave the {role.label.lower()} role "
+                    f"from <@{previous}> to <@{user}>."
+                )
+            else:
+                text = f":bust_in_silhouette: {actor} made <@{user}> the {role.label.lower()}."
+            if role is Role.INCIDENT_MANAGER:
+                self._send_checklist(view, user)
+        elif event.kind is EventKind.RESOLVED:
+            how = f"\n*Resolution:* {inc.resolution}" if inc.resolution else ""
+            text = f":white_check_mark: {actor} resolved the incident.{how}"
+        else:
+            return
+        self.slack.chat_postMessage(channel=self._channel(view), text=text)
+
+    def _post_update(self, view: IncidentView, event: IncidentEvent) -> None:
+        inc, detail = view.incident, event.detail
+        new_status = detail["new_status"] if detail["new_status"] != detail["old_status"] else None
+        blocks = render.update_blocks(
+            view, author=event.actor, message=detail["message"], new_status=new_status
+        )
+        text = f"Update on {render.headline(view)}: {detail['message']}"
+        posted = self.slack.chat_postMessage(channel=self._channel(view), text=text, blocks=blocks)
+        thread_ts = None
+        if inc.broadcast_ts and inc.broadcast_channel_id:
+            reply = self.slack.chat_postMessage(
+                channel=inc.broadcast_channel_id,
+                thread_ts=inc.broadcast_ts,
+                text=text,
+                blocks=blocks,
+            )
+            thread_ts = reply["ts"]
+        with self.services.db.session() as session:
+            incidents.record_update_messages(
+                session,
+                update_id=detail["update_id"],
+                channel_ts=posted["ts"],
+                broadcast_ts=thread_ts,
+            )

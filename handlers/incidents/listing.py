@@ -1,0 +1,42 @@
+"""`/incident list` and the App Home."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from blocks.listing import home_view, list_blocks
+from bot import incidents
+from bot.errors import InvalidInput
+from handlers.commands import route
+from handlers.context import CommandRequest, services_of
+from storage.types import utcnow
+
+
+@route("list")
+def list_command(request: CommandRequest) -> None:
+    """`/incident list [all]`"""
+    scope = request.args.strip().lower()
+    if scope not in ("", "all", "open"):
+        raise InvalidInput(f"Unknown list `{scope}`. Use `/incident list` or `/incident list all`.")
+    include_resolved = scope == "all"
+    with request.services.db.session() as session:
+        views = incidents.list_incidents(session, include_resolved=include_resolved)
+    blocks = list_blocks(views, now=utcnow(), include_resolved=include_resolved)
+    request.respond(text=f"{len(views)} incidents", blocks=blocks, response_type="ephemeral")
+
+
+def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Publish the Home tab: open incidents and a Declare button."""
+    if event.get("tab", "home") != "home":
+        return
+    with services_of(context).db.session() as session:
+        views = incidents.list_incidents(session)
+    client.views_publish(user_id=event["user"], view=home_view(views, now=utcnow()))
+
+
+def register(app: App) -> None:
+    """Register listing listeners."""
+    app.event("app_home_opened")(home_opened)

@@ -1,0 +1,1 @@
+"""Reminder tables (imported by storage.models so Alembic sees them)."""

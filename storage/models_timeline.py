@@ -1,0 +1,1 @@
+"""Timeline tables (imported by storage.models so Alembic sees them)."""
