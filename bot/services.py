@@ -15,6 +15,7 @@ from storage import Database
 
 if TYPE_CHECKING:
     from bot.surfaces import IncidentSlack
+    from bot.timeline_capture import TimelineCapture
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Services:
     slack: WebClient
     events: EventBus = field(default_factory=EventBus)
     surfaces: IncidentSlack | None = None  # set by bot.subscribers.install
+    timeline: TimelineCapture | None = None  # set by bot.subscribers.install
 
     def commit(self, operation: Callable[[Session], IncidentEvent | None]) -> IncidentEvent | None:
         """Run a domain operation in one transaction; return its event, not yet published."""

@@ -47,7 +47,11 @@ class NoFreeName(DomainError):
 
 def _slack_error(exc: SlackApiError) -> str:
     code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-    return f"`{code}`" if code else f"HTTP {exc.response.status_code}"
+    status = exc.response.status_code
+    http = f"HTTP {status}" if status != 200 else ""
+    if code and http:
+        return f"`{code}` ({http})"
+    return f"`{code}`" if code else http
 
 
 class IncidentSlack:

@@ -13,6 +13,7 @@ from blocks.help import help_blocks, help_text
 from blocks.ids import Command
 from bot import commands
 from handlers.context import CommandRequest, services_of
+from handlers.guard import guarded
 
 Route = Callable[[CommandRequest], None]
 ROUTES: dict[str, Route] = {}
@@ -72,4 +73,4 @@ def handle_incident(
 
 def register(app: App) -> None:
     """Listen for `/incident`."""
-    app.command(Command.INCIDENT.value)(handle_incident)
+    app.command(Command.INCIDENT.value)(guarded(handle_incident))

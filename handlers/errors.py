@@ -54,8 +54,9 @@ def tell_user(
         log.exception("could not tell user %s about an error", user)
 
 
-def handle_error(
+def report(
     error: Exception,
+    *,
     body: dict[str, Any],
     context: BoltContext,
     client: WebClient,
@@ -70,6 +71,16 @@ def handle_error(
     if kind == "event_callback":
         return  # nobody is waiting on an event; the log is the record
     tell_user(text, body=body, respond=context.respond, client=client)
+
+
+def handle_error(
+    error: Exception,
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+) -> None:
+    """Bolt's app-wide error handler (errors raised before a listener acknowledged)."""
+    report(error, body=body, context=context, client=client)
 
 
 def register(app: App) -> None:

@@ -37,3 +37,78 @@ def db_url(db_factory: DatabaseFactory) -> Iterator[str]:
     url = db_factory.new_url()
     yield url
     db_factory.drop(url)
+
+
+# --- Scenario fixtures: the Slack emulator and the real bot -------------------------------
+
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+from tests.emulator import SlackDriver, SlackEmulator  # noqa: E402
+from tests.harness import BOT_TOKEN, RunningBot, bot_settings  # noqa: E402
+
+
+@dataclass
+class Workspace:
+    """The people and channels every scenario starts with."""
+
+    alice: str
+    bob: str
+    carol: str
+    general: str
+    random: str
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[SlackEmulator]:
+    """One Slack emulator per test process; reset before each test that uses `slack`."""
+    with SlackEmulator(bot_token=BOT_TOKEN) as emu:
+        yield emu
+
+
+@pytest.fixture
+def slack(emulator: SlackEmulator) -> SlackEmulator:
+    """The emulator, emptied, with faults and latency cleared."""
+    emulator.reset()
+    return emulator
+
+
+@pytest.fixture
+def workspace(slack: SlackEmulator) -> Workspace:
+    """Alice, Bob and Carol in #general and #random."""
+    ids = slack.seed_demo()
+    return Workspace(
+        alice=ids["alice"],
+        bob=ids["bob"],
+        carol=ids["carol"],
+        general=ids["general"],
+        random=ids["random"],
+    )
+
+
+@pytest.fixture
+def start_bot(slack: SlackEmulator, db_url: str) -> Iterator[Callable[..., RunningBot]]:
+    """Start the real bot with settings overrides; stopped after the test."""
+    started: list[RunningBot] = []
+
+    def start(**overrides: Any) -> RunningBot:
+        bot = RunningBot(bot_settings(slack, db_url, **overrides)).start()
+        started.append(bot)
+        return bot
+
+    yield start
+    for bot in started:
+        bot.stop()
+
+
+@pytest.fixture
+def bot(start_bot: Callable[..., RunningBot], workspace: Workspace) -> RunningBot:
+    """The real bot with default settings, against a seeded workspace."""
+    return start_bot()
+
+
+@pytest.fixture
+def driver(bot: RunningBot, slack: SlackEmulator) -> SlackDriver:
+    """Signed requests to the running bot."""
+    return bot.driver(slack)

@@ -96,3 +96,13 @@ class RunningBot:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def response_to(emulator: SlackEmulator, response_url: str | None, timeout: float = 5) -> Any:
+    """The body the bot last posted to `response_url` (waits for it)."""
+
+    def posted() -> list[dict[str, Any]] | None:
+        found = [r for r in emulator.responses if r["url"] == response_url]
+        return found or None
+
+    return emulator.wait_for(posted, timeout=timeout)[-1]["body"]

@@ -16,6 +16,7 @@ from bot.errors import InvalidInput
 from bot.operations import declare_incident
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
+from handlers.guard import guarded
 from handlers.payloads import metadata, state_value
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,8 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
 
 def register(app: App) -> None:
     """Register the declare listeners."""
-    app.shortcut(Callback.DECLARE_SHORTCUT.value)(declare_shortcut)
-    app.shortcut(Callback.DECLARE_FROM_MESSAGE.value)(declare_from_message)
-    app.action(Action.HOME_DECLARE.value)(declare_from_home)
-    app.view(Callback.DECLARE_MODAL.value)(submit_declare)
-    app.action(Action.RETRY_SETUP.value)(retry_setup)
+    app.shortcut(Callback.DECLARE_SHORTCUT.value)(guarded(declare_shortcut))
+    app.shortcut(Callback.DECLARE_FROM_MESSAGE.value)(guarded(declare_from_message))
+    app.action(Action.HOME_DECLARE.value)(guarded(declare_from_home))
+    app.view(Callback.DECLARE_MODAL.value)(guarded(submit_declare))
+    app.action(Action.RETRY_SETUP.value)(guarded(retry_setup))

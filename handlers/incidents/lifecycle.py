@@ -15,6 +15,7 @@ from bot.services import Services
 from bot.vocabulary import Status, parse_severity, parse_status
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
+from handlers.guard import guarded
 from handlers.payloads import incident_id_of_action, metadata, state_value
 
 
@@ -184,9 +185,9 @@ def submit_resolve(
 
 def register(app: App) -> None:
     """Register lifecycle listeners."""
-    app.action(Action.POST_UPDATE.value)(update_button)
-    app.action(Action.RESOLVE.value)(resolve_button)
-    app.action(Action.SET_STATUS.value)(status_select)
-    app.action(Action.SET_SEVERITY.value)(severity_select)
-    app.view(Callback.UPDATE_MODAL.value)(submit_update)
-    app.view(Callback.RESOLVE_MODAL.value)(submit_resolve)
+    app.action(Action.POST_UPDATE.value)(guarded(update_button))
+    app.action(Action.RESOLVE.value)(guarded(resolve_button))
+    app.action(Action.SET_STATUS.value)(guarded(status_select))
+    app.action(Action.SET_SEVERITY.value)(guarded(severity_select))
+    app.view(Callback.UPDATE_MODAL.value)(guarded(submit_update))
+    app.view(Callback.RESOLVE_MODAL.value)(guarded(submit_resolve))

@@ -12,6 +12,7 @@ from bot import incidents
 from bot.errors import InvalidInput
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
+from handlers.guard import guarded
 from storage.types import utcnow
 
 
@@ -39,4 +40,4 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
 
 def register(app: App) -> None:
     """Register listing listeners."""
-    app.event("app_home_opened")(home_opened)
+    app.event("app_home_opened")(guarded(home_opened))

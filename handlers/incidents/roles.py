@@ -17,6 +17,7 @@ from bot.services import Services
 from bot.vocabulary import Role, parse_role
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
+from handlers.guard import guarded
 from handlers.payloads import incident_id_of_action, metadata, state_value
 
 
@@ -132,5 +133,5 @@ def submit_role(
 
 def register(app: App) -> None:
     """Register role listeners."""
-    app.action(Action.ASSIGN_ROLE.value)(role_button)
-    app.view(Callback.ROLE_MODAL.value)(submit_role)
+    app.action(Action.ASSIGN_ROLE.value)(guarded(role_button))
+    app.view(Callback.ROLE_MODAL.value)(guarded(submit_role))
