@@ -30,7 +30,7 @@ from bot.errors import ConfigError
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from storage import Database
-from web.server import create_web_app
+from web.server import GracefulServer, create_web_app
 
 log = logging.getLogger("incident_bot")
 
@@ -118,9 +118,9 @@ def serve(runtime: Runtime) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=20,
     )
-    server = uvicorn.Server(config)
+    server = GracefulServer(config)
     try:
-        server.run()  # handles SIGTERM/SIGINT: stops accepting, finishes in-flight requests
+        server.run()  # SIGTERM/SIGINT: stop accepting, finish in-flight requests, return
     finally:
         if socket_handler is not None:
             socket_handler.close()

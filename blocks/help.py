@@ -25,7 +25,11 @@ def help_blocks(
         if suggestion:
             note += f" Did you mean `/incident {suggestion}`?"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f":warning: {note}")))
-    lines = [f"`{sub.usage}` {sub.summary}" for sub in subcommands]
+    lines = [
+        f"`{sub.usage}` {sub.summary}"
+        + (" _(in an incident channel)_" if sub.needs_incident_channel else "")
+        for sub in subcommands
+    ]
     blocks.append(SectionBlock(text=MarkdownTextObject(text="*Incident bot commands*")))
     # Split into sections that stay well under Block Kit's 3,000-character section limit.
     chunk: list[str] = []
@@ -40,8 +44,8 @@ def help_blocks(
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="Commands marked for an incident work inside its channel; "
-                    "see `/incident list` for the channels."
+                    text="Commands marked _(in an incident channel)_ act on that channel's "
+                    "incident; `/incident list` shows the incidents and their channels."
                 )
             ]
         )

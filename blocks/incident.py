@@ -171,6 +171,31 @@ def checklist_blocks(view: IncidentView) -> list[Block]:
     return [SectionBlock(text=truncate(checklist_text(view), SECTION_MAX))]
 
 
+def setup_failed_text(view: IncidentView, error: str) -> str:
+    """Told to the declarer when an incident's setup stopped part-way."""
+    return (
+        f":warning: Incident *{headline(view)}* is recorded, but its setup did not finish. "
+        f"{error} Press *Retry setup* to finish it; no second incident is created."
+    )
+
+
+def setup_failed_blocks(view: IncidentView, error: str) -> list[Block]:
+    """The setup failure notice with its Retry setup button."""
+    return [
+        SectionBlock(text=truncate(setup_failed_text(view, error), SECTION_MAX)),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Retry setup",
+                    action_id=Action.RETRY_SETUP,
+                    value=str(view.incident.id),
+                    style="primary",
+                )
+            ]
+        ),
+    ]
+
+
 def update_blocks(
     view: IncidentView, *, author: str, message: str, new_status: str | None
 ) -> list[Block]:

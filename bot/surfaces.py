@@ -19,7 +19,6 @@ from sqlalchemy import or_, update
 from sqlmodel import col
 
 from blocks import incident as render
-from blocks.ids import Action
 from bot import incidents
 from bot.channels import channel_name
 from bot.errors import DomainError
@@ -237,30 +236,15 @@ class IncidentSlack:
         )
 
     def _tell_setup_failed(self, view: IncidentView, error: str) -> None:
-        inc = view.incident
-        text = (
-            f":warning: Incident *#{inc.number} {inc.title}* is recorded, but its setup did not "
-            f"finish. {error} Press *Retry setup* to finish it; no second incident is created."
-        )
-        blocks: list[dict[str, Any]] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": Action.RETRY_SETUP.value,
-                        "text": {"type": "plain_text", "text": "Retry setup"},
-                        "value": str(inc.id),
-                        "style": "primary",
-                    }
-                ],
-            },
-        ]
+        declarer = view.incident.declared_by
         try:
-            self.slack.chat_postMessage(channel=inc.declared_by, text=text, blocks=blocks)
+            self.slack.chat_postMessage(
+                channel=declarer,
+                text=render.setup_failed_text(view, error),
+                blocks=render.setup_failed_blocks(view, error),
+            )
         except SlackApiError:
-            log.exception("could not tell %s that setup failed", inc.declared_by)
+            log.exception("could not tell %s that setup failed", declarer)
 
     # -- keeping surfaces current ----------------------------------------------------
 

@@ -8,9 +8,14 @@ goes on in Bolt's listener executor.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
+from collections.abc import Iterator
 
 import anyio
+import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
@@ -21,6 +26,8 @@ from starlette.routing import Route
 from storage import Database
 
 log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def create_web_app(*, bolt_app: App | None, db: Database, dispatch_threads: int = 64) -> Starlette:
@@ -47,3 +54,25 @@ def create_web_app(*, bolt_app: App | None, db: Database, dispatch_threads: int 
     if bolt_app is not None:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, minus re-raising the stop signal after its graceful shutdown.
+
+    uvicorn re-raises SIGTERM/SIGINT once it has drained requests, which kills the process
+    before the bot can finish its listeners' work, stop the scheduler and close the database.
+    Here the signal only asks the server to stop; the caller then shuts the rest down.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Turn SIGTERM and SIGINT into a graceful stop while the server runs."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
