@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level != "DEBUG":
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick otherwise
     if args.command == "migrate":
         Database(settings.database_url).migrate()
         print("database is up to date")
