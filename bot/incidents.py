@@ -102,6 +102,8 @@ def declare(
         origin_message_ts=origin_message_ts,
         origin_permalink=origin_permalink,
         declared_at=now,
+        # A person who declares and manages the incident has acknowledged it by declaring.
+        acknowledged_at=now if (manager or declared_by) == declared_by else None,
         updated_at=now,
     )
     session.add(incident)

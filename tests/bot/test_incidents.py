@@ -79,8 +79,13 @@ def test_invalid_declarations_create_nothing(
         assert session.exec(select(Incident)).all() == []
 
 
-def test_lifecycle_timestamps_and_acknowledgement(db: Database) -> None:
+def test_declaring_manager_has_acknowledged(db: Database) -> None:
     incident, _ = _declare(db)
+    assert incident.acknowledged_at == incident.declared_at
+
+
+def test_lifecycle_timestamps_and_acknowledgement(db: Database) -> None:
+    incident, _ = _declare(db, manager="U1", declared_by="U9")
     t0 = incident.declared_at
     with db.session() as session:
         inc = incidents.get(session, incident_id=incident.id)
