@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import select
 
 from storage.models import Incident
 from tests.emulator import DriverResult, SlackDriver, SlackEmulator
 from tests.harness import RunningBot
+
+T = TypeVar("T")
+
+
+def must(value: T | None) -> T:
+    """The value of an optional field that the scenario has already set (fails the test if not)."""
+    assert value is not None, "expected a value, got None"
+    return value
 
 
 def open_declare_form(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -16,8 +17,13 @@ from storage.models import Incident, IncidentRole
 from storage.types import utcnow
 
 
-def _declare(db: Database, key: str = "k1", **fields):  # type: ignore[no-untyped-def]
-    values = {"title": "DB down", "severity": "sev2", "declared_by": "U1", "declare_key": key}
+def _declare(db: Database, key: str = "k1", **fields: Any) -> tuple[Any, Any]:
+    values: dict[str, Any] = {
+        "title": "DB down",
+        "severity": "sev2",
+        "declared_by": "U1",
+        "declare_key": key,
+    }
     values.update(fields)
     with db.session() as session:
         incident, event = incidents.declare(session, **values)

@@ -163,10 +163,12 @@ class WorkspaceHelpers:
     def user(self, user_id: str) -> dict[str, Any] | None:
         return self._copy(self.ws.users.get(user_id))
 
-    def channel(self, channel_id: str) -> dict[str, Any] | None:
+    def channel(self, channel_id: str) -> dict[str, Any]:
+        """A conversation as ``conversations.info`` shows it; fails the test if it is missing."""
         with self.ws.lock:
             ch = self.ws.channels.get(channel_id)
-            return None if ch is None else shapes.channel(self.ws, ch, num_members=True)
+            assert ch is not None, f"no channel {channel_id!r} in the emulator"
+            return shapes.channel(self.ws, ch, num_members=True)
 
     def channel_by_name(self, name: str) -> dict[str, Any] | None:
         with self.ws.lock:
@@ -248,6 +250,12 @@ class WorkspaceHelpers:
         """The modal on top of the user's stack, or ``None`` when no modal is open."""
         stack = self.view_stack(user)
         return stack[-1] if stack else None
+
+    def modal(self, user: str) -> dict[str, Any]:
+        """The modal on top of the user's stack; fails the test when none is open."""
+        view = self.current_view(user)
+        assert view is not None, f"no modal is open for {user}"
+        return view
 
     def home(self, user: str) -> dict[str, Any] | None:
         with self.ws.lock:

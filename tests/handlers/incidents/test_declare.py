@@ -12,7 +12,7 @@ from storage.models import Incident
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot
-from tests.scenarios import declare, open_declare_form, submit_declare, wait_for_setup
+from tests.scenarios import declare, must, open_declare_form, submit_declare, wait_for_setup
 
 
 def _incidents(bot: RunningBot) -> list[Incident]:
@@ -48,12 +48,12 @@ def test_declare_builds_channel_card_topic_and_checklist(
     assert incident.setup_state == "complete"
     assert (incident.number, incident.status, incident.severity) == (1, "investigating", "sev2")
     channel = slack.channel_by_name("inc-1-checkout-is-down")
-    assert channel is not None and channel["id"] == incident.channel_id
+    assert channel is not None and channel["id"] == must(incident.channel_id)
     assert not channel["is_private"]
     assert {workspace.alice, workspace.bob} <= set(slack.members(channel["id"]))
     assert channel["topic"]["value"] == f"SEV2 | Investigating | IM: <@{workspace.bob}>"
     pins = slack.pins(channel["id"])
-    assert len(pins) == 1 and pins[0]["ts"] == incident.card_ts
+    assert len(pins) == 1 and pins[0]["ts"] == must(incident.card_ts)
     card = str(pins[0]["blocks"])
     for fact in (
         "Checkout is down",
@@ -87,7 +87,7 @@ def test_global_shortcut_and_home_button_open_the_form(
 ) -> None:
     driver.global_shortcut("declare_incident", user=workspace.carol)
     slack.wait_for("views.open")
-    view = slack.current_view(workspace.carol)
+    view = slack.modal(workspace.carol)
     assert view is not None and view["callback_id"] == "declare_modal"
     manager = next(b for b in view["blocks"] if b["block_id"] == "manager")
     assert manager["element"]["initial_user"] == workspace.carol
@@ -98,7 +98,7 @@ def test_global_shortcut_and_home_button_open_the_form(
     assert home is not None
     driver.block_actions("home_declare", user=workspace.bob, view=home)
     slack.wait_for("views.open", count=2)
-    assert slack.current_view(workspace.bob)["callback_id"] == "declare_modal"
+    assert slack.modal(workspace.bob)["callback_id"] == "declare_modal"
 
 
 def test_message_shortcut_prefills_summary_and_link(
@@ -107,7 +107,7 @@ def test_message_shortcut_prefills_summary_and_link(
     ts = driver.user_posts(
         workspace.carol, workspace.general, "Login page returns 502 for everyone"
     )
-    message = slack.message(workspace.general, ts)
+    message = must(slack.message(workspace.general, ts))
     driver.message_shortcut(
         "declare_incident_from_message",
         user=workspace.alice,
@@ -115,7 +115,7 @@ def test_message_shortcut_prefills_summary_and_link(
         message=message,
     )
     slack.wait_for("views.open")
-    view = slack.current_view(workspace.alice)
+    view = slack.modal(workspace.alice)
     summary = next(b for b in view["blocks"] if b["block_id"] == "summary")
     prefill = summary["element"]["initial_value"]
     assert "Login page returns 502 for everyone" in prefill
@@ -236,7 +236,7 @@ def test_rate_limited_post_is_retried(
     assert incident.setup_state == "complete"
     posts = slack.calls_to("chat.postMessage")
     assert posts[0].status == 429 and posts[1].status == 200
-    assert slack.pins(incident.channel_id)[0]["ts"] == incident.card_ts
+    assert slack.pins(must(incident.channel_id))[0]["ts"] == must(incident.card_ts)
 
 
 def test_channel_creation_failure_keeps_incident_and_retry_finishes(
@@ -257,7 +257,7 @@ def test_channel_creation_failure_keeps_incident_and_retry_finishes(
     slack.wait_for(lambda: wait_for_setup(bot).setup_state == "complete", timeout=10)
     incidents = _incidents(bot)
     assert len(incidents) == 1 and incidents[0].channel_name == "inc-1-database-is-down"
-    assert slack.pins(incidents[0].channel_id)
+    assert slack.pins(must(incidents[0].channel_id))
     assert len([c for c in slack.calls_to("conversations.create") if c.status == 200]) == 1
 
 
@@ -277,7 +277,7 @@ def test_private_incident_gets_private_channel_and_no_announcement(
         private=True,
     )
     assert incident.private and incident.setup_state == "complete"
-    assert slack.channel(incident.channel_id)["is_private"]
+    assert slack.channel(must(incident.channel_id))["is_private"]
     assert slack.messages(announce) == []
     assert incident.broadcast_ts is None
 
@@ -291,11 +291,13 @@ def test_announcement_is_one_card_updated_in_place(
     incident = declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
     assert incident.broadcast_channel_id == announce
     assert len(slack.messages(announce)) == 1
-    driver.slash_command("status identified", user=workspace.alice, channel=incident.channel_id)
-    driver.slash_command("severity sev1", user=workspace.alice, channel=incident.channel_id)
-    slack.wait_for(lambda: "SEV1" in str(slack.message(announce, incident.broadcast_ts)))
+    driver.slash_command(
+        "status identified", user=workspace.alice, channel=must(incident.channel_id)
+    )
+    driver.slash_command("severity sev1", user=workspace.alice, channel=must(incident.channel_id))
+    slack.wait_for(lambda: "SEV1" in str(slack.message(announce, must(incident.broadcast_ts))))
     messages = slack.messages(announce)
     assert len(messages) == 1
     assert "Identified" in str(messages[0]["blocks"]) and "SEV1" in str(messages[0]["blocks"])
     updates = [c for c in slack.calls_to("chat.update") if c.params["channel"] == announce]
-    assert len(updates) >= 2 and all(c.params["ts"] == incident.broadcast_ts for c in updates)
+    assert len(updates) >= 2 and all(c.params["ts"] == must(incident.broadcast_ts) for c in updates)

@@ -12,7 +12,7 @@ from storage.models import Incident, IncidentUpdate
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
-from tests.scenarios import declare
+from tests.scenarios import declare, must
 
 
 def _incident(bot: RunningBot) -> Incident:
@@ -21,7 +21,7 @@ def _incident(bot: RunningBot) -> Incident:
 
 
 def _card(slack: SlackEmulator, incident: Incident) -> dict:
-    message = slack.message(incident.channel_id, incident.card_ts)
+    message = slack.message(must(incident.channel_id), must(incident.card_ts))
     assert message is not None
     return message
 
@@ -42,11 +42,11 @@ def test_status_through_every_stage_to_resolved(
     workspace: Workspace,
     incident: Incident,
 ) -> None:
-    channel = incident.channel_id
+    channel = must(incident.channel_id)
     for n, status in enumerate(("identified", "monitoring"), start=1):
         result = driver.slash_command(f"status {status}", user=workspace.bob, channel=channel)
         assert result.status == 200
-        slack.wait_for(lambda s=status: _incident(bot).status == s)
+        slack.wait_for(lambda s=status: _incident(bot).status == s)  # type: ignore[misc]
         slack.wait_for("chat.update", count=n)
     current = _incident(bot)
     assert current.identified_at is not None and current.monitoring_at is not None
@@ -63,7 +63,7 @@ def test_status_through_every_stage_to_resolved(
 
     driver.slash_command("resolve", user=workspace.bob, channel=channel)
     slack.wait_for("views.open", count=2)
-    form = slack.current_view(workspace.bob)
+    form = slack.modal(workspace.bob)
     assert form["callback_id"] == "resolve_modal"
     empty = driver.view_submission(form, {"resolution": {"resolution": " "}}, user=workspace.bob)
     assert empty.json["response_action"] == "errors"
@@ -86,16 +86,22 @@ def test_bad_status_and_severity_list_valid_values_and_change_nothing(
     workspace: Workspace,
     incident: Incident,
 ) -> None:
-    bad = driver.slash_command("status fixed", user=workspace.bob, channel=incident.channel_id)
+    bad = driver.slash_command(
+        "status fixed", user=workspace.bob, channel=must(incident.channel_id)
+    )
     # A listener that fails right after ack() still answers Slack at once (see handlers/guard).
     assert bad.status == 200 and bad.elapsed < 1.0
     text = response_to(slack, bad.response_url)["text"]
     assert "Unknown status `fixed`" in text
     assert "investigating, identified, monitoring, resolved" in text
-    bad = driver.slash_command("severity sev9", user=workspace.bob, channel=incident.channel_id)
+    bad = driver.slash_command(
+        "severity sev9", user=workspace.bob, channel=must(incident.channel_id)
+    )
     text = response_to(slack, bad.response_url)["text"]
     assert "Unknown severity `sev9`" in text and "SEV1, SEV2, SEV3, SEV4" in text
-    missing = driver.slash_command("severity", user=workspace.bob, channel=incident.channel_id)
+    missing = driver.slash_command(
+        "severity", user=workspace.bob, channel=must(incident.channel_id)
+    )
     assert "Valid severities" in response_to(slack, missing.response_url)["text"]
     current = _incident(bot)
     assert (current.status, current.severity) == ("investigating", "sev2")
@@ -130,10 +136,10 @@ def test_update_posts_in_channel_and_under_announcement(
     driver = bot.driver(slack)
     incident = declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
     driver.slash_command(
-        "update Found the bad query", user=workspace.alice, channel=incident.channel_id
+        "update Found the bad query", user=workspace.alice, channel=must(incident.channel_id)
     )
     slack.wait_for("views.open", count=2)
-    form = slack.current_view(workspace.alice)
+    form = slack.modal(workspace.alice)
     message = next(b for b in form["blocks"] if b.get("block_id") == "message")
     assert message["element"]["initial_value"] == "Found the bad query"
     result = driver.view_submission(
@@ -145,13 +151,14 @@ def test_update_posts_in_channel_and_under_announcement(
         user=workspace.alice,
     )
     assert result.status == 200
-    slack.wait_for(lambda: slack.replies(announce, incident.broadcast_ts))
+    slack.wait_for(lambda: slack.replies(announce, must(incident.broadcast_ts)))
     in_channel = [
-        m for m in slack.messages(incident.channel_id) if "rolling back" in m.get("text", "")
+        m for m in slack.messages(must(incident.channel_id)) if "rolling back" in m.get("text", "")
     ]
     assert len(in_channel) == 1
-    thread = slack.replies(announce, incident.broadcast_ts)
+    thread = slack.replies(announce, must(incident.broadcast_ts))
     assert "rolling back" in thread[-1]["text"]
+
     def recorded() -> IncidentUpdate | None:
         with bot.runtime.services.db.session() as session:
             row = session.exec(select(IncidentUpdate)).one()
@@ -172,9 +179,9 @@ def test_update_form_rejects_empty_message(
     workspace: Workspace,
     incident: Incident,
 ) -> None:
-    driver.slash_command("update", user=workspace.alice, channel=incident.channel_id)
+    driver.slash_command("update", user=workspace.alice, channel=must(incident.channel_id))
     slack.wait_for("views.open", count=2)
-    form = slack.current_view(workspace.alice)
+    form = slack.modal(workspace.alice)
     result = driver.view_submission(form, {"message": {"message": ""}}, user=workspace.alice)
     assert result.json["response_action"] == "errors"
     assert "message" in result.json["errors"]
@@ -188,7 +195,7 @@ def test_card_controls(
     incident: Incident,
 ) -> None:
     card = _card(slack, incident)
-    channel = incident.channel_id
+    channel = must(incident.channel_id)
     driver.block_actions(
         "incident_set_severity", user=workspace.bob, message=card, channel=channel, value="sev1"
     )
@@ -199,10 +206,10 @@ def test_card_controls(
     slack.wait_for(lambda: _incident(bot).status == "identified")
     driver.block_actions("incident_post_update", user=workspace.bob, message=card, channel=channel)
     slack.wait_for("views.open", count=2)
-    assert slack.current_view(workspace.bob)["callback_id"] == "update_modal"
+    assert slack.modal(workspace.bob)["callback_id"] == "update_modal"
     driver.block_actions("incident_resolve", user=workspace.carol, message=card, channel=channel)
     slack.wait_for("views.open", count=3)
-    assert slack.current_view(workspace.carol)["callback_id"] == "resolve_modal"
+    assert slack.modal(workspace.carol)["callback_id"] == "resolve_modal"
     slack.wait_for(lambda: "SEV1" in str(_card(slack, incident)["blocks"]))
     assert slack.channel(channel)["topic"]["value"].startswith("SEV1 | Identified")
 
@@ -214,10 +221,14 @@ def test_resolved_incident_can_be_reopened(
     workspace: Workspace,
     incident: Incident,
 ) -> None:
-    driver.slash_command("status resolved", user=workspace.bob, channel=incident.channel_id)
+    driver.slash_command("status resolved", user=workspace.bob, channel=must(incident.channel_id))
     slack.wait_for(lambda: _incident(bot).status == "resolved")
-    again = driver.slash_command("update more", user=workspace.bob, channel=incident.channel_id)
+    again = driver.slash_command(
+        "update more", user=workspace.bob, channel=must(incident.channel_id)
+    )
     assert "resolved" in response_to(slack, again.response_url)["text"]
-    driver.slash_command("status investigating", user=workspace.bob, channel=incident.channel_id)
+    driver.slash_command(
+        "status investigating", user=workspace.bob, channel=must(incident.channel_id)
+    )
     slack.wait_for(lambda: _incident(bot).status == "investigating")
     assert _incident(bot).resolved_at is None

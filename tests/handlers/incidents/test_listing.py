@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
-from tests.scenarios import declare
+from tests.scenarios import declare, must
 
 
 def test_list_open_and_all(
@@ -31,8 +31,8 @@ def test_list_open_and_all(
         title="Payments down",
         severity="sev1",
     )
-    driver.slash_command("status resolved", user=workspace.alice, channel=first.channel_id)
-    slack.wait_for(lambda: "Resolved" in slack.channel(first.channel_id)["topic"]["value"])
+    driver.slash_command("status resolved", user=workspace.alice, channel=must(first.channel_id))
+    slack.wait_for(lambda: "Resolved" in slack.channel(must(first.channel_id))["topic"]["value"])
 
     open_list = driver.slash_command("list", user=workspace.carol, channel=workspace.general)
     blocks = str(response_to(slack, open_list.response_url)["blocks"])

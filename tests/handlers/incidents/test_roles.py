@@ -10,7 +10,7 @@ from storage.models import Incident
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
-from tests.scenarios import declare
+from tests.scenarios import declare, must
 
 
 def _roles(bot: RunningBot) -> dict[Role, str]:
@@ -34,18 +34,22 @@ def test_manager_handover(
 ) -> None:
     assert _roles(bot)[Role.INCIDENT_MANAGER] == workspace.alice
     driver.slash_command(
-        f"manager <@{workspace.carol}|carol>", user=workspace.alice, channel=incident.channel_id
+        f"manager <@{workspace.carol}|carol>",
+        user=workspace.alice,
+        channel=must(incident.channel_id),
     )
     slack.wait_for(lambda: _roles(bot)[Role.INCIDENT_MANAGER] == workspace.carol)
     slack.wait_for(lambda: slack.dms(workspace.carol))
     assert "Your checklist" in slack.dms(workspace.carol)[0]["text"]
     slack.wait_for(
-        lambda: any("Handover" in m["text"] for m in slack.messages(incident.channel_id))
+        lambda: any("Handover" in m["text"] for m in slack.messages(must(incident.channel_id)))
     )
-    handover = next(m for m in slack.messages(incident.channel_id) if "Handover" in m["text"])
+    handover = next(m for m in slack.messages(must(incident.channel_id)) if "Handover" in m["text"])
     assert workspace.alice in handover["text"] and workspace.carol in handover["text"]
-    assert workspace.carol in slack.members(incident.channel_id)
-    slack.wait_for(lambda: workspace.carol in slack.channel(incident.channel_id)["topic"]["value"])
+    assert workspace.carol in slack.members(must(incident.channel_id))
+    slack.wait_for(
+        lambda: workspace.carol in slack.channel(must(incident.channel_id))["topic"]["value"]
+    )
 
 
 def test_role_command_and_aliases(
@@ -56,18 +60,21 @@ def test_role_command_and_aliases(
     incident: Incident,
 ) -> None:
     driver.slash_command(
-        f"role comms <@{workspace.bob}|bob>", user=workspace.alice, channel=incident.channel_id
+        f"role comms <@{workspace.bob}|bob>",
+        user=workspace.alice,
+        channel=must(incident.channel_id),
     )
     driver.slash_command(
-        f"role scribe <@{workspace.carol}>", user=workspace.alice, channel=incident.channel_id
+        f"role scribe <@{workspace.carol}>", user=workspace.alice, channel=must(incident.channel_id)
     )
     slack.wait_for(lambda: len(_roles(bot)) == 3)
     roles = _roles(bot)
     assert roles[Role.COMMS_LEAD] == workspace.bob and roles[Role.SCRIBE] == workspace.carol
-    card = slack.message(incident.channel_id, incident.card_ts)
+    card = slack.message(must(incident.channel_id), must(incident.card_ts))
     slack.wait_for(
         lambda: (
-            workspace.carol in str(slack.message(incident.channel_id, incident.card_ts)["blocks"])
+            workspace.carol
+            in str(must(slack.message(must(incident.channel_id), must(incident.card_ts)))["blocks"])
         )
     )
     assert card is not None
@@ -95,7 +102,7 @@ def test_bad_role_input_changes_nothing(
     expected: str,
 ) -> None:
     result = driver.slash_command(
-        text.format(bob=workspace.bob), user=workspace.alice, channel=incident.channel_id
+        text.format(bob=workspace.bob), user=workspace.alice, channel=must(incident.channel_id)
     )
     assert expected in response_to(slack, result.response_url)["text"]
     assert _roles(bot) == {Role.INCIDENT_MANAGER: workspace.alice}
@@ -108,12 +115,15 @@ def test_assign_role_button_and_modal(
     workspace: Workspace,
     incident: Incident,
 ) -> None:
-    card = slack.message(incident.channel_id, incident.card_ts)
+    card = slack.message(must(incident.channel_id), must(incident.card_ts))
     driver.block_actions(
-        "incident_assign_role", user=workspace.alice, message=card, channel=incident.channel_id
+        "incident_assign_role",
+        user=workspace.alice,
+        message=card,
+        channel=must(incident.channel_id),
     )
     slack.wait_for("views.open", count=2)
-    form = slack.current_view(workspace.alice)
+    form = slack.modal(workspace.alice)
     assert form["callback_id"] == "role_modal"
     result = driver.view_submission(
         form,
