@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from bot.errors import InvalidInput, NotFound
@@ -66,6 +66,20 @@ def validate_declaration(*, title: str, severity: str | None) -> tuple[str, Seve
     return clean_title, parsed
 
 
+NUMBERING_LOCK = 0x1C1D_0001  # PostgreSQL advisory lock key: one declaration at a time
+
+
+def _lock_numbering(session: Session) -> None:
+    """Serialise number assignment across replicas until this transaction ends.
+
+    SQLite already holds its write lock from BEGIN IMMEDIATE; on PostgreSQL two replicas would
+    otherwise both read the same max(number) and one would fail on the unique constraint.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK})
+
+
 def declare(
     session: Session,
     *,
@@ -84,6 +98,7 @@ def declare(
 ) -> tuple[Incident, IncidentEvent | None]:
     """Create an incident, or return the one already made from `declare_key` (and no event)."""
     clean_title, parsed = validate_declaration(title=title, severity=severity)
+    _lock_numbering(session)
     existing = session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
     if existing is not None:
         return existing, None
