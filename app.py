@@ -7,6 +7,7 @@ python app.py migrate    # apply database migrations and exit
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -30,9 +31,10 @@ from bot.errors import ConfigError
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from storage import Database
-from web.server import GracefulServer, create_web_app
+from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
 
 log = logging.getLogger("incident_bot")
+LISTENER_THREADS_MAX = 1024  # threads are added only while none is idle
 
 
 @dataclass
@@ -79,9 +81,8 @@ def create_runtime(settings: Settings) -> Runtime:
     client = slack_client(settings)
     services = Services(settings=settings, db=db, slack=client)
     subscribers.install(services)
-    executor = ThreadPoolExecutor(
-        max_workers=settings.worker_threads, thread_name_prefix="listener"
-    )
+    # At most WORKER_THREADS listeners work after acknowledging; new requests never wait.
+    executor = ListenerPool(max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads)
     bolt_app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or None,
@@ -89,6 +90,7 @@ def create_runtime(settings: Settings) -> Runtime:
         listener_executor=executor,
         request_verification_enabled=not settings.socket_mode,
     )
+    bolt_app.use(acks_first(executor))
     handlers.register_all(bolt_app, services)
     web_app = create_web_app(
         bolt_app=None if settings.socket_mode else bolt_app,
@@ -104,6 +106,10 @@ def serve(runtime: Runtime) -> None:
     """Run until SIGTERM or SIGINT, then shut down cleanly."""
     settings = runtime.services.settings
     runtime.start_background()
+    # What start-up built lives as long as the process: keep it out of the garbage collector's
+    # full passes, whose pauses (100-300 ms) otherwise stall every acknowledgement under load.
+    gc.collect()
+    gc.freeze()
     socket_handler: Any = None
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -22,6 +22,9 @@ class Callback(StrEnum):
     DECLARE_FROM_MESSAGE = "declare_incident_from_message"
     ADD_TO_TIMELINE = "add_to_timeline"
     CREATE_ACTION_ITEM = "create_action_item"
+    TIMELINE_PICK_MODAL = "timeline_pick_incident"
+    ACTION_ITEM_MODAL = "action_item_modal"
+    POSTMORTEM_MODAL = "postmortem_modal"
 
 
 class Action(StrEnum):
@@ -34,6 +37,14 @@ class Action(StrEnum):
     RESOLVE = "incident_resolve"
     RETRY_SETUP = "incident_retry_setup"
     HOME_DECLARE = "home_declare"
+    # Reminder snooze buttons: "reminder_snooze_<minutes>" (see blocks.reminders).
+    SNOOZE_REMINDER = "reminder_snooze"
+    TIMELINE_EARLIER = "timeline_earlier"
+    TIMELINE_LATER = "timeline_later"
+    TIMELINE_DOWNLOAD = "timeline_download"
+    ACTION_ITEM_DONE = "action_item_done"
+    POSTMORTEM_EDIT = "postmortem_edit"
+    POSTMORTEM_COMPLETE = "postmortem_complete"
 
 
 class Field(StrEnum):
@@ -50,3 +61,8 @@ class Field(StrEnum):
     RESOLUTION = "resolution"
     ROLE = "role"
     USER = "user"
+    INCIDENT = "incident"
+    TEXT = "text"
+    OWNER = "owner"
+    DUE = "due"
+    ROOT_CAUSE = "root_cause"

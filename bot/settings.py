@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import followup_policy, reminder_policy
 from bot.errors import ConfigError
 
 SLACK_API_URL = "https://slack.com/api/"
 PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "placeholder", "...")
+_EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")
 
 _WHERE_BOT_TOKEN = (
     "api.slack.com/apps -> your app -> OAuth & Permissions -> Bot User OAuth Token (xoxb-...)"
@@ -56,8 +59,71 @@ class Settings(BaseSettings):
     # Quiet hours for low severities, e.g. "sev3,sev4@22:00-08:00" in QUIET_HOURS_TZ; empty: off.
     quiet_hours: str = ""
     quiet_hours_tz: str = "UTC"
+    # Post-mortems: a Jinja2 Markdown template file (empty: the built-in one), due date.
+    postmortem_template: str = ""
+    postmortem_due_working_days: int = Field(default=5, ge=0, le=60)
+    # Reaction that turns a message into an action item.
+    action_item_emoji: str = "ballot_box_with_check"
+    # Owners of due action items and post-mortems are reminded daily at this time (HH:MM)
+    # in this time zone, which also decides working days and "today".
+    followup_reminder_time: str = "09:00"
+    followup_timezone: str = "UTC"
     # How often the scheduler looks for due reminders, in seconds.
     scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=300)
+    # How long a replica holds a reminder it is sending before another may take it over.
+    reminder_lease_seconds: float = Field(default=30.0, ge=5, le=600)
+
+    @field_validator("reminder_intervals")
+    @classmethod
+    def _reminder_intervals(cls, value: str) -> str:
+        reminder_policy.parse_intervals(value)
+        return value
+
+    @field_validator("no_manager_nudge_after")
+    @classmethod
+    def _nudge_after(cls, value: str) -> str:
+        reminder_policy.parse_duration(value)
+        return value
+
+    @field_validator("quiet_hours_tz")
+    @classmethod
+    def _quiet_hours_tz(cls, value: str) -> str:
+        reminder_policy.parse_timezone(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        reminder_policy.parse_quiet_hours(value)
+        return value
+
+    @field_validator("postmortem_template")
+    @classmethod
+    def _postmortem_template(cls, value: str) -> str:
+        from bot.postmortem_docs import check_template  # Jinja2 only; no cycle
+
+        check_template(value.strip())
+        return value.strip()
+
+    @field_validator("action_item_emoji")
+    @classmethod
+    def _action_item_emoji(cls, value: str) -> str:
+        name = value.strip().strip(":").lower()
+        if not _EMOJI_NAME.match(name):
+            raise ValueError(f"{value!r} is not an emoji name, like ballot_box_with_check")
+        return name
+
+    @field_validator("followup_reminder_time")
+    @classmethod
+    def _followup_time(cls, value: str) -> str:
+        followup_policy.parse_time_of_day(value)
+        return value.strip()
+
+    @field_validator("followup_timezone")
+    @classmethod
+    def _followup_timezone(cls, value: str) -> str:
+        reminder_policy.parse_timezone(value)
+        return value.strip() or "UTC"
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -71,6 +137,21 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("timeline_emoji")
+    @classmethod
+    def _timeline_emoji(cls, value: str) -> str:
+        names = [part.strip().strip(":").lower() for part in value.split(",")]
+        names = [name for name in names if name]
+        if not names:
+            raise ValueError("name at least one emoji, for example pushpin")
+        for name in names:
+            if not _EMOJI_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} is not an emoji name; use names like pushpin or "
+                    "round_pushpin, separated by commas"
+                )
+        return ",".join(dict.fromkeys(names))
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -79,6 +160,11 @@ class Settings(BaseSettings):
                 "must be sqlite:///path/to/file.db or postgresql://user@host:port/database"
             )
         return value
+
+    @property
+    def timeline_emojis(self) -> frozenset[str]:
+        """The reaction names that put a message on the timeline."""
+        return frozenset(self.timeline_emoji.split(","))
 
     @property
     def socket_mode(self) -> bool:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from bot import reminders
+from bot.postmortem_slack import PostmortemSlack
 from bot.services import Services
 from bot.surfaces import IncidentSlack
+from bot.timeline_capture import TimelineCapture
 
 
 def install(services: Services) -> IncidentSlack:
@@ -11,4 +14,8 @@ def install(services: Services) -> IncidentSlack:
     surfaces = IncidentSlack(services)
     services.surfaces = surfaces
     services.events.subscribe("slack_surfaces", surfaces.on_event)
+    services.timeline = TimelineCapture(services)
+    services.events.subscribe("timeline", services.timeline.on_event)
+    services.events.subscribe("reminders", reminders.subscriber(services))
+    services.events.subscribe("postmortems", PostmortemSlack(services).on_event)
     return surfaces
