@@ -1,11 +1,207 @@
-"""Periodic jobs driven by APScheduler; the database decides who sends what."""
+"""Periodic jobs driven by APScheduler; the database decides who sends what.
+
+Every replica runs the same reminder tick: claim due reminders (an atomic conditional
+UPDATE gives each to one replica), send them, and if the next one falls due before the
+next tick, wake up exactly then. APScheduler only drives the ticking: its job store is in
+memory and never shared (one store cannot be shared between processes).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
 from apscheduler.schedulers.base import BaseScheduler
 
+from bot import reminder_claims as claims
+from bot import reminders
+from bot.events import IncidentEvent
+from bot.reminder_policy import ReminderPolicy
+from bot.reminder_sender import ReminderSender, reminder_client
 from bot.services import Services
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "reminders-tick"
+WAKEUP_JOB = "reminders-wakeup"
+RECONCILE_EVERY = timedelta(seconds=60)
+CLAIM_BATCH = 100
+RECONCILE_BATCH = 500
+RECONCILE_ROUNDS = 100  # at most 50,000 incidents re-planned in one tick; the rest next time
+SEND_THREADS = 8
 
 
-def schedule(scheduler: BaseScheduler, services: Services) -> None:
-    """Add every periodic job to `scheduler` (not yet started)."""
+def replica_id() -> str:
+    """A name for this process that is unique among replicas: host, pid and a random tag."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for logs and the benchmark."""
+
+    started: datetime
+    seconds: float = 0.0
+    reconciled: int | None = None
+    claimed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    next_due: datetime | None = None
+
+
+class ReminderTicker:
+    """One replica's reminder loop."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        scheduler: BaseScheduler | None = None,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        policy: ReminderPolicy | None = None,
+    ) -> None:
+        self.services = services
+        self.scheduler = scheduler
+        self.owner = owner or replica_id()
+        self.clock = clock
+        self.policy = policy or ReminderPolicy.from_settings(services.settings)
+        self.tick_every = timedelta(seconds=services.settings.scheduler_tick_seconds)
+        slack = reminder_client(services.slack, lease=self.policy.lease)
+        self.sender = ReminderSender(
+            services.db, slack, owner=self.owner, policy=self.policy, clock=clock
+        )
+        self._last_reconcile: float | None = None
+        self._wakeup_at: datetime | None = None
+        self._lock = threading.Lock()
+        self.on_report: Callable[[TickReport], None] | None = None
+
+    def tick(self) -> TickReport:
+        """Reconcile now and then, send every due reminder, plan the next wake-up."""
+        started = time.perf_counter()
+        report = TickReport(started=self.clock())
+        db = self.services.db
+        if self._reconcile_due():
+            report.reconciled = 0
+            for _ in range(RECONCILE_ROUNDS):  # after an upgrade every open incident needs rows
+                with db.session() as session:
+                    fixed = reminders.reconcile(
+                        session, policy=self.policy, now=self.clock(), limit=RECONCILE_BATCH
+                    )
+                report.reconciled += fixed
+                if fixed < RECONCILE_BATCH:
+                    break
+        while True:
+            with db.session() as session:
+                claimed = claims.claim(
+                    session,
+                    owner=self.owner,
+                    policy=self.policy,
+                    now=self.clock(),
+                    limit=CLAIM_BATCH,
+                )
+            report.claimed += len(claimed)
+            if len(claimed) == 1:
+                report.outcomes[self.sender.send(claimed[0])] += 1
+            elif claimed:
+                workers = min(SEND_THREADS, len(claimed))
+                with ThreadPoolExecutor(workers, thread_name_prefix="reminder") as pool:
+                    report.outcomes.update(pool.map(self.sender.send, claimed))
+            if len(claimed) < CLAIM_BATCH:
+                break
+        with db.session() as session:
+            report.next_due = claims.next_due(session, now=self.clock())
+        self._plan_wakeup(report.next_due)
+        report.seconds = time.perf_counter() - started
+        if report.claimed or report.reconciled:
+            log.info(
+                "reminder tick: %s claimed %s, reconciled %s in %.3fs",
+                dict(report.outcomes),
+                report.claimed,
+                report.reconciled,
+                report.seconds,
+            )
+        if self.on_report is not None:
+            self.on_report(report)
+        return report
+
+    def safe_tick(self) -> None:
+        """The scheduled job: a failing tick (database down) is logged and tried again."""
+        try:
+            self.tick()
+        except Exception:
+            log.exception("reminder tick failed; the next tick tries again")
+
+    def on_event(self, event: IncidentEvent) -> None:
+        """Event-bus subscriber: wake up when a change makes a reminder due before the tick."""
+        with self.services.db.session() as session:
+            due = claims.next_due(session, incident_id=event.incident_id)
+        self._plan_wakeup(due)
+
+    def _reconcile_due(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            last = self._last_reconcile
+            if last is not None and now - last < RECONCILE_EVERY.total_seconds():
+                return False
+            self._last_reconcile = now
+            return True
+
+    def _plan_wakeup(self, next_due: datetime | None) -> None:
+        """Run a tick exactly at `next_due` when it comes before the next regular tick."""
+        if self.scheduler is None or next_due is None or not self.scheduler.running:
+            return
+        now = self.clock()
+        if next_due - now >= self.tick_every:
+            return
+        next_due = max(next_due, now)
+        with self._lock:
+            pending = self._wakeup_at
+            if pending is not None and now < pending <= next_due:
+                return  # an earlier wake-up is already planned; it plans the next one
+            self._wakeup_at = next_due
+        # A fresh id per wake-up: a finished date job is removed by the scheduler thread,
+        # which must never remove the next one.
+        self.scheduler.add_job(
+            self.safe_tick,
+            "date",
+            run_date=next_due,
+            id=f"{WAKEUP_JOB}-{uuid.uuid4().hex[:8]}",
+            misfire_grace_time=None,
+        )
+
+
+def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
+    """Add every periodic job to `scheduler` (not yet started); returns the reminder ticker."""
+    ticker = schedule_reminders(scheduler, services)
+    from bot import followup_sender  # owners' reminders: action items, post-mortems
+
+    followup_sender.schedule(scheduler, services, owner=ticker.owner)
+    return ticker
+
+
+def schedule_reminders(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
+    """Add the status-update reminder tick to `scheduler`; returns its ticker."""
+    ticker = ReminderTicker(services, scheduler=scheduler)
+    scheduler.add_job(
+        ticker.safe_tick,
+        "interval",
+        seconds=services.settings.scheduler_tick_seconds,
+        id=TICK_JOB,
+        next_run_time=utcnow(),  # at start: whatever fell due while the bot was down, once
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    # Runs after the reminders subscriber has planned the change (see bot.subscribers).
+    services.events.subscribe("reminder_wakeup", ticker.on_event)
+    return ticker

@@ -1,0 +1,273 @@
+"""Sending reminders exactly once: claim, prepare, renew, record (the database side).
+
+`claim` leases due rows to one replica with one atomic conditional UPDATE (PostgreSQL skips
+rows another replica is claiming; SQLite serialises writers). `prepare` checks a leased
+reminder is still due and stores its unique key before the post; `record_sent` and
+`record_failure` finish the attempt. A lease that runs out (a crashed replica) frees the
+reminder for any replica; its stored key makes that replica look for the earlier post in
+Slack before posting again. Slack itself is called by `bot.reminder_sender`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from bot.reminder_policy import Kind, ReminderPolicy
+from bot.reminders import absorb, insert_ignoring, manager_ids, now_or
+from bot.vocabulary import Role, Severity
+from storage.models import Incident, IncidentRole
+from storage.models_reminders import Reminder, ReminderDelivery
+
+log = logging.getLogger(__name__)
+
+RETRY_BASE_SECONDS = 2.0
+RETRY_MAX_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A due reminder this replica has leased."""
+
+    reminder_id: int
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Everything needed to post one reminder, decided inside the database."""
+
+    reminder_id: int
+    kind: Kind
+    key: str
+    due_at: datetime
+    incident_id: int
+    number: int
+    title: str
+    severity: Severity
+    channel_id: str
+    manager: str | None
+    since: datetime  # the last update (update reminders) or since when nobody manages it
+    nudge_number: int  # 1 for the first nudge (no-manager reminders)
+    check_first: bool  # an earlier post may have reached Slack: look for `key` first
+    pending_since: datetime
+
+
+def _free(now: datetime) -> Any:
+    return or_(col(Reminder.lease_until).is_(None), col(Reminder.lease_until) < now)
+
+
+def claim(
+    session: Session,
+    *,
+    owner: str,
+    policy: ReminderPolicy,
+    now: datetime | None = None,
+    limit: int = 200,
+) -> list[Claimed]:
+    """Lease up to `limit` due reminders to `owner` in one atomic conditional UPDATE."""
+    now = now_or(now)
+    due = col(Reminder.due_at) <= now
+    candidates = (
+        select(Reminder.id)
+        .where(due, _free(now))
+        .order_by(col(Reminder.due_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.id).in_(candidates), due, _free(now))
+        .values(lease_owner=owner, lease_until=now + policy.lease)
+        .returning(col(Reminder.id), col(Reminder.due_at))
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(statement).all()
+    return sorted((Claimed(r[0], r[1]) for r in rows), key=lambda c: (c.due_at, c.reminder_id))
+
+
+def _owned(session: Session, reminder_id: int, owner: str) -> Reminder | None:
+    row = session.exec(select(Reminder).where(Reminder.id == reminder_id).with_for_update()).first()
+    return row if row is not None and row.lease_owner == owner else None
+
+
+def _release(row: Reminder) -> None:
+    row.lease_owner, row.lease_until = None, None
+
+
+def _retry_later(row: Reminder, error: str, now: datetime, retry_after: float | None) -> None:
+    row.attempts += 1
+    row.last_error = error[:200]
+    delay = min(RETRY_BASE_SECONDS * 2 ** (row.attempts - 1), RETRY_MAX_SECONDS)
+    row.due_at = now + timedelta(seconds=max(delay, retry_after or 0.0))
+    _release(row)
+
+
+def prepare(
+    session: Session,
+    *,
+    claimed: Claimed,
+    owner: str,
+    policy: ReminderPolicy,
+    now: datetime | None = None,
+) -> Outgoing | None:
+    """Check a leased reminder is still due and fix its key; None when it need not go out."""
+    now = now_or(now)
+    row = _owned(session, claimed.reminder_id, owner)
+    if row is None:
+        return None
+    incident = session.get(Incident, row.incident_id)
+    assert incident is not None and incident.id is not None  # rows cascade with incidents
+    roles = session.exec(
+        select(IncidentRole).where(
+            IncidentRole.incident_id == incident.id,
+            IncidentRole.role == Role.INCIDENT_MANAGER.value,
+        )
+    ).first()
+    manager = roles.user_id if roles else None
+    absorb(row, incident, manager is not None, policy, now)
+    if row.due_at is None or row.due_at > now:
+        _release(row)  # an update, a snooze or a resolve got there first
+        session.add(row)
+        return None
+    if not incident.channel_id:
+        _retry_later(row, "the incident has no channel yet", now, None)
+        session.add(row)
+        return None
+    check_first = row.pending_key is not None
+    if row.pending_key is None:
+        row.pending_key, row.pending_since = uuid.uuid4().hex, now
+    row.lease_until = now + policy.lease
+    session.add(row)
+    assert row.pending_key is not None and row.anchor_at is not None
+    return Outgoing(
+        reminder_id=claimed.reminder_id,
+        kind=Kind(row.kind),
+        key=row.pending_key,
+        due_at=row.due_at,  # as planned (a retry's back-off counts as lateness)
+        incident_id=incident.id,
+        number=incident.number,
+        title=incident.title,
+        severity=Severity(incident.severity),
+        channel_id=incident.channel_id,
+        manager=manager,
+        since=(incident.last_update_at or incident.declared_at)
+        if row.kind == Kind.UPDATE
+        else row.anchor_at,
+        nudge_number=row.sent_count + 1,
+        check_first=check_first,
+        pending_since=row.pending_since or now,
+    )
+
+
+def renew(
+    session: Session,
+    *,
+    reminder_id: int,
+    owner: str,
+    policy: ReminderPolicy,
+    now: datetime | None = None,
+) -> bool:
+    """Extend the lease right before posting; False when another replica has taken over."""
+    now = now_or(now)
+    result = session.execute(
+        update(Reminder)
+        .where(col(Reminder.id) == reminder_id, col(Reminder.lease_owner) == owner)
+        .where(col(Reminder.lease_until) > now)
+        .values(lease_until=now + policy.lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_sent(
+    session: Session,
+    *,
+    outgoing: Outgoing,
+    owner: str,
+    message_ts: str | None,
+    policy: ReminderPolicy,
+    now: datetime | None = None,
+    sent_at: datetime | None = None,
+) -> bool:
+    """Record a posted reminder (posted at `sent_at`, default now) and plan the next one.
+
+    Returns False when the lease was lost (the replica that took over records it).
+    """
+    now = now_or(now)
+    sent_at = sent_at or now
+    session.execute(
+        insert_ignoring(session, ReminderDelivery)
+        .values(
+            key=outgoing.key,
+            incident_id=outgoing.incident_id,
+            kind=outgoing.kind.value,
+            due_at=outgoing.due_at,
+            sent_at=sent_at,
+            channel_id=outgoing.channel_id,
+            message_ts=message_ts,
+            sent_by=owner,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    row = _owned(session, outgoing.reminder_id, owner)
+    if row is None:
+        log.warning("reminder %s was taken over while it was sent", outgoing.reminder_id)
+        return False
+    row.last_sent_at, row.sent_count = sent_at, row.sent_count + 1
+    row.snoozed_until = row.pending_key = row.pending_since = row.last_error = None
+    row.attempts = 0
+    _release(row)
+    incident = session.get(Incident, row.incident_id)
+    assert incident is not None
+    has_manager = bool(manager_ids(session, [row.incident_id]))
+    absorb(row, incident, has_manager, policy, now)
+    session.add(row)
+    return True
+
+
+def record_failure(
+    session: Session,
+    *,
+    reminder_id: int,
+    owner: str,
+    error: str,
+    not_posted: bool,
+    retry_after: float | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Keep a reminder whose post failed, to try again after a back-off."""
+    now = now_or(now)
+    row = _owned(session, reminder_id, owner)
+    if row is None:
+        return
+    if not_posted:  # Slack said no: nothing reached the channel under this key
+        row.pending_key = row.pending_since = None
+    _retry_later(row, error, now, retry_after)
+    session.add(row)
+
+
+def next_due(
+    session: Session, *, now: datetime | None = None, incident_id: int | None = None
+) -> datetime | None:
+    """The earliest reminder planned after `now` (or, of one incident, at all), if any."""
+    query = select(func.min(Reminder.due_at))
+    if incident_id is None:
+        query = query.where(col(Reminder.due_at) > now_or(now))
+    else:
+        query = query.where(Reminder.incident_id == incident_id)
+    return session.exec(query).one()
+
+
+def deliveries(session: Session, *, incident_id: int | None = None) -> list[ReminderDelivery]:
+    """Reminders posted so far (of one incident), oldest first."""
+    query = select(ReminderDelivery).order_by(col(ReminderDelivery.sent_at))
+    if incident_id is not None:
+        query = query.where(ReminderDelivery.incident_id == incident_id)
+    return list(session.exec(query).all())

@@ -1,0 +1,240 @@
+"""Reminders across real bot processes: SIGKILL and restart, two replicas on one database.
+
+Each bot is `python app.py` in its own process, talking to the Slack emulator of this test
+process; incidents are seeded straight into the database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from blocks.reminders import key_of
+from bot import incidents, reminders
+from bot.reminder_claims import deliveries
+from bot.reminder_policy import ReminderPolicy, parse_intervals
+from storage import Database
+from storage.models_reminders import ReminderDelivery
+from tests.emulator import SlackEmulator
+from tests.harness import BOT_TOKEN, SIGNING_SECRET
+
+pytestmark = pytest.mark.scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+INTERVAL = 1.0
+SETTINGS = {
+    "REMINDER_INTERVALS": f"sev1={int(INTERVAL)}s",
+    "SCHEDULER_TICK_SECONDS": "1",
+    "REMINDER_LEASE_SECONDS": "5",
+    "NO_MANAGER_NUDGE_AFTER": "off",
+}
+POLICY = ReminderPolicy(intervals=parse_intervals(SETTINGS["REMINDER_INTERVALS"]))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    """`python app.py` with its settings in the environment."""
+
+    def __init__(self, emulator: SlackEmulator, db_url: str, log: IO[str]) -> None:
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            **SETTINGS,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_APP_TOKEN": "",
+            "SLACK_API_URL": emulator.api_url,
+            "DATABASE_URL": db_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def wait_healthy(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the bot exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("the bot did not become healthy")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown of any kind."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def bots(slack: SlackEmulator, db_url: str, tmp_path: Path) -> Iterator[Any]:
+    """Start bot processes on demand; all are stopped after the test (logs shown on failure)."""
+    started: list[BotProcess] = []
+    log_path = tmp_path / "bots.log"
+    with log_path.open("w") as log:
+
+        def start() -> BotProcess:
+            bot = BotProcess(slack, db_url, log)
+            started.append(bot)
+            bot.wait_healthy()
+            return bot
+
+        yield start
+        for bot in started:
+            bot.stop()
+        database = _databases.pop(db_url, None)
+        if database is not None:
+            database.dispose()
+    print(log_path.read_text()[-20000:])
+
+
+def seed(slack: SlackEmulator, db_url: str, count: int) -> dict[int, str]:
+    """`count` open SEV1 incidents, each with its channel, planned: incident id -> channel."""
+    database = Database(db_url)
+    made = {}
+    try:
+        for n in range(count):
+            channel = slack.add_channel(f"inc-{n + 1}-replica-test")
+            with database.session() as session:
+                incident, _ = incidents.declare(
+                    session,
+                    title=f"Replica test {n + 1}",
+                    severity="sev1",
+                    declared_by="U0ALICE",
+                    declare_key=uuid.uuid4().hex,
+                )
+                assert incident.id is not None
+                incident.channel_id, incident.setup_state = channel, "complete"
+                session.flush()
+                reminders.replan(session, incident_id=incident.id, policy=POLICY)
+                made[incident.id] = channel
+    finally:
+        database.dispose()
+    return made
+
+
+def posted(slack: SlackEmulator, channel: str) -> list[tuple[float, str]]:
+    """(ts, key) of every reminder in the channel, oldest first."""
+    found = []
+    for message in slack.messages(channel):
+        key = key_of(message)
+        if key is not None:
+            found.append((float(message["ts"]), key))
+    return found
+
+
+_databases: dict[str, Database] = {}
+
+
+def recorded(db_url: str) -> list[ReminderDelivery]:
+    """The deliveries recorded so far (through one engine per database, kept open)."""
+    database = _databases.get(db_url)
+    if database is None:
+        database = _databases[db_url] = Database(db_url)
+    with database.session() as session:
+        return deliveries(session)
+
+
+def assert_exactly_once(slack: SlackEmulator, db_url: str, channels: dict[int, str]) -> None:
+    """Every reminder posted once, recorded once, never two for one due time."""
+    keys_by_incident: dict[int, list[str]] = defaultdict(list)
+    for delivery in recorded(db_url):
+        keys_by_incident[delivery.incident_id].append(delivery.key)
+    for incident_id, channel in channels.items():
+        messages = posted(slack, channel)
+        keys = [key for _, key in messages]
+        assert len(keys) == len(set(keys)), f"a reminder was posted twice in {channel}"
+        assert sorted(keys) == sorted(keys_by_incident[incident_id])
+        gaps = [b - a for (a, _), (b, _) in itertools.pairwise(messages)]
+        assert all(gap >= INTERVAL - 0.1 for gap in gaps), f"two reminders at once: {gaps}"
+
+
+def test_a_killed_bot_sends_the_overdue_reminder_once_on_restart(
+    bots: Any, slack: SlackEmulator, db_url: str
+) -> None:
+    channels = seed(slack, db_url, 1)
+    [channel] = channels.values()
+    first = bots()
+    slack.wait_for(lambda: len(recorded(db_url)) == 1, timeout=10, interval=0.05)
+    first.kill()
+    killed = time.time()
+    time.sleep(3 * INTERVAL)  # three reminders fall due while the bot is down
+    assert len(posted(slack, channel)) == 1
+    second = bots()
+    started = time.time()
+    slack.wait_for(lambda: len(posted(slack, channel)) == 2, timeout=10)
+    time.sleep(INTERVAL * 0.6)
+    messages = posted(slack, channel)
+    assert len(messages) == 2, "the missed reminders came as a burst"
+    assert killed < messages[1][0] < started + 1.0
+    slack.wait_for(lambda: len(posted(slack, channel)) == 3, timeout=5)
+    second.stop()  # a clean stop finishes the tick in flight: every post is recorded
+    assert_exactly_once(slack, db_url, channels)
+
+
+def test_two_replicas_send_each_reminder_once_while_one_is_killed(
+    bots: Any, slack: SlackEmulator, db_url: str
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("several replicas run on PostgreSQL")
+    channels = seed(slack, db_url, 30)
+    slack.set_latency(0.3, "chat.postMessage")  # a slow Slack widens every race
+    first, second = bots(), bots()
+    both = time.time()
+    time.sleep(4)
+    first.kill()
+    killed = time.time()
+    time.sleep(7)  # longer than the lease: the killed replica's claims are taken over
+    second.stop()
+    stopped = time.time()
+
+    assert_exactly_once(slack, db_url, channels)
+    done = recorded(db_url)
+    before = {d.sent_by for d in done if d.sent_at.timestamp() < killed}
+    after = {d.sent_by for d in done if d.sent_at.timestamp() > killed + 0.5}
+    assert len(before) == 2, "both replicas should have sent reminders"
+    assert len(after) == 1 and after < before, "only the survivor sends after the kill"
+    for incident_id, channel in channels.items():
+        late = [ts for ts, _ in posted(slack, channel) if killed + 5 < ts < stopped]
+        assert late, f"incident {incident_id} got no reminder after the kill"
+
+    # Once both run, reminders go out on time (the first ones fell due while they started);
+    # those the killed replica had claimed wait at most for its lease to run out.
+    def lateness(start: float, end: float) -> timedelta:
+        return max(d.sent_at - d.due_at for d in done if start < d.due_at.timestamp() < end)
+
+    assert lateness(both, killed - 1) < timedelta(seconds=2)
+    lease = float(SETTINGS["REMINDER_LEASE_SECONDS"])
+    assert lateness(both, stopped - 2) < timedelta(seconds=lease + 2)
