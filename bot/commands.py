@@ -39,6 +39,23 @@ CATALOGUE: tuple[Subcommand, ...] = (
     Subcommand("resolve", "/incident resolve", "Resolve the incident (asks how).", True),
     Subcommand("note", "/incident note <text>", "Add a note to the timeline.", True),
     Subcommand("timeline", "/incident timeline", "Show the incident's timeline.", True),
+    Subcommand(
+        "postmortem",
+        "/incident postmortem",
+        "Draft (or re-post) the post-mortem and edit its sections.",
+        True,
+    ),
+    Subcommand(
+        "action",
+        "/incident action <text> [@owner] [due YYYY-MM-DD]",
+        "Create an action item.",
+        True,
+    ),
+    Subcommand(
+        "actions",
+        "/incident actions [mine]",
+        "List this incident's action items (mine: yours, everywhere).",
+    ),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import commands, errors, events, incidents, reminders, timeline
+from handlers import commands, errors, events, incidents, postmortems, reminders, timeline
 from handlers.context import inject_services
 
 
@@ -20,4 +20,5 @@ def register_all(app: App, services: Services) -> None:
     incidents.register(app)
     timeline.register(app)
     reminders.register(app)
+    postmortems.register(app)
     events.register(app)

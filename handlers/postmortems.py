@@ -1,0 +1,144 @@
+"""Post-mortem listeners: `/incident postmortem [edit]`, the Edit and Mark complete buttons,
+the edit form. Action items are in handlers/actions.py (registered from here).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+
+from blocks.ids import Action, Callback, Field
+from blocks.postmortems import postmortem_modal
+from bot import incidents, postmortems
+from bot.errors import InvalidInput
+from bot.postmortem_slack import PostmortemSlack
+from bot.services import Services
+from handlers import actions
+from handlers.commands import route
+from handlers.context import CommandRequest, services_of
+from handlers.guard import guarded
+from handlers.incidents.roles import check_person
+from handlers.payloads import metadata, state_value
+
+
+def _open_edit(services: Services, client: WebClient, trigger_id: str, incident_id: int) -> None:
+    pm_slack = PostmortemSlack(services)
+    name_of = pm_slack.name_of(incident_id)
+    with services.db.session() as session:
+        view = incidents.view(session, incident_id=incident_id)
+        prefill = postmortems.prefill(session, incident_id=incident_id, name_of=name_of)
+        pm = postmortems.find(session, incident_id=incident_id)
+    owner = (pm.owner if pm else None) or view.manager
+    client.views_open(
+        trigger_id=trigger_id,
+        view=postmortem_modal(view, prefill=prefill, owner=owner, due_on=pm.due_on if pm else None),
+    )
+
+
+@route("postmortem")
+def postmortem_command(request: CommandRequest) -> None:
+    """`/incident postmortem` drafts and posts the latest; `... edit` opens the form."""
+    arg = request.args.strip().lower()
+    if arg not in ("", "edit"):
+        raise InvalidInput("Use `/incident postmortem`, or `/incident postmortem edit`.")
+    with request.services.db.session() as session:
+        incident = incidents.in_channel(session, channel_id=request.channel_id)
+    assert incident.id is not None
+    if arg == "edit":
+        _open_edit(request.services, request.client, request.trigger_id, incident.id)
+        return
+    pm = PostmortemSlack(request.services).publish(
+        incident.id, note=f"Posted for <@{request.user_id}>."
+    )
+    request.respond(
+        text=f":page_facing_up: Posted version {pm.version} of the post-mortem of incident "
+        f"#{incident.number}.",
+        response_type="ephemeral",
+    )
+
+
+def edit_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Edit post-mortem (under the document, or on the owner's reminder)."""
+    ack()
+    incident_id = int(body["actions"][0]["value"])
+    _open_edit(services_of(context), client, body["trigger_id"], incident_id)
+
+
+def _picked_date(view: dict[str, Any]) -> date | None:
+    element = view.get("state", {}).get("values", {}).get(Field.DUE, {}).get(Field.DUE) or {}
+    picked = element.get("selected_date")
+    return date.fromisoformat(picked) if picked else None
+
+
+def submit_edit(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """The edit form: save, close, then post the regenerated document."""
+    services = services_of(context)
+    incident_id = int(metadata(view)["incident_id"])
+    user = body["user"]["id"]
+    owner = state_value(view, Field.OWNER) or None
+    changes = postmortems.Edit(
+        summary=state_value(view, Field.SUMMARY) or "",
+        impact=state_value(view, Field.IMPACT) or "",
+        root_cause=state_value(view, Field.ROOT_CAUSE) or "",
+        resolution=state_value(view, Field.RESOLUTION) or "",
+        owner=owner,
+        due_on=_picked_date(view),
+    )
+    try:
+        if owner:
+            try:
+                check_person(client, owner)
+            except InvalidInput as exc:
+                raise InvalidInput(str(exc), fields={Field.OWNER.value: str(exc)}) from None
+        with services.db.session() as session:
+            postmortems.edit(
+                session,
+                incident_id=incident_id,
+                changes=changes,
+                actor=user,
+                policy=actions.policy_of(services),
+            )
+    except InvalidInput as exc:
+        ack(response_action="errors", errors=exc.fields or {Field.SUMMARY.value: str(exc)})
+        return
+    ack()
+    PostmortemSlack(services).publish(incident_id, note=f"Edited by <@{user}>.")
+
+
+def complete_button(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    """Mark complete: reminders stop, and the document says so."""
+    ack()
+    services = services_of(context)
+    incident_id = int(body["actions"][0]["value"])
+    user = body["user"]["id"]
+    with services.db.session() as session:
+        _, changed = postmortems.complete(
+            session, incident_id=incident_id, actor=user, policy=actions.policy_of(services)
+        )
+    if not changed:
+        respond(
+            text="This post-mortem is already complete.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    PostmortemSlack(services).publish(incident_id, note=f"Marked complete by <@{user}>.")
+    respond(
+        text=":white_check_mark: Post-mortem marked complete; its owner gets no more reminders.",
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+def register(app: App) -> None:
+    """Register post-mortem and action item listeners."""
+    app.action(Action.POSTMORTEM_EDIT.value)(guarded(edit_button))
+    app.action(Action.POSTMORTEM_COMPLETE.value)(guarded(complete_button))
+    app.view(Callback.POSTMORTEM_MODAL.value)(guarded(submit_edit))
+    actions.register(app)
