@@ -3,7 +3,7 @@
 Bolt's own Starlette adapter awaits `app.dispatch` on the event loop thread, so one slow
 listener would hold every other request. Here dispatch runs in a worker thread: the sync
 Bolt App acknowledges as soon as a listener calls ack(), and the listener's remaining work
-goes on in Bolt's listener executor.
+goes on in Bolt's listener executor, a `ListenerPool` that puts acknowledgements first.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import uvicorn
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +30,69 @@ from storage import Database
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener executor, with acknowledgements first.
+
+    A listener runs here until it calls ack(); the work it does after that (Slack calls,
+    database writes, the event bus) waits for one of `background` slots. However much work
+    earlier requests left behind, a new request finds a thread at once (threads are added
+    while none is idle, up to `max_workers`) and shares the CPU with at most `background`
+    threads of unfinished work: a queue of slow work never delays the next acknowledgement.
+    """
+
+    def __init__(self, *, max_workers: int, background: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="listener")
+        self._slots = threading.BoundedSemaphore(background)
+        self._local = threading.local()
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        local = self._local
+
+        def run() -> T:
+            local.listening, local.slot = True, False
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                local.listening = False
+                if local.slot:
+                    local.slot = False
+                    self._slots.release()
+
+        return super().submit(run)
+
+    def acknowledged(self) -> None:
+        """In a listener that has just acknowledged: wait for a slot for the rest of its work."""
+        local = self._local
+        if getattr(local, "listening", False) and not local.slot:
+            self._slots.acquire()
+            local.slot = True
+
+
+class _PoolAck(Ack):
+    """ack() that hands the rest of the listener to the pool's background slots."""
+
+    def __init__(self, pool: ListenerPool) -> None:
+        super().__init__()
+        self._pool = pool
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        response = super().__call__(*args, **kwargs)
+        self._pool.acknowledged()
+        return response
+
+
+def acks_first(pool: ListenerPool) -> Callable[..., Any]:
+    """A global Bolt middleware: every listener's ack() gives way to the next request."""
+
+    def middleware(context: BoltContext, next: Callable[[], Any]) -> Any:
+        context["ack"] = _PoolAck(pool)
+        return next()
+
+    return middleware
 
 
 def create_web_app(*, bolt_app: App | None, db: Database, dispatch_threads: int = 64) -> Starlette:
