@@ -118,7 +118,7 @@ class ReminderTicker:
                     report.outcomes.update(pool.map(self.sender.send, claimed))
             if len(claimed) < CLAIM_BATCH:
                 break
-        with db.session() as session:
+        with db.read() as session:
             report.next_due = claims.next_due(session, now=self.clock())
         self._plan_wakeup(report.next_due)
         report.seconds = time.perf_counter() - started
@@ -143,7 +143,7 @@ class ReminderTicker:
 
     def on_event(self, event: IncidentEvent) -> None:
         """Event-bus subscriber: wake up when a change makes a reminder due before the tick."""
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             due = claims.next_due(session, incident_id=event.incident_id)
         self._plan_wakeup(due)
 

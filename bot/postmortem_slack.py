@@ -29,7 +29,7 @@ class PostmortemSlack:
 
     def name_of(self, incident_id: int) -> postmortems.NameOf:
         """A lookup of the names of everyone the post-mortem may mention (asked beforehand)."""
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             ids = postmortems.people(session, incident_id=incident_id)
         timeline = self.services.timeline
         names = {u: timeline.user_name(u) if timeline is not None else None for u in ids}
@@ -49,7 +49,7 @@ class PostmortemSlack:
     def publish(self, incident_id: int, *, note: str = "") -> PostMortem:
         """Draft again and post the latest documents to the incident's channel."""
         pm = self.draft(incident_id)
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             view = incidents.view(session, incident_id=incident_id)
         channel = view.incident.channel_id
         if not channel:

@@ -99,7 +99,7 @@ class IncidentSlack:
         return channel
 
     def _view(self, incident_id: int) -> IncidentView:
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             return incidents.view(session, incident_id=incident_id)
 
     def _save(self, incident_id: int, **values: Any) -> None:

@@ -202,7 +202,7 @@ class TimelineCapture:
             known = self._channels.get(channel_id)
         if known is not None and (known[0] is not None or known[1] > now):
             return known[0]
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             incident = incidents.by_channel(session, channel_id=channel_id)
         found = incident.id if incident is not None else None
         with self._channels_lock:
@@ -263,7 +263,7 @@ class TimelineCapture:
         ):
             return 0
         ref = MessageRef(str(item.get("channel", "")), str(item.get("ts", "")))
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             found = tl.entries_for_message(session, channel_id=ref.channel_id, message_ts=ref.ts)
         if not any(entry.added_via == tl.Via.REACTION.value for entry in found):
             return 0
@@ -282,7 +282,7 @@ class TimelineCapture:
         """An edited message updates its entries; a tombstone marks them deleted."""
         message = event.get("message") or {}
         channel, ts = str(event.get("channel", "")), str(message.get("ts", ""))
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             if not tl.entries_for_message(session, channel_id=channel, message_ts=ts):
                 return 0
         if message.get("subtype") == "tombstone":
@@ -303,9 +303,10 @@ class TimelineCapture:
         """A deleted message marks its entries deleted."""
         channel = str(event.get("channel", ""))
         ts = str(event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts") or "")
-        with self.services.db.session() as session:
+        with self.services.db.read() as session:
             if not tl.entries_for_message(session, channel_id=channel, message_ts=ts):
                 return 0
+        with self.services.db.session() as session:
             return tl.mark_deleted(session, channel_id=channel, message_ts=ts)
 
     # -- notes and the shortcut ------------------------------------------------------------

@@ -78,7 +78,7 @@ def action_command(request: CommandRequest) -> None:
     """`/incident action <text> [@owner] [due YYYY-MM-DD]`"""
     services = request.services
     policy = policy_of(services)
-    with services.db.session() as session:
+    with services.db.read() as session:
         incident = incidents.in_channel(session, channel_id=request.channel_id)
     parsed = actions.parse_command(request.args, today=policy.today(utcnow()))
     if parsed.owner:
@@ -106,7 +106,7 @@ def action_command(request: CommandRequest) -> None:
 def _list(services: Services, *, scope: str, user: str) -> tuple[str, list[Any]]:
     """The text and blocks of a list: `mine` or `inc<incident id>`."""
     today = policy_of(services).today(utcnow())
-    with services.db.session() as session:
+    with services.db.read() as session:
         if scope == MINE:
             rows: list[tuple[ActionItem, Incident | None]] = list(
                 actions.open_for(session, owner=user)
@@ -129,7 +129,7 @@ def actions_command(request: CommandRequest) -> None:
     if arg == MINE:
         scope = MINE
     elif not arg:
-        with request.services.db.session() as session:
+        with request.services.db.read() as session:
             incident = incidents.in_channel(session, channel_id=request.channel_id)
         scope = f"inc{incident.id}"
     else:
@@ -194,7 +194,7 @@ def create_from_message(
     channel = body["channel"]["id"]
     message = body.get("message") or {}
     ts = str(message.get("ts") or "")
-    with services.db.session() as session:
+    with services.db.read() as session:
         incident = incidents.by_channel(session, channel_id=channel)
         choices = None
         if incident is None:
@@ -289,7 +289,7 @@ def reaction_added(event: dict[str, Any], context: BoltContext) -> ActionItem | 
     if item_ref.get("type") != "message" or reaction_name(event.get("reaction", "")) != wanted:
         return None
     ref = MessageRef(str(item_ref.get("channel", "")), str(item_ref.get("ts", "")))
-    with services.db.session() as session:
+    with services.db.read() as session:
         incident = incidents.by_channel(session, channel_id=ref.channel_id)
     if incident is None or incident.id is None or services.timeline is None:
         return None

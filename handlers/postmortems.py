@@ -45,7 +45,7 @@ def postmortem_command(request: CommandRequest) -> None:
     arg = request.args.strip().lower()
     if arg not in ("", "edit"):
         raise InvalidInput("Use `/incident postmortem`, or `/incident postmortem edit`.")
-    with request.services.db.session() as session:
+    with request.services.db.read() as session:
         incident = incidents.in_channel(session, channel_id=request.channel_id)
     assert incident.id is not None
     if arg == "edit":

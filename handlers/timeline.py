@@ -50,7 +50,7 @@ def capture_of(services: Services) -> TimelineCapture:
 
 
 def _page(services: Services, incident_id: int, page: int) -> tuple[str, list[Any]]:
-    with services.db.session() as session:
+    with services.db.read() as session:
         view = incidents.view(session, incident_id=incident_id)
         total = tl.count(session, incident_id=incident_id)
         page = clamp_page(page, total)
@@ -63,7 +63,7 @@ def _page(services: Services, incident_id: int, page: int) -> tuple[str, list[An
 @route("timeline")
 def timeline_command(request: CommandRequest) -> None:
     """`/incident timeline`: the first page, only for the person who asked."""
-    with request.services.db.session() as session:
+    with request.services.db.read() as session:
         incident = incidents.in_channel(session, channel_id=request.channel_id)
     assert incident.id is not None
     text, blocks = _page(request.services, incident.id, 0)
@@ -86,7 +86,7 @@ def download(
     services = services_of(context)
     incident_id = int(body["actions"][0]["value"])
     user = body["user"]["id"]
-    with services.db.session() as session:
+    with services.db.read() as session:
         incident = incidents.get(session, incident_id=incident_id)
         content = tl.markdown(session, incident_id=incident_id)
     dm = client.conversations_open(users=user)["channel"]["id"]
@@ -184,7 +184,7 @@ def _shortcut_metadata(channel: str, message: dict[str, Any], response_url: str 
 
 
 def _choices(services: Services) -> list[incidents.IncidentView]:
-    with services.db.session() as session:
+    with services.db.read() as session:
         views = incidents.list_incidents(session, include_resolved=True)
     return sorted(views, key=lambda v: (v.status is Status.RESOLVED, -v.incident.number))
 
@@ -198,7 +198,7 @@ def add_to_timeline(
     channel = body["channel"]["id"]
     message = body.get("message") or {}
     user = body["user"]["id"]
-    with services.db.session() as session:
+    with services.db.read() as session:
         incident = incidents.by_channel(session, channel_id=channel)
     if incident is not None:
         assert incident.id is not None
@@ -229,7 +229,7 @@ def submit_pick(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
     data = metadata(view)
     message = {**data["message"], "files": [{"name": n} for n in data.get("files", [])]}
     try:
-        with services.db.session() as session:
+        with services.db.read() as session:
             number = incidents.get(session, incident_id=int(chosen)).number
     except (NotFound, ValueError):
         _tell(data.get("response_url"), "That incident no longer exists.")

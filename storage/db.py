@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event, text
@@ -30,10 +31,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "incident_bot_read_only"  # execution option set by Database.read()
+
+
 def _sqlite_begin(conn: Any) -> None:
-    # Take the write lock at BEGIN: a deferred transaction that later writes can fail with
-    # SQLITE_BUSY at once (busy_timeout does not apply to lock upgrades in WAL mode).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the write lock at BEGIN: a deferred transaction that later writes can fail
+    # with SQLITE_BUSY at once (busy_timeout does not apply to lock upgrades in WAL mode).
+    # Readers begin deferred: in WAL mode they read a snapshot and never wait for a writer.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -59,6 +67,11 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
+        self._reader = self.engine.execution_options(**{READ_ONLY: True})
+        # SQLite has one writer at a time. Threads of this process queue for it here and are
+        # woken as soon as it is free, instead of in SQLite's busy handler, which sleeps up to
+        # 100 ms between tries and so leaves the lock idle under contention.
+        self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -68,13 +81,24 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block succeeds and rolls back when it raises."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        lock = self._write_lock if self._write_lock is not None else nullcontext()
+        with lock, Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading only: it never waits for writers (SQLite reads a snapshot).
+
+        Writing in it is a bug; SQLite may refuse the write with "database is locked".
+        """
+        with Session(self._reader, expire_on_commit=False) as session:
+            yield session
+            session.commit()  # ends the read transaction; loaded objects stay readable
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""

@@ -20,14 +20,14 @@ from handlers.payloads import incident_id_of_action, metadata, state_value
 
 
 def _view_in_channel(services: Services, channel_id: str) -> incidents.IncidentView:
-    with services.db.session() as session:
+    with services.db.read() as session:
         incident = incidents.in_channel(session, channel_id=channel_id)
         assert incident.id is not None
         return incidents.view(session, incident_id=incident.id)
 
 
 def _view(services: Services, incident_id: int) -> incidents.IncidentView:
-    with services.db.session() as session:
+    with services.db.read() as session:
         return incidents.view(session, incident_id=incident_id)
 
 

@@ -23,7 +23,7 @@ def list_command(request: CommandRequest) -> None:
     if scope not in ("", "all", "open"):
         raise InvalidInput(f"Unknown list `{scope}`. Use `/incident list` or `/incident list all`.")
     include_resolved = scope == "all"
-    with request.services.db.session() as session:
+    with request.services.db.read() as session:
         views = incidents.list_incidents(session, include_resolved=include_resolved)
     blocks = list_blocks(views, now=utcnow(), include_resolved=include_resolved)
     request.respond(text=f"{len(views)} incidents", blocks=blocks, response_type="ephemeral")
@@ -33,7 +33,7 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
     """Publish the Home tab: open incidents and a Declare button."""
     if event.get("tab", "home") != "home":
         return
-    with services_of(context).db.session() as session:
+    with services_of(context).db.read() as session:
         views = incidents.list_incidents(session)
     client.views_publish(user_id=event["user"], view=home_view(views, now=utcnow()))
 

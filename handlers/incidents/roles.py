@@ -60,7 +60,7 @@ def _assign(
 def manager_command(request: CommandRequest) -> None:
     """`/incident manager @user`"""
     user = parse_user(request.args, example="/incident manager @alice")
-    with request.services.db.session() as session:
+    with request.services.db.read() as session:
         incidents.in_channel(session, channel_id=request.channel_id)
     check_person(request.client, user)
     _assign(
@@ -81,7 +81,7 @@ def role_command(request: CommandRequest) -> None:
         raise InvalidInput("Say which role and who: `/incident role <manager|comms|scribe> @user`.")
     role = parse_role(role_text)
     user = parse_user(mention, example=f"/incident role {role_text} @alice")
-    with request.services.db.session() as session:
+    with request.services.db.read() as session:
         incidents.in_channel(session, channel_id=request.channel_id)
     check_person(request.client, user)
     _assign(
@@ -97,7 +97,7 @@ def role_command(request: CommandRequest) -> None:
 def role_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Card button: Assign role."""
     ack()
-    with services_of(context).db.session() as session:
+    with services_of(context).db.read() as session:
         view = incidents.view(session, incident_id=incident_id_of_action(body))
     client.views_open(trigger_id=body["trigger_id"], view=role_modal(view))
 
