@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -65,40 +66,78 @@ def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> N
 
 
 def submit_declare(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
-    """Validate, record the incident, close the modal, then build its channel and card."""
+    """Validate, close the modal, record the incident, then build its channel and card.
+
+    The modal closes as soon as the input is valid, so Slack gets its answer in a few
+    milliseconds however busy the bot is; one incident per form is still guaranteed by the
+    database (the form's view id is the incident's unique declare_key). If recording fails,
+    the declarer gets a direct message with what they entered.
+    """
     services = services_of(context)
     user = body["user"]["id"]
-    title = state_value(view, Field.TITLE) or ""
-    severity = state_value(view, Field.SEVERITY)
+    form = {
+        "title": state_value(view, Field.TITLE) or "",
+        "severity": state_value(view, Field.SEVERITY),
+        "summary": state_value(view, Field.SUMMARY) or "",
+        "impact": state_value(view, Field.IMPACT) or "",
+    }
     try:
-        incidents.validate_declaration(title=title, severity=severity)
+        incidents.validate_declaration(title=form["title"], severity=form["severity"])
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
-    origin = metadata(view)
-    incident, event = declare_incident(
-        services,
-        title=title,
-        severity=severity,
-        summary=state_value(view, Field.SUMMARY) or "",
-        impact=state_value(view, Field.IMPACT) or "",
-        manager=state_value(view, Field.MANAGER) or user,
-        private="private" in (state_value(view, Field.PRIVATE) or []),
-        declared_by=user,
-        declare_key=f"view:{view['id']}",
-        origin_channel_id=origin.get("channel") or None,
-        origin_message_ts=origin.get("ts") or None,
-        origin_permalink=origin.get("permalink") or None,
-    )
     ack()
+    origin = metadata(view)
+    try:
+        incident, event = declare_incident(
+            services,
+            **form,
+            manager=state_value(view, Field.MANAGER) or user,
+            private="private" in (state_value(view, Field.PRIVATE) or []),
+            declared_by=user,
+            declare_key=f"view:{view['id']}",
+            origin_channel_id=origin.get("channel") or None,
+            origin_message_ts=origin.get("ts") or None,
+            origin_permalink=origin.get("permalink") or None,
+        )
+    except Exception as exc:
+        _declare_failed(client, user=user, form=form, error=exc)
+        return
     if event is None:
         log.info(
             "declare form %s submitted again; incident #%s exists", view["id"], incident.number
         )
         return
     services.events.publish(event)
+
+
+def _declare_failed(
+    client: WebClient, *, user: str, form: dict[str, Any], error: Exception
+) -> None:
+    """Tell the declarer that nothing was created, and give them back what they typed."""
+    reference = uuid.uuid4().hex[:8]
+    log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
+    entered = "\n".join(
+        f"*{label}:* {form[key]}"
+        for key, label in (
+            ("title", "Title"),
+            ("severity", "Severity"),
+            ("summary", "Summary"),
+            ("impact", "Impact"),
+        )
+        if form.get(key)
+    )
+    text = (
+        f":x: Your incident could not be recorded, so nothing was created (reference "
+        f"`{reference}` for whoever runs the incident bot). Declare it again with "
+        f"`/incident declare`; this is what you entered:\n{entered}"
+    )
+    try:
+        client.chat_postMessage(channel=user, text=text)
+    except Exception:
+        log.exception("could not tell %s that declaring failed (reference %s)", user, reference)
 
 
 def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

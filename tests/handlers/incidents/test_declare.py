@@ -301,3 +301,40 @@ def test_announcement_is_one_card_updated_in_place(
     assert "Identified" in str(messages[0]["blocks"]) and "SEV1" in str(messages[0]["blocks"])
     updates = [c for c in slack.calls_to("chat.update") if c.params["channel"] == announce]
     assert len(updates) >= 2 and all(c.params["ts"] == must(incident.broadcast_ts) for c in updates)
+
+
+def _refuse_incident_inserts(bot: RunningBot) -> None:
+    """Make the database refuse new incidents (a full disk, a broken replica, ...)."""
+    db = bot.runtime.services.db
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON incident "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger AS "
+                "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON incident "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+
+
+def test_a_database_failure_after_closing_the_form_gives_the_input_back(
+    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    view = open_declare_form(driver, slack, user=workspace.alice, channel=workspace.general)
+    _refuse_incident_inserts(bot)
+    result = submit_declare(
+        driver, view, user=workspace.alice, title="Search is slow", summary="p99 at 9 s"
+    )
+    assert result.status == 200 and result.view_errors == []
+    slack.wait_for(lambda: slack.dms(workspace.alice))
+    text = slack.dms(workspace.alice)[-1]["text"]
+    assert "could not be recorded" in text and "nothing was created" in text
+    assert "Search is slow" in text and "p99 at 9 s" in text and "sev2" in text
+    assert _incidents(bot) == []
+    assert slack.calls_to("conversations.create") == []
