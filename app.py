@@ -31,6 +31,7 @@ from bot.errors import ConfigError
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from storage import Database
+from web import keepalive
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
 
 log = logging.getLogger("incident_bot")
@@ -76,6 +77,7 @@ def slack_client(settings: Settings) -> WebClient:
 def create_runtime(settings: Settings) -> Runtime:
     """Build the whole bot from settings: database, Slack client, Bolt app, web app."""
     settings.check_slack_credentials()
+    keepalive.install()  # slack_sdk's urllib calls reuse connections (no handshake per call)
     db = Database(settings.database_url)
     db.migrate()
     client = slack_client(settings)

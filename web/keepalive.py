@@ -1,0 +1,162 @@
+"""Outgoing HTTP with connection reuse, for slack_sdk's urllib transport.
+
+slack_sdk's WebClient and WebhookClient (Bolt's `respond`) call `urllib.request.urlopen`,
+and urllib opens a new connection for every request and closes it after the answer: a TCP
+handshake per Web API call, and against slack.com a TLS handshake too. Installing the
+opener from `install()` keeps idle connections in a small pool per host and reuses them;
+the answers, errors (`HTTPError` with headers and body) and timeouts stay what urllib gives.
+
+Only plain requests are pooled; a request through an HTTPS proxy tunnel goes the usual way.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import ssl
+import threading
+import urllib.request
+from collections import defaultdict
+from typing import Any
+from urllib.response import addinfourl
+
+IDLE_PER_HOST = 32  # idle connections kept per (scheme, host, port)
+_RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+Key = tuple[str, str, int | None]
+
+
+class ConnectionPool:
+    """Idle HTTP(S) connections by (scheme, host, port), shared by every thread."""
+
+    def __init__(self, *, idle_per_host: int = IDLE_PER_HOST) -> None:
+        self._idle: dict[Key, list[http.client.HTTPConnection]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._limit = idle_per_host
+        self.opened = 0  # connections made, for tests and benchmarks
+
+    def take(self, key: Key) -> http.client.HTTPConnection | None:
+        """An idle connection to `key`, or None."""
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def give_back(self, key: Key, conn: http.client.HTTPConnection) -> None:
+        """Keep `conn` for the next request to `key` (closed when the pool is full)."""
+        with self._lock:
+            idle = self._idle[key]
+            if len(idle) < self._limit:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def count_new(self) -> None:
+        with self._lock:
+            self.opened += 1
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        with self._lock:
+            idle, self._idle = self._idle, defaultdict(list)
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
+
+
+def _headers(req: urllib.request.Request) -> dict[str, str]:
+    # As urllib's AbstractHTTPHandler.do_open builds them, without "Connection: close".
+    headers = dict(req.unredirected_hdrs)
+    headers.update({k: v for k, v in req.headers.items() if k not in headers})
+    return {name.title(): value for name, value in headers.items()}
+
+
+def _send(
+    pool: ConnectionPool,
+    key: Key,
+    req: urllib.request.Request,
+    make: Any,
+) -> addinfourl:
+    timeout = req.timeout if req.timeout is not None else 30
+    for attempt in range(2):
+        conn = pool.take(key) if attempt == 0 else None
+        reused = conn is not None
+        if conn is None:
+            conn = make(timeout)
+            pool.count_new()
+        elif conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        try:
+            conn.request(
+                req.get_method(),
+                req.selector,
+                req.data,
+                _headers(req),
+                encode_chunked=req.has_header("Transfer-encoding"),
+            )
+            response = conn.getresponse()
+            body = response.read()
+        except _RETRYABLE:
+            conn.close()
+            if reused:
+                continue  # the server closed the idle connection: try once on a new one
+            raise
+        except BaseException:
+            conn.close()
+            raise
+        if response.will_close:
+            conn.close()
+        else:
+            pool.give_back(key, conn)
+        result = addinfourl(io.BytesIO(body), response.msg, req.get_full_url(), response.status)
+        result.msg = response.reason  # type: ignore[attr-defined]  # read by HTTPErrorProcessor
+        return result
+    raise AssertionError("unreachable")
+
+
+class KeepAliveHTTPHandler(urllib.request.HTTPHandler):
+    """http:// through the pool."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        super().__init__()
+        self.pool = pool
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        parsed = http.client.HTTPConnection(req.host)  # splits "host:port" as http.client does
+        host, port = parsed.host, parsed.port
+
+        def make(timeout: float) -> http.client.HTTPConnection:
+            return http.client.HTTPConnection(host, port, timeout=timeout)
+
+        return _send(self.pool, ("http", host, port), req, make)
+
+
+class KeepAliveHTTPSHandler(urllib.request.HTTPSHandler):
+    """https:// through the pool (proxy tunnels go the usual way)."""
+
+    def __init__(self, pool: ConnectionPool, context: ssl.SSLContext | None = None) -> None:
+        self.context = context or ssl.create_default_context()
+        super().__init__(context=self.context)
+        self.pool = pool
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        if getattr(req, "_tunnel_host", None):
+            return super().https_open(req)
+        parsed = http.client.HTTPSConnection(req.host, context=self.context)
+        host, port = parsed.host, parsed.port
+
+        def make(timeout: float) -> http.client.HTTPConnection:
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=self.context)
+
+        return _send(self.pool, ("https", host, port), req, make)
+
+
+def build_opener(pool: ConnectionPool) -> urllib.request.OpenerDirector:
+    """An opener like urllib's default one, with pooled HTTP and HTTPS."""
+    return urllib.request.build_opener(KeepAliveHTTPHandler(pool), KeepAliveHTTPSHandler(pool))
+
+
+def install() -> ConnectionPool:
+    """Make every `urlopen` of this process (slack_sdk's included) reuse connections."""
+    pool = ConnectionPool()
+    urllib.request.install_opener(build_opener(pool))
+    return pool
