@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -53,6 +54,9 @@ def _slack_error(exc: SlackApiError) -> str:
     return f"`{code}`" if code else http
 
 
+REFRESH_STRIPES = 64
+
+
 class IncidentSlack:
     """Creates and updates the Slack surfaces of incidents."""
 
@@ -61,6 +65,9 @@ class IncidentSlack:
         self.slack = services.slack
         self._bot_user_id: str | None = None
         self._broadcast_id: str | None = None
+        # Refreshes of one incident run one at a time (striped by incident id), each from a
+        # fresh read: the last chat.update always shows the latest committed state.
+        self._refresh_locks = [threading.Lock() for _ in range(REFRESH_STRIPES)]
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -262,7 +269,12 @@ class IncidentSlack:
         self.refresh(view)
 
     def refresh(self, view: IncidentView) -> None:
-        """Bring topic, card and broadcast line up to date."""
+        """Bring topic, card and broadcast line up to date (with the latest state)."""
+        assert view.incident.id is not None
+        with self._refresh_locks[view.incident.id % REFRESH_STRIPES]:
+            self._refresh(self._view(view.incident.id))
+
+    def _refresh(self, view: IncidentView) -> None:
         inc = view.incident
         channel = self._channel(view)
         self.slack.conversations_setTopic(channel=channel, topic=render.topic(view))

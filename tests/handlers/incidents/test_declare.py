@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -295,12 +296,23 @@ def test_announcement_is_one_card_updated_in_place(
         "status identified", user=workspace.alice, channel=must(incident.channel_id)
     )
     driver.slash_command("severity sev1", user=workspace.alice, channel=must(incident.channel_id))
-    slack.wait_for(lambda: "SEV1" in str(slack.message(announce, must(incident.broadcast_ts))))
+    # The two commands are handled concurrently: wait until the card shows both changes.
+    slack.wait_for(
+        lambda: all(
+            word in str(slack.message(announce, must(incident.broadcast_ts)))
+            for word in ("SEV1", "Identified")
+        )
+    )
     messages = slack.messages(announce)
     assert len(messages) == 1
     assert "Identified" in str(messages[0]["blocks"]) and "SEV1" in str(messages[0]["blocks"])
-    updates = [c for c in slack.calls_to("chat.update") if c.params["channel"] == announce]
-    assert len(updates) >= 2 and all(c.params["ts"] == must(incident.broadcast_ts) for c in updates)
+
+    def updates() -> list:
+        return [c for c in slack.calls_to("chat.update") if c.params["channel"] == announce]
+
+    slack.wait_for(lambda: len(updates()) >= 2)  # one refresh per change
+    assert len(slack.messages(announce)) == 1
+    assert all(c.params["ts"] == must(incident.broadcast_ts) for c in updates())
 
 
 def _refuse_incident_inserts(bot: RunningBot) -> None:
@@ -338,3 +350,42 @@ def test_a_database_failure_after_closing_the_form_gives_the_input_back(
     assert "Search is slow" in text and "p99 at 9 s" in text and "sev2" in text
     assert _incidents(bot) == []
     assert slack.calls_to("conversations.create") == []
+
+
+def test_concurrent_changes_leave_the_card_showing_the_latest_state(
+    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    """Many changes at once: whatever order their refreshes run in, the last one is current."""
+    incident = declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
+    channel = must(incident.channel_id)
+    commands = ["status identified", "severity sev1", "severity sev3", "status monitoring"] * 3
+    commands += ["severity sev4"]
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        list(
+            pool.map(
+                lambda text: driver.slash_command(text, user=workspace.alice, channel=channel),
+                commands,
+            )
+        )
+
+    def shown_and_stored() -> tuple[str, str, str]:
+        with bot.runtime.services.db.read() as session:
+            current = session.get(Incident, incident.id)
+        assert current is not None
+        stored = f"({current.severity.upper()}, {current.status.capitalize()})"
+        card = must(slack.message(channel, must(incident.card_ts)))["text"]
+        return stored, card, slack.channel(channel)["topic"]["value"]
+
+    def settled() -> bool:
+        stored, card, topic = shown_and_stored()
+        return card.endswith(stored) and topic.startswith(stored[1:-1].replace(", ", " | "))
+
+    # Stable for a second: every command has been handled and every refresh has landed.
+    deadline = time.monotonic() + 20
+    while True:
+        if settled():
+            time.sleep(1.0)
+            if settled():
+                break
+        assert time.monotonic() < deadline, f"card and topic never settled: {shown_and_stored()}"
+        time.sleep(0.05)
