@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
 
-from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from bot import leases
 from bot.followup_policy import FollowUpPolicy, Kind
 from bot.reminders import insert_ignoring, now_or
 from bot.vocabulary import Role, Status
@@ -27,8 +26,7 @@ from storage.models_postmortems import ActionItem, FollowUpDelivery, FollowUpRem
 
 log = logging.getLogger(__name__)
 
-RETRY_BASE_SECONDS = 2.0
-RETRY_MAX_SECONDS = 300.0
+Claimed = leases.Claimed
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,7 @@ def subject(session: Session, *, kind: Kind, subject_id: int) -> Subject | None:
     )
 
 
-def _release(row: FollowUpReminder) -> None:
-    row.lease_owner, row.lease_until = None, None
+_release = leases.release
 
 
 def absorb(row: FollowUpReminder, subj: Subject | None, policy: FollowUpPolicy) -> None:
@@ -147,14 +144,6 @@ def plan(
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """A due follow-up reminder this replica has leased."""
-
-    reminder_id: int
-    due_at: datetime
-
-
-@dataclass(frozen=True)
 class Outgoing:
     """Everything needed to send one reminder, decided inside the database."""
 
@@ -167,10 +156,6 @@ class Outgoing:
     pending_since: datetime
 
 
-def _free(now: datetime) -> Any:
-    return or_(col(FollowUpReminder.lease_until).is_(None), col(FollowUpReminder.lease_until) < now)
-
-
 def claim(
     session: Session,
     *,
@@ -180,31 +165,13 @@ def claim(
     limit: int = 100,
 ) -> list[Claimed]:
     """Lease up to `limit` due reminders to `owner` in one atomic conditional UPDATE."""
-    now = now_or(now)
-    due = col(FollowUpReminder.due_at) <= now
-    candidates = (
-        select(FollowUpReminder.id)
-        .where(due, _free(now))
-        .order_by(col(FollowUpReminder.due_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    return leases.claim(
+        session, FollowUpReminder, owner=owner, lease=policy.lease, now=now_or(now), limit=limit
     )
-    statement = (
-        update(FollowUpReminder)
-        .where(col(FollowUpReminder.id).in_(candidates), due, _free(now))
-        .values(lease_owner=owner, lease_until=now + policy.lease)
-        .returning(col(FollowUpReminder.id), col(FollowUpReminder.due_at))
-        .execution_options(synchronize_session=False)
-    )
-    rows = session.execute(statement).all()
-    return sorted((Claimed(r[0], r[1]) for r in rows), key=lambda c: (c.due_at, c.reminder_id))
 
 
 def _owned(session: Session, reminder_id: int, owner: str) -> FollowUpReminder | None:
-    row = session.exec(
-        select(FollowUpReminder).where(FollowUpReminder.id == reminder_id).with_for_update()
-    ).first()
-    return row if row is not None and row.lease_owner == owner else None
+    return leases.owned(session, FollowUpReminder, reminder_id, owner)
 
 
 def prepare(
@@ -252,15 +219,14 @@ def renew(
     now: datetime | None = None,
 ) -> bool:
     """Extend the lease right before posting; False when another replica has taken over."""
-    now = now_or(now)
-    result = session.execute(
-        update(FollowUpReminder)
-        .where(col(FollowUpReminder.id) == reminder_id, col(FollowUpReminder.lease_owner) == owner)
-        .where(col(FollowUpReminder.lease_until) > now)
-        .values(lease_until=now + policy.lease)
-        .execution_options(synchronize_session=False)
+    return leases.renew(
+        session,
+        FollowUpReminder,
+        reminder_id=reminder_id,
+        owner=owner,
+        lease=policy.lease,
+        now=now_or(now),
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def record_sent(
@@ -315,18 +281,16 @@ def record_failure(
     now: datetime | None = None,
 ) -> None:
     """Keep a reminder whose post failed, to try again after a back-off."""
-    now = now_or(now)
-    row = _owned(session, reminder_id, owner)
-    if row is None:
-        return
-    if not_posted:
-        row.pending_key = row.pending_since = None
-    row.attempts += 1
-    row.last_error = error[:200]
-    delay = min(RETRY_BASE_SECONDS * 2 ** (row.attempts - 1), RETRY_MAX_SECONDS)
-    row.due_at = now + timedelta(seconds=max(delay, retry_after or 0.0))
-    _release(row)
-    session.add(row)
+    leases.record_failure(
+        session,
+        FollowUpReminder,
+        reminder_id=reminder_id,
+        owner=owner,
+        error=error,
+        not_posted=not_posted,
+        retry_after=retry_after,
+        now=now_or(now),
+    )
 
 
 def deliveries(session: Session, *, kind: Kind | None = None) -> list[FollowUpDelivery]:

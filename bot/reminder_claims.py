@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot import leases
 from bot.reminder_policy import Kind, ReminderPolicy
 from bot.reminders import absorb, insert_ignoring, manager_ids, now_or
 from bot.vocabulary import Role, Severity
@@ -27,16 +27,8 @@ from storage.models_reminders import Reminder, ReminderDelivery
 
 log = logging.getLogger(__name__)
 
-RETRY_BASE_SECONDS = 2.0
-RETRY_MAX_SECONDS = 300.0
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A due reminder this replica has leased."""
-
-    reminder_id: int
-    due_at: datetime
+RETRY_BASE_SECONDS = leases.RETRY_BASE_SECONDS
+Claimed = leases.Claimed
 
 
 @dataclass(frozen=True)
@@ -59,10 +51,6 @@ class Outgoing:
     pending_since: datetime
 
 
-def _free(now: datetime) -> Any:
-    return or_(col(Reminder.lease_until).is_(None), col(Reminder.lease_until) < now)
-
-
 def claim(
     session: Session,
     *,
@@ -72,41 +60,17 @@ def claim(
     limit: int = 200,
 ) -> list[Claimed]:
     """Lease up to `limit` due reminders to `owner` in one atomic conditional UPDATE."""
-    now = now_or(now)
-    due = col(Reminder.due_at) <= now
-    candidates = (
-        select(Reminder.id)
-        .where(due, _free(now))
-        .order_by(col(Reminder.due_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    return leases.claim(
+        session, Reminder, owner=owner, lease=policy.lease, now=now_or(now), limit=limit
     )
-    statement = (
-        update(Reminder)
-        .where(col(Reminder.id).in_(candidates), due, _free(now))
-        .values(lease_owner=owner, lease_until=now + policy.lease)
-        .returning(col(Reminder.id), col(Reminder.due_at))
-        .execution_options(synchronize_session=False)
-    )
-    rows = session.execute(statement).all()
-    return sorted((Claimed(r[0], r[1]) for r in rows), key=lambda c: (c.due_at, c.reminder_id))
 
 
 def _owned(session: Session, reminder_id: int, owner: str) -> Reminder | None:
-    row = session.exec(select(Reminder).where(Reminder.id == reminder_id).with_for_update()).first()
-    return row if row is not None and row.lease_owner == owner else None
+    return leases.owned(session, Reminder, reminder_id, owner)
 
 
-def _release(row: Reminder) -> None:
-    row.lease_owner, row.lease_until = None, None
-
-
-def _retry_later(row: Reminder, error: str, now: datetime, retry_after: float | None) -> None:
-    row.attempts += 1
-    row.last_error = error[:200]
-    delay = min(RETRY_BASE_SECONDS * 2 ** (row.attempts - 1), RETRY_MAX_SECONDS)
-    row.due_at = now + timedelta(seconds=max(delay, retry_after or 0.0))
-    _release(row)
+_release = leases.release
+_retry_later = leases.retry_later
 
 
 def prepare(
@@ -175,15 +139,14 @@ def renew(
     now: datetime | None = None,
 ) -> bool:
     """Extend the lease right before posting; False when another replica has taken over."""
-    now = now_or(now)
-    result = session.execute(
-        update(Reminder)
-        .where(col(Reminder.id) == reminder_id, col(Reminder.lease_owner) == owner)
-        .where(col(Reminder.lease_until) > now)
-        .values(lease_until=now + policy.lease)
-        .execution_options(synchronize_session=False)
+    return leases.renew(
+        session,
+        Reminder,
+        reminder_id=reminder_id,
+        owner=owner,
+        lease=policy.lease,
+        now=now_or(now),
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def record_sent(
@@ -243,14 +206,16 @@ def record_failure(
     now: datetime | None = None,
 ) -> None:
     """Keep a reminder whose post failed, to try again after a back-off."""
-    now = now_or(now)
-    row = _owned(session, reminder_id, owner)
-    if row is None:
-        return
-    if not_posted:  # Slack said no: nothing reached the channel under this key
-        row.pending_key = row.pending_since = None
-    _retry_later(row, error, now, retry_after)
-    session.add(row)
+    leases.record_failure(
+        session,
+        Reminder,
+        reminder_id=reminder_id,
+        owner=owner,
+        error=error,
+        not_posted=not_posted,
+        retry_after=retry_after,
+        now=now_or(now),
+    )
 
 
 def next_due(
