@@ -184,7 +184,9 @@ def record_sent(
         log.warning("reminder %s was taken over while it was sent", outgoing.reminder_id)
         return False
     row.last_sent_at, row.sent_count = sent_at, row.sent_count + 1
-    row.snoozed_until = row.pending_key = row.pending_since = row.last_error = None
+    row.pending_key = row.pending_since = row.last_error = None
+    if row.snoozed_until is not None and row.snoozed_until <= now:
+        row.snoozed_until = None  # spent; one pressed while this was posted holds the next
     row.attempts = 0
     _release(row)
     incident = session.get(Incident, row.incident_id)

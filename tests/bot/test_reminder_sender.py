@@ -104,6 +104,31 @@ def test_posts_the_reminder_with_its_buttons(
     assert delivery.message_ts == message["ts"] and delivery.channel_id == channel
 
 
+def test_a_snooze_pressed_while_a_reminder_is_posted_holds_back_the_next(
+    db: Database, slack: SlackEmulator, channel: str, client: WebClient
+) -> None:
+    clock = Clock()
+    incident_id = declare_due(db, channel, clock)
+    claimed = claim_one(db, clock)
+    real_post = client.chat_postMessage
+    pressed: list[datetime] = []
+
+    def post_then_snooze(**kwargs: object) -> object:
+        answer = real_post(**kwargs)  # the reminder is in Slack; someone presses snooze at once
+        pressed.append(clock())
+        with db.session() as session:
+            reminders.snooze(
+                session, incident_id=incident_id, minutes=60, policy=POLICY, now=pressed[0]
+            )
+        return answer
+
+    client.chat_postMessage = post_then_snooze  # type: ignore[method-assign]
+    assert sender(db, client, clock).send(claimed) is Outcome.SENT
+    row = update_row(db)
+    assert row.snoozed_until is not None
+    assert row.due_at == pressed[0] + timedelta(minutes=60)
+
+
 def test_a_post_that_reached_slack_before_a_crash_is_not_posted_again(
     db: Database, slack: SlackEmulator, channel: str, client: WebClient
 ) -> None:
