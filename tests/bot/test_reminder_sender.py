@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -113,7 +114,7 @@ def test_a_snooze_pressed_while_a_reminder_is_posted_holds_back_the_next(
     real_post = client.chat_postMessage
     pressed: list[datetime] = []
 
-    def post_then_snooze(**kwargs: object) -> object:
+    def post_then_snooze(**kwargs: Any) -> Any:
         answer = real_post(**kwargs)  # the reminder is in Slack; someone presses snooze at once
         pressed.append(clock())
         with db.session() as session:
