@@ -98,6 +98,7 @@ def create_runtime(settings: Settings) -> Runtime:
         bolt_app=None if settings.socket_mode else bolt_app,
         db=db,
         dispatch_threads=settings.worker_threads,
+        signing_secret=settings.slack_signing_secret,
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs.schedule(scheduler, services)

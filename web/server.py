@@ -9,6 +9,7 @@ goes on in Bolt's listener executor, a `ListenerPool` that puts acknowledgements
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import signal
 import threading
@@ -18,9 +19,11 @@ from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import uvicorn
-from slack_bolt import Ack, App, BoltContext, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -95,18 +98,54 @@ def acks_first(pool: ListenerPool) -> Callable[..., Any]:
     return middleware
 
 
-def create_web_app(*, bolt_app: App | None, db: Database, dispatch_threads: int = 64) -> Starlette:
-    """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint)."""
+def is_event_callback(body: bytes, content_type: str) -> bool:
+    """True for an Events API delivery (not a command, an interaction or url_verification)."""
+    if not content_type.startswith("application/json") or b'"event_callback"' not in body:
+        return False
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("type") == "event_callback"
+
+
+def create_web_app(
+    *,
+    bolt_app: App | None,
+    db: Database,
+    dispatch_threads: int = 64,
+    signing_secret: str = "",
+) -> Starlette:
+    """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint).
+
+    Events API deliveries with a valid signature are answered 200 on the event loop and then
+    handed to Bolt: Slack needs nothing but the 200, and the answer then never waits for a
+    thread. Everything else (commands, interactions, bad signatures) is answered by Bolt.
+    """
     limiter = anyio.CapacityLimiter(dispatch_threads)
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+
+    async def dispatch(bolt_request: BoltRequest) -> BoltResponse:
+        assert bolt_app is not None
+        return await anyio.to_thread.run_sync(bolt_app.dispatch, bolt_request, limiter=limiter)
+
+    async def dispatch_event(bolt_request: BoltRequest) -> None:
+        response = await dispatch(bolt_request)
+        if response.status != 200:
+            log.warning("event answered 200, but Bolt said %s: %s", response.status, response.body)
 
     async def slack_events(request: Request) -> Response:
-        assert bolt_app is not None
         body = await request.body()
         bolt_request = to_bolt_request(request, body)
-        bolt_response = await anyio.to_thread.run_sync(
-            bolt_app.dispatch, bolt_request, limiter=limiter
-        )
-        return to_starlette_response(bolt_response)
+        if (
+            verifier is not None
+            and is_event_callback(body, request.headers.get("content-type", ""))
+            and verifier.is_valid_request(body, request.headers)
+        ):
+            return Response(
+                status_code=200, background=BackgroundTask(dispatch_event, bolt_request)
+            )
+        return to_starlette_response(await dispatch(bolt_request))
 
     async def healthz(_request: Request) -> Response:
         ok = await anyio.to_thread.run_sync(db.ping, limiter=limiter)

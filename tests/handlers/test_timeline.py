@@ -121,6 +121,28 @@ def test_pinned_message_lands_on_the_timeline_quietly(
     assert len(slack.messages(channel, include_replies=True)) == before  # no chatter
 
 
+@pytest.mark.parametrize("fault", ["bad_signature", "stale_timestamp"])
+def test_a_forged_or_replayed_event_is_refused_and_ignored(
+    bot: RunningBot,
+    driver: SlackDriver,
+    slack: SlackEmulator,
+    workspace: Workspace,
+    incident: Incident,
+    fault: str,
+) -> None:
+    """Events are answered before Bolt sees them, but only once their signature is checked."""
+    channel = str(incident.channel_id)
+    ts = driver.user_posts(workspace.bob, channel, "the queue is backing up")
+    slack.clear_calls()
+    result = driver.with_options(**{fault: True}).user_reacts(
+        workspace.carol, channel, ts, "pushpin"
+    )
+    assert result.status == 401
+    _idle(bot)
+    assert _entries(bot) == []
+    assert slack.calls == []
+
+
 def test_threaded_message_counts_too(
     bot: RunningBot,
     driver: SlackDriver,
