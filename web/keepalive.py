@@ -18,6 +18,7 @@ import threading
 import urllib.request
 from collections import defaultdict
 from typing import Any
+from urllib.error import URLError
 from urllib.response import addinfourl
 
 IDLE_PER_HOST = 32  # idle connections kept per (scheme, host, port)
@@ -85,6 +86,7 @@ def _send(
             pool.count_new()
         elif conn.sock is not None:
             conn.sock.settimeout(timeout)
+        sent = False
         try:
             conn.request(
                 req.get_method(),
@@ -93,15 +95,15 @@ def _send(
                 _headers(req),
                 encode_chunked=req.has_header("Transfer-encoding"),
             )
+            sent = True
             response = conn.getresponse()
             body = response.read()
-        except _RETRYABLE:
+        except BaseException as error:
             conn.close()
-            if reused:
+            if reused and isinstance(error, _RETRYABLE):
                 continue  # the server closed the idle connection: try once on a new one
-            raise
-        except BaseException:
-            conn.close()
+            if isinstance(error, OSError) and not sent:
+                raise URLError(error) from error  # as urllib does (slack_sdk retries these)
             raise
         if response.will_close:
             conn.close()

@@ -145,3 +145,15 @@ def test_slack_sdk_clients_use_the_installed_opener(slack: SlackEmulator) -> Non
     finally:
         urllib.request.install_opener(previous)
         pool.close()
+
+
+def test_a_refused_connection_is_a_urlerror_as_with_urllib(opener: Any) -> None:
+    import socket
+
+    director, _ = opener
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(urllib.error.URLError) as caught:
+        _post(director, f"http://127.0.0.1:{port}/api", b"")
+    assert isinstance(caught.value.reason, ConnectionRefusedError)
