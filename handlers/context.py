@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import BoltContext
+from slack_bolt import Ack, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
@@ -44,3 +44,17 @@ class CommandRequest:
     respond: Respond
     client: WebClient
     body: dict[str, Any]
+
+
+def ack_then(ack: Ack, work: Callable[[], Any]) -> None:
+    """Acknowledge, then do `work` after this listener returns (its request freed meanwhile).
+
+    Under the app's ListenerPool the work waits for a background slot without holding a
+    thread; elsewhere (a plain executor) it simply runs now, after the ack.
+    """
+    then = getattr(ack, "then", None)
+    if then is not None:
+        then(work)
+        return
+    ack()
+    work()

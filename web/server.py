@@ -51,6 +51,29 @@ class ListenerPool(ThreadPoolExecutor):
         super().__init__(max_workers=max_workers, thread_name_prefix="listener")
         self._slots = threading.BoundedSemaphore(background)
         self._local = threading.local()
+        self._deferred = ThreadPoolExecutor(max_workers=background, thread_name_prefix="deferred")
+
+    def defer(self, work: Callable[[], Any]) -> None:
+        """Run `work` when a background slot is free, on a thread of its own (FIFO).
+
+        A listener that defers its work after acknowledging frees its thread and its request
+        (the parsed payload) at once, where one that goes on inline keeps both until a slot
+        is free: under a backlog, deferred work costs a queued function, not a parked thread.
+        """
+
+        def run() -> None:
+            with self._slots:
+                try:
+                    work()
+                except Exception:
+                    log.exception("deferred listener work failed")
+
+        self._deferred.submit(run)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking listeners, then finish the work they deferred."""
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        self._deferred.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         local = self._local
@@ -85,6 +108,12 @@ class _PoolAck(Ack):
     def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
         response = super().__call__(*args, **kwargs)
         self._pool.acknowledged()
+        return response
+
+    def then(self, work: Callable[[], Any]) -> BoltResponse:
+        """Acknowledge, and leave `work` to the pool's background slots (see ListenerPool.defer)."""
+        response = super().__call__()
+        self._pool.defer(work)
         return response
 
 

@@ -16,7 +16,7 @@ from bot import incidents
 from bot.errors import InvalidInput
 from bot.operations import declare_incident
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
+from handlers.context import CommandRequest, ack_then, services_of
 from handlers.guard import guarded
 from handlers.payloads import metadata, state_value
 
@@ -88,29 +88,33 @@ def submit_declare(
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
-    ack()
     origin = metadata(view)
-    try:
-        incident, event = declare_incident(
-            services,
-            **form,
-            manager=state_value(view, Field.MANAGER) or user,
-            private="private" in (state_value(view, Field.PRIVATE) or []),
-            declared_by=user,
-            declare_key=f"view:{view['id']}",
-            origin_channel_id=origin.get("channel") or None,
-            origin_message_ts=origin.get("ts") or None,
-            origin_permalink=origin.get("permalink") or None,
-        )
-    except Exception as exc:
-        _declare_failed(client, user=user, form=form, error=exc)
-        return
-    if event is None:
-        log.info(
-            "declare form %s submitted again; incident #%s exists", view["id"], incident.number
-        )
-        return
-    services.events.publish(event)
+    fields = {
+        **form,
+        "manager": state_value(view, Field.MANAGER) or user,
+        "private": "private" in (state_value(view, Field.PRIVATE) or []),
+        "declared_by": user,
+        "declare_key": f"view:{view['id']}",
+        "origin_channel_id": origin.get("channel") or None,
+        "origin_message_ts": origin.get("ts") or None,
+        "origin_permalink": origin.get("permalink") or None,
+    }
+
+    def record() -> None:
+        try:
+            incident, event = declare_incident(services, **fields)
+        except Exception as exc:
+            _declare_failed(client, user=user, form=form, error=exc)
+            return
+        if event is None:
+            log.info(
+                "declare form %s submitted again; incident #%s exists", view_id, incident.number
+            )
+            return
+        services.events.publish(event)
+
+    view_id = view["id"]
+    ack_then(ack, record)  # the form's payload is not kept while the work waits for a slot
 
 
 def _declare_failed(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from slack_bolt import Ack
 
@@ -75,3 +76,54 @@ def test_ack_outside_a_listener_thread_does_not_wait() -> None:
         assert ack.response is not None
     finally:
         pool.shutdown(wait=True)
+
+
+def test_deferred_work_frees_the_listener_and_shares_the_slots() -> None:
+    """ack.then(work): the listener returns at once; the work runs within the same slots."""
+    pool = ListenerPool(max_workers=8, background=2)
+    running, peak, done = [0], [0], []
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+            done.append(n)
+
+    def deferring(ack: _PoolAck, n: int) -> str:
+        ack.then(lambda: work(n))
+        return "returned"
+
+    def inline(ack: Ack, n: int) -> None:
+        ack()
+        work(n)
+
+    try:
+        acks = [_PoolAck(pool) for _ in range(10)]
+        started = time.monotonic()
+        futures = [pool.submit(deferring if n % 2 else inline, acks[n], n) for n in range(10)]
+        deferred = [f for n, f in enumerate(futures) if n % 2]
+        assert [f.result(timeout=1) for f in deferred] == ["returned"] * 5
+        assert time.monotonic() - started < 0.2  # no deferring listener waited for a slot
+        assert all(a.response is not None and a.response.status == 200 for a in acks)
+    finally:
+        pool.shutdown(wait=True)  # waits for the deferred work too
+    assert sorted(done) == list(range(10))
+    assert peak[0] == 2  # inline and deferred work together never exceeded the 2 slots
+
+
+def test_deferred_work_that_fails_is_logged(caplog: Any) -> None:
+    pool = ListenerPool(max_workers=2, background=1)
+
+    def broken() -> None:
+        raise RuntimeError("setup exploded")
+
+    try:
+        pool.submit(lambda: _PoolAck(pool).then(broken)).result(timeout=1)
+    finally:
+        pool.shutdown(wait=True)
+    assert "deferred listener work failed" in caplog.text
+    assert "setup exploded" in caplog.text
