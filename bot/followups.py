@@ -94,9 +94,6 @@ def subject(session: Session, *, kind: Kind, subject_id: int) -> Subject | None:
     )
 
 
-_release = leases.release
-
-
 def absorb(row: FollowUpReminder, subj: Subject | None, policy: FollowUpPolicy) -> None:
     """Compute a row's next due time from its subject's facts (None: nothing to remind)."""
     if subj is None or not subj.is_open or subj.recipient is None:
@@ -190,7 +187,7 @@ def prepare(
     subj = subject(session, kind=Kind(row.kind), subject_id=row.subject_id)
     absorb(row, subj, policy)
     if subj is None or subj.recipient is None or row.due_at is None or row.due_at > now:
-        _release(row)  # done, completed, or moved to a later date meanwhile
+        leases.release(row)  # done, completed, or moved to a later date meanwhile
         session.add(row)
         return None
     check_first = row.pending_key is not None
@@ -264,7 +261,7 @@ def record_sent(
     row.last_sent_at, row.sent_count = now, row.sent_count + 1
     row.pending_key = row.pending_since = row.last_error = None
     row.attempts = 0
-    _release(row)
+    leases.release(row)
     absorb(row, subject(session, kind=subj.kind, subject_id=subj.subject_id), policy)
     session.add(row)
     return True

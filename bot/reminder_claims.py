@@ -27,7 +27,6 @@ from storage.models_reminders import Reminder, ReminderDelivery
 
 log = logging.getLogger(__name__)
 
-RETRY_BASE_SECONDS = leases.RETRY_BASE_SECONDS
 Claimed = leases.Claimed
 
 
@@ -69,10 +68,6 @@ def _owned(session: Session, reminder_id: int, owner: str) -> Reminder | None:
     return leases.owned(session, Reminder, reminder_id, owner)
 
 
-_release = leases.release
-_retry_later = leases.retry_later
-
-
 def prepare(
     session: Session,
     *,
@@ -97,11 +92,11 @@ def prepare(
     manager = roles.user_id if roles else None
     absorb(row, incident, manager is not None, policy, now)
     if row.due_at is None or row.due_at > now:
-        _release(row)  # an update, a snooze or a resolve got there first
+        leases.release(row)  # an update, a snooze or a resolve got there first
         session.add(row)
         return None
     if not incident.channel_id:
-        _retry_later(row, "the incident has no channel yet", now, None)
+        leases.retry_later(row, "the incident has no channel yet", now, None)
         session.add(row)
         return None
     check_first = row.pending_key is not None
@@ -188,7 +183,7 @@ def record_sent(
     if row.snoozed_until is not None and row.snoozed_until <= now:
         row.snoozed_until = None  # spent; one pressed while this was posted holds the next
     row.attempts = 0
-    _release(row)
+    leases.release(row)
     incident = session.get(Incident, row.incident_id)
     assert incident is not None
     has_manager = bool(manager_ids(session, [row.incident_id]))

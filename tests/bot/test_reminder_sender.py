@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import delete, select
 
-from bot import incidents, reminders
+from bot import incidents, leases, reminders
 from bot import reminder_claims as claims
 from bot.reminder_policy import Kind, ReminderPolicy, parse_intervals
 from bot.reminder_sender import Outcome, ReminderSender, reminder_client
@@ -178,7 +178,7 @@ def test_a_failed_post_is_retried_and_posted_once(
     assert failed.attempts == 1 and failed.pending_key and "500" in str(failed.last_error)
     with db.session() as session:
         assert claims.claim(session, owner="a", policy=POLICY, now=clock()) == []
-    clock.advance(timedelta(seconds=claims.RETRY_BASE_SECONDS))
+    clock.advance(timedelta(seconds=leases.RETRY_BASE_SECONDS))
     assert send.send(claim_one(db, clock)) is Outcome.SENT
     assert len(reminders_in(slack, channel)) == 1
     assert len(slack.calls_to("conversations.history")) == 1  # a 500 may have posted: checked

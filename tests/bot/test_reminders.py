@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, delete, select
 
-from bot import incidents, reminders
+from bot import incidents, leases, reminders
 from bot import reminder_claims as claims
 from bot.errors import InvalidInput
 from bot.reminder_claims import Claimed, Outgoing
@@ -411,7 +411,7 @@ def test_a_failed_post_is_retried_with_back_off(db: Database) -> None:
         )
     failed = row(db, incident_id)
     assert (failed.attempts, failed.pending_key, failed.lease_owner) == (1, out.key, None)
-    assert failed.due_at == now + timedelta(seconds=claims.RETRY_BASE_SECONDS)
+    assert failed.due_at == now + timedelta(seconds=leases.RETRY_BASE_SECONDS)
     assert claim(db, now + timedelta(seconds=1)) == []
     retry_at = now + timedelta(seconds=2)
     [again] = claim(db, retry_at)
