@@ -21,11 +21,16 @@ from bot.errors import DomainError
 log = logging.getLogger("incident_bot.errors")
 
 
+def new_reference() -> str:
+    """A short id to log a failure under and to give the user."""
+    return uuid.uuid4().hex[:8]
+
+
 def user_message(error: Exception) -> tuple[str, str | None]:
     """The text to show for `error`, and the log reference when it was unexpected."""
     if isinstance(error, DomainError):
         return f":warning: {error}", None
-    reference = uuid.uuid4().hex[:8]
+    reference = new_reference()
     if isinstance(error, SlackApiError):
         what = f"Slack answered `{error.response.get('error', error.response.status_code)}`"
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -17,6 +16,7 @@ from bot.errors import InvalidInput
 from bot.operations import declare_incident
 from handlers.commands import route
 from handlers.context import CommandRequest, ack_then, services_of
+from handlers.errors import new_reference
 from handlers.guard import guarded
 from handlers.payloads import metadata, state_value
 
@@ -121,7 +121,7 @@ def _declare_failed(
     client: WebClient, *, user: str, form: dict[str, Any], error: Exception
 ) -> None:
     """Tell the declarer that nothing was created, and give them back what they typed."""
-    reference = uuid.uuid4().hex[:8]
+    reference = new_reference()
     log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
     entered = "\n".join(
         f"*{label}:* {form[key]}"
