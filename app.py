@@ -26,10 +26,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 from starlette.applications import Starlette
 
 import handlers
-from bot import jobs, subscribers
-from bot.errors import ConfigError
-from bot.services import Services
+from bot.core.errors import ConfigError
 from bot.settings import Settings, load_settings
+from bot.slack import jobs, subscribers
+from bot.slack.services import Services
 from storage import Database
 from web import keepalive
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app

@@ -42,13 +42,14 @@ from slack_sdk import WebClient
 from sqlalchemy import bindparam, event, insert, text, update
 
 from blocks.reminders import key_of
-from bot import jobs, reminders
-from bot import reminder_claims as claims
-from bot.jobs import ReminderTicker, TickReport
-from bot.reminder_policy import Kind
-from bot.services import Services
+from bot import reminders
+from bot.core.vocabulary import Role
+from bot.reminders import claims
+from bot.reminders.policy import Kind
 from bot.settings import load_settings
-from bot.vocabulary import Role
+from bot.slack import jobs
+from bot.slack.jobs import ReminderTicker, TickReport
+from bot.slack.services import Services
 from storage import Database
 from storage.db import normalize_url
 from storage.models import Incident, IncidentRole

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.commands import Subcommand
+from bot.core.commands import Subcommand
 
 
 def help_text(subcommands: tuple[Subcommand, ...]) -> str:

@@ -18,8 +18,8 @@ from slack_sdk.models.blocks import (
 
 from blocks.ids import Action
 from blocks.text import HEADER_MAX, SECTION_MAX, duration, mention, slack_date, truncate
+from bot.core.vocabulary import Role, Severity, Status
 from bot.incidents import IncidentView
-from bot.vocabulary import Role, Severity, Status
 
 SEVERITY_EMOJI = {
     Severity.SEV1: ":red_circle:",

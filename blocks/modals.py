@@ -22,8 +22,8 @@ from slack_sdk.models.views import View
 from blocks.ids import Callback, Field
 from blocks.incident import headline, severity_options
 from blocks.text import truncate
+from bot.core.vocabulary import Role, Status
 from bot.incidents import MESSAGE_MAX, TITLE_MAX, IncidentView
-from bot.vocabulary import Role, Status
 
 
 def _metadata(**values: Any) -> str:

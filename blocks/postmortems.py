@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks.actions import due_label
+from blocks.action_items import due_label
 from blocks.ids import Action, Callback, Field
 from blocks.incident import headline
 from blocks.text import SECTION_MAX, mention, truncate

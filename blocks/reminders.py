@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import (
 
 from blocks.ids import Action
 from blocks.text import SECTION_MAX, duration, slack_date, truncate
-from bot.reminder_claims import Outgoing
-from bot.reminder_policy import SNOOZE_CHOICES, Kind
+from bot.reminders.claims import Outgoing
+from bot.reminders.policy import SNOOZE_CHOICES, Kind
 
 KEY_PREFIX = "reminder_"
 SNOOZE_ACTION = re.compile(rf"^{Action.SNOOZE_REMINDER.value}_(\d+)$")

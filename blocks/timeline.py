@@ -27,8 +27,8 @@ from slack_sdk.models.views import View
 from blocks.ids import Action, Callback, Field
 from blocks.incident import headline
 from blocks.text import HEADER_MAX, SECTION_MAX, slack_date, truncate
+from bot.core.slack_text import escape
 from bot.incidents import IncidentView
-from bot.slack_text import escape
 from bot.timeline import Kind
 from storage.models_timeline import TimelineEntry
 

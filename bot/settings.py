@@ -9,8 +9,10 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot import followup_policy, reminder_policy
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
+from bot.followups import policy as followup_policy
+from bot.reminders import policy as reminder_policy
+from storage.db import DEFAULT_URL
 
 SLACK_API_URL = "https://slack.com/api/"
 PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "placeholder", "...")
@@ -42,7 +44,7 @@ class Settings(BaseSettings):
     slack_signing_secret: str = ""
     slack_app_token: str = ""
     slack_api_url: str = SLACK_API_URL
-    database_url: str = "sqlite:///./incident-bot.db"
+    database_url: str = DEFAULT_URL
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -100,7 +102,7 @@ class Settings(BaseSettings):
     @field_validator("postmortem_template")
     @classmethod
     def _postmortem_template(cls, value: str) -> str:
-        from bot.postmortem_docs import check_template  # Jinja2 only; no cycle
+        from bot.postmortems.docs import check_template  # Jinja2 only; no cycle
 
         check_template(value.strip())
         return value.strip()

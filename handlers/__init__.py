@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.services import Services
+from bot.slack.services import Services
 from handlers import commands, errors, events, incidents, postmortems, reminders, timeline
 from handlers.context import inject_services
 

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from blocks.help import help_blocks, help_text
 from blocks.ids import Command
-from bot import commands
+from bot.core import commands
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
 
@@ -22,7 +22,7 @@ ROUTES: dict[str, Route] = {}
 def route(name: str) -> Callable[[Route], Route]:
     """Decorator: make `fn` the handler of `/incident <name>`."""
     if commands.find(name) is None:
-        raise ValueError(f"/incident {name} is not in bot.commands.CATALOGUE")
+        raise ValueError(f"/incident {name} is not in bot.core.commands.CATALOGUE")
 
     def decorator(fn: Route) -> Route:
         ROUTES[name] = fn

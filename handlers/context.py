@@ -10,7 +10,7 @@ from slack_bolt import Ack, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
-from bot.services import Services
+from bot.slack.services import Services
 
 _KEY = "incident_bot_services"
 

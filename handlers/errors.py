@@ -16,7 +16,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import DomainError
+from bot.core.errors import DomainError
 
 log = logging.getLogger("incident_bot.errors")
 

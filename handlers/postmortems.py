@@ -1,5 +1,5 @@
 """Post-mortem listeners: `/incident postmortem [edit]`, the Edit and Mark complete buttons,
-the edit form. Action items are in handlers/actions.py (registered from here).
+the edit form. Action items are in handlers/action_items.py (registered from here).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from slack_sdk import WebClient
 from blocks.ids import Action, Callback, Field
 from blocks.postmortems import postmortem_modal
 from bot import incidents, postmortems
-from bot.errors import InvalidInput
-from bot.postmortem_slack import PostmortemSlack
-from bot.services import Services
-from handlers import actions
+from bot.core.errors import InvalidInput
+from bot.slack.postmortems import PostmortemSlack
+from bot.slack.services import Services
+from handlers import action_items
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
@@ -102,7 +102,7 @@ def submit_edit(
                 incident_id=incident_id,
                 changes=changes,
                 actor=user,
-                policy=actions.policy_of(services),
+                policy=action_items.policy_of(services),
             )
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.SUMMARY.value: str(exc)})
@@ -119,7 +119,7 @@ def complete_button(ack: Ack, body: dict[str, Any], respond: Respond, context: B
     user = body["user"]["id"]
     with services.db.session() as session:
         _, changed = postmortems.complete(
-            session, incident_id=incident_id, actor=user, policy=actions.policy_of(services)
+            session, incident_id=incident_id, actor=user, policy=action_items.policy_of(services)
         )
     if not changed:
         respond(
@@ -141,4 +141,4 @@ def register(app: App) -> None:
     app.action(Action.POSTMORTEM_EDIT.value)(guarded(edit_button))
     app.action(Action.POSTMORTEM_COMPLETE.value)(guarded(complete_button))
     app.view(Callback.POSTMORTEM_MODAL.value)(guarded(submit_edit))
-    actions.register(app)
+    action_items.register(app)

@@ -13,8 +13,8 @@ from slack_sdk import WebClient
 
 from blocks.reminders import SNOOZE_ACTION, snooze_label, snoozed_blocks
 from bot import reminders
-from bot.errors import InvalidInput
-from bot.reminder_policy import ReminderPolicy
+from bot.core.errors import InvalidInput
+from bot.reminders.policy import ReminderPolicy
 from handlers.context import services_of
 from handlers.guard import guarded
 

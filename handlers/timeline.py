@@ -25,11 +25,11 @@ from blocks.timeline import (
 )
 from bot import incidents
 from bot import timeline as tl
-from bot.errors import NotFound
-from bot.services import Services
-from bot.timeline_capture import TimelineCapture, file_names
-from bot.vocabulary import Status
-from handlers import actions as action_items
+from bot.core.errors import NotFound
+from bot.core.vocabulary import Status
+from bot.slack.services import Services
+from bot.slack.timeline_capture import TimelineCapture, file_names
+from handlers import action_items
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
@@ -42,7 +42,7 @@ METADATA_MAX = 3000  # Slack's limit on a view's private_metadata
 
 def capture_of(services: Services) -> TimelineCapture:
     """The timeline capture the subscribers installed."""
-    assert services.timeline is not None, "bot.subscribers.install was not called"
+    assert services.timeline is not None, "bot.slack.subscribers.install was not called"
     return services.timeline
 
 

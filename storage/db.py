@@ -32,6 +32,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 READ_ONLY = "incident_bot_read_only"  # execution option set by Database.read()
+DEFAULT_URL = "sqlite:///./incident-bot.db"  # the bot's default DATABASE_URL
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from alembic import command
@@ -30,10 +31,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def configured_url() -> str:
+    """DATABASE_URL as the bot reads it: the environment first, then `.env`, then the default."""
+    from dotenv import dotenv_values
+
+    from storage.db import DEFAULT_URL
+
+    return (
+        os.environ.get("DATABASE_URL") or dotenv_values(".env").get("DATABASE_URL") or DEFAULT_URL
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry: upgrade, downgrade, current, or autogenerate a revision."""
-    from bot.settings import load_settings
-
     parser = argparse.ArgumentParser(prog="python -m storage.migrate")
     sub = parser.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("upgrade", help="apply migrations (default: to head)")
@@ -43,9 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("current", help="show the database's revision")
     rev = sub.add_parser("revision", help="autogenerate a migration from the models")
     rev.add_argument("-m", "--message", required=True)
+    parser.add_argument(
+        "--database-url", help="default: DATABASE_URL from the environment or .env, as the bot"
+    )
     args = parser.parse_args(argv)
 
-    config = alembic_config(url=load_settings().database_url)
+    config = alembic_config(url=args.database_url or configured_url())
     if args.cmd == "upgrade":
         command.upgrade(config, args.revision)
     elif args.cmd == "downgrade":

@@ -25,8 +25,8 @@ import pytest
 
 from blocks.reminders import key_of
 from bot import incidents, reminders
-from bot.reminder_claims import deliveries
-from bot.reminder_policy import ReminderPolicy, parse_intervals
+from bot.reminders.claims import deliveries
+from bot.reminders.policy import ReminderPolicy, parse_intervals
 from storage import Database
 from storage.models_reminders import ReminderDelivery
 from tests.emulator import SlackEmulator

@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
 from bot import incidents
-from bot.errors import InvalidInput
-from bot.operations import declare_incident
+from bot.core.errors import InvalidInput
+from bot.slack.operations import declare_incident
 from handlers.commands import route
 from handlers.context import CommandRequest, ack_then, services_of
 from handlers.errors import new_reference

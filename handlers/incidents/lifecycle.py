@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 from blocks.ids import Action, Callback, Field
 from blocks.modals import resolve_modal, update_modal
 from bot import incidents
-from bot.errors import InvalidInput
-from bot.services import Services
-from bot.vocabulary import Status, parse_severity, parse_status
+from bot.core.errors import InvalidInput
+from bot.core.vocabulary import Status, parse_severity, parse_status
+from bot.slack.services import Services
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded

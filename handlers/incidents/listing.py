@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from blocks.listing import home_view, list_blocks
 from bot import incidents
-from bot.errors import InvalidInput
+from bot.core.errors import InvalidInput
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded

@@ -11,10 +11,10 @@ from slack_sdk.errors import SlackApiError
 from blocks.ids import Action, Callback, Field
 from blocks.modals import role_modal
 from bot import incidents
-from bot.commands import parse_user
-from bot.errors import InvalidInput
-from bot.services import Services
-from bot.vocabulary import Role, parse_role
+from bot.core.commands import parse_user
+from bot.core.errors import InvalidInput
+from bot.core.vocabulary import Role, parse_role
+from bot.slack.services import Services
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded

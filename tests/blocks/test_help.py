@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from blocks.help import help_blocks
-from bot import commands
+from bot.core import commands
 
 
 def test_lists_every_subcommand() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from blocks.reminders import key_of, reminder_blocks, reminder_text, snoozed_blocks
-from bot.reminder_claims import Outgoing
-from bot.reminder_policy import Kind
-from bot.vocabulary import Severity
+from bot.core.vocabulary import Severity
+from bot.reminders.claims import Outgoing
+from bot.reminders.policy import Kind
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

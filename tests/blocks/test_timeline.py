@@ -15,8 +15,8 @@ from blocks.timeline import (
     pick_incident_modal,
     timeline_blocks,
 )
+from bot.core.vocabulary import Role
 from bot.incidents import IncidentView
-from bot.vocabulary import Role
 from storage.models import Incident
 from storage.models_timeline import TimelineEntry
 from tests.emulator.blockkit import block_errors, view_errors

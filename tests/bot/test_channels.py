@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels import NAME_MAX, channel_name, is_valid, slugify
+from bot.incidents.channels import NAME_MAX, channel_name, is_valid, slugify
 
 
 @pytest.mark.parametrize(

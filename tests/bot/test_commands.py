@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import commands
+from bot.core import commands
 
 
 def test_split() -> None:

@@ -11,11 +11,11 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from blocks.actions import KEY_PREFIX, key_of
-from bot import actions, followups, incidents
-from bot.followup_policy import FollowUpPolicy, Kind, add_working_days, parse_time_of_day
-from bot.followup_sender import FollowUpSender
-from bot.reminder_sender import Outcome
+from blocks.action_items import KEY_PREFIX, key_of
+from bot import action_items, followups, incidents
+from bot.followups.policy import FollowUpPolicy, Kind, add_working_days, parse_time_of_day
+from bot.slack.followup_sender import FollowUpSender
+from bot.slack.reminder_sender import Outcome
 from storage import Database
 from storage.models_postmortems import FollowUpReminder
 from tests.conftest import Workspace
@@ -64,13 +64,13 @@ def new_item(db: Database, *, due_on: date | None, owner: str = "U0BOB0001") -> 
         )
         assert incident.id is not None
         incident.channel_id = f"C{incident.id:08d}"
-        item, _ = actions.create(
+        item, _ = action_items.create(
             session,
             incident_id=incident.id,
             text="Add an alert",
             owner=owner,
             created_by="U0ALICE01",
-            via=actions.Via.COMMAND,
+            via=action_items.Via.COMMAND,
             due_on=due_on,
             policy=POLICY,
             now=T0,
@@ -125,7 +125,7 @@ def test_one_replica_gets_each_due_reminder_and_a_dead_ones_lease_runs_out(db: D
     overdue = prepare(db, next_one, ME, later)
     assert overdue is not None and overdue.days_late == 2
     with db.session() as session:
-        actions.complete(session, item_id=1, actor="U0BOB0001", policy=POLICY, now=later)
+        action_items.complete(session, item_id=1, actor="U0BOB0001", policy=POLICY, now=later)
     assert prepare(db, next_one, ME, later) is None
     assert claim(db, ME, later + timedelta(days=3)) == []
 

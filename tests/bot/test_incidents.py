@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import select
 
 from bot import incidents
-from bot.errors import InvalidInput
-from bot.events import EventKind
-from bot.vocabulary import Role, Severity, Status
+from bot.core.errors import InvalidInput
+from bot.core.events import EventKind
+from bot.core.vocabulary import Role, Severity, Status
 from storage import Database
 from storage.models import Incident, IncidentRole
 from storage.types import utcnow

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot import actions, incidents, postmortems
-from bot import postmortem_docs as docs
-from bot.errors import InvalidInput
-from bot.followup_policy import FollowUpPolicy
-from bot.vocabulary import Role, Status
+from bot import action_items, incidents, postmortems
+from bot.core.errors import InvalidInput
+from bot.core.vocabulary import Role, Status
+from bot.followups.policy import FollowUpPolicy
+from bot.postmortems import docs
 from storage import Database
 from storage.models import Incident
 from storage.models_postmortems import FollowUpReminder
@@ -56,13 +56,13 @@ def run_incident(db: Database, *, resolve: bool = True) -> int:
             status=Status.IDENTIFIED,
             now=T0 + minutes(10),
         )
-        actions.create(
+        action_items.create(
             session,
             incident_id=incident.id,
             text="Alert on certificate expiry",
             owner=CAROL,
             created_by=BOB,
-            via=actions.Via.COMMAND,
+            via=action_items.Via.COMMAND,
             due_on=date(2026, 3, 20),
             policy=POLICY,
             now=T0,

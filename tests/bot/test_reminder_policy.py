@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.reminder_policy import (
+from bot.core.errors import ConfigError
+from bot.core.vocabulary import Severity
+from bot.reminders.policy import (
     Kind,
     Plan,
     ReminderPolicy,
@@ -16,7 +17,6 @@ from bot.reminder_policy import (
     parse_quiet_hours,
 )
 from bot.settings import load_settings
-from bot.vocabulary import Severity
 
 
 def test_intervals() -> None:

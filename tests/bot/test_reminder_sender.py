@@ -10,10 +10,11 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import delete, select
 
-from bot import incidents, leases, reminders
-from bot import reminder_claims as claims
-from bot.reminder_policy import Kind, ReminderPolicy, parse_intervals
-from bot.reminder_sender import Outcome, ReminderSender, reminder_client
+from bot import incidents, reminders
+from bot.core import leases
+from bot.reminders import claims
+from bot.reminders.policy import Kind, ReminderPolicy, parse_intervals
+from bot.slack.reminder_sender import Outcome, ReminderSender, reminder_client
 from storage import Database
 from storage.models import IncidentRole
 from storage.models_reminders import Reminder

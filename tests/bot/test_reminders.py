@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, delete, select
 
-from bot import incidents, leases, reminders
-from bot import reminder_claims as claims
-from bot.errors import InvalidInput
-from bot.reminder_claims import Claimed, Outgoing
-from bot.reminder_policy import Kind, ReminderPolicy, parse_intervals, parse_quiet_hours
-from bot.vocabulary import Role, Severity, Status
+from bot import incidents, reminders
+from bot.core import leases
+from bot.core.errors import InvalidInput
+from bot.core.vocabulary import Role, Severity, Status
+from bot.reminders import claims
+from bot.reminders.claims import Claimed, Outgoing
+from bot.reminders.policy import Kind, ReminderPolicy, parse_intervals, parse_quiet_hours
 from storage import Database
 from storage.models import Incident, IncidentRole
 from storage.models_reminders import Reminder

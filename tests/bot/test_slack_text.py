@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack_text import escape, mentioned_users, render
+from bot.core.slack_text import escape, mentioned_users, render
 
 NAMES = {"U1": "Alice Archer", "U2": "Bob"}
 

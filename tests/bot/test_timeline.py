@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from bot import incidents
 from bot import timeline as tl
-from bot.errors import ConfigError, InvalidInput
-from bot.events import EventKind, IncidentEvent
+from bot.core.errors import ConfigError, InvalidInput
+from bot.core.events import EventKind, IncidentEvent
 from bot.settings import load_settings
 from storage import Database
 from storage.models import EventReceipt, Incident

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import commands
+from bot.core import commands
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import response_to

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from blocks.actions import key_of
+from blocks.action_items import key_of
 from bot import followups
-from bot.errors import ConfigError
-from bot.followup_policy import FollowUpPolicy, Kind
-from bot.followup_sender import FollowUpTicker
+from bot.core.errors import ConfigError
+from bot.followups.policy import FollowUpPolicy, Kind
+from bot.slack.followup_sender import FollowUpTicker
 from storage.models import Incident
 from storage.models_postmortems import ActionItem, PostMortem
 from tests.conftest import Workspace
@@ -171,7 +171,7 @@ def test_resolve_drafts_a_postmortem_with_the_incidents_facts_in_order(
     assert re.search(r"\| \*\*Incident manager\*\* \| bob", internal, re.I)
     assert re.search(r"\| \*\*Communications lead\*\* \| carol", internal, re.I)
     assert re.search(r"\| \*\*Participants\*\* \| .*alice.*bob", internal, re.I)
-    from bot.postmortem_docs import duration
+    from bot.postmortems.docs import duration
 
     assert f"| **Duration** | {duration(took.total_seconds())} |" in internal
     assert "Payments fail at checkout for EU customers." in section(internal, "Summary")

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from blocks.reminders import key_of
 from bot import incidents, reminders
-from bot.reminder_policy import Kind, ReminderPolicy
+from bot.reminders.policy import Kind, ReminderPolicy
 from storage.models import Incident
 from storage.models_reminders import Reminder
 from storage.types import utcnow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import incidents
-from bot.vocabulary import Role
+from bot.core.vocabulary import Role
 from storage.models import Incident
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator

@@ -6,7 +6,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from bot.errors import InvalidInput
+from bot.core.errors import InvalidInput
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from bot import slack_text
+from bot.core import slack_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 INTERNAL_TEMPLATE = "postmortem.md.j2"

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.reminder_policy import DEFAULT_LEASE, parse_timezone
+from bot.reminders.policy import DEFAULT_LEASE, parse_timezone
 
 if TYPE_CHECKING:
     from bot.settings import Settings

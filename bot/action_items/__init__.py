@@ -14,9 +14,9 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from bot import followups
-from bot.commands import parse_user
-from bot.errors import InvalidInput, NotFound
-from bot.followup_policy import FollowUpPolicy, Kind
+from bot.core.commands import parse_user
+from bot.core.errors import InvalidInput, NotFound
+from bot.followups.policy import FollowUpPolicy, Kind
 from bot.reminders import insert_ignoring
 from storage.models import Incident
 from storage.models_postmortems import ActionItem

@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from bot import reminder_claims as claims
 from bot import reminders
-from bot.events import IncidentEvent
-from bot.reminder_policy import ReminderPolicy
-from bot.reminder_sender import ReminderSender, reminder_client
-from bot.services import Services
+from bot.core.events import IncidentEvent
+from bot.reminders import claims
+from bot.reminders.policy import ReminderPolicy
+from bot.slack.reminder_sender import ReminderSender, reminder_client
+from bot.slack.services import Services
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class ReminderTicker:
 def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     """Add every periodic job to `scheduler` (not yet started); returns the reminder ticker."""
     ticker = schedule_reminders(scheduler, services)
-    from bot import followup_sender  # owners' reminders: action items, post-mortems
+    from bot.slack import followup_sender  # owners' reminders: action items, post-mortems
 
     followup_sender.schedule(scheduler, services, owner=ticker.owner)
     return ticker
@@ -202,6 +202,6 @@ def schedule_reminders(scheduler: BaseScheduler, services: Services) -> Reminder
         coalesce=True,
         misfire_grace_time=None,
     )
-    # Runs after the reminders subscriber has planned the change (see bot.subscribers).
+    # Runs after the reminders subscriber has planned the change (see bot.slack.subscribers).
     services.events.subscribe("reminder_wakeup", ticker.on_event)
     return ticker

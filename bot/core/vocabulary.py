@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.errors import InvalidInput
+from bot.core.errors import InvalidInput
 
 
 class Status(StrEnum):

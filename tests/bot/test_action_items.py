@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot import actions, incidents
-from bot.actions import Via
-from bot.errors import InvalidInput, NotFound
-from bot.followup_policy import FollowUpPolicy
+from bot import action_items, incidents
+from bot.action_items import Via
+from bot.core.errors import InvalidInput, NotFound
+from bot.followups.policy import FollowUpPolicy
 from storage import Database
 from storage.models_postmortems import ActionItem, FollowUpReminder
 
@@ -48,7 +48,7 @@ def create(db: Database, incident_id: int, **overrides: object) -> tuple[ActionI
     }
     values.update(overrides)
     with db.session() as session:
-        return actions.create(session, **values)  # type: ignore[arg-type]
+        return action_items.create(session, **values)  # type: ignore[arg-type]
 
 
 # -- parsing --------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def create(db: Database, incident_id: int, **overrides: object) -> tuple[ActionI
     ],
 )
 def test_parse_command(args: str, text: str | None, owner: str | None, due: date | None) -> None:
-    parsed = actions.parse_command(args, today=TODAY)
+    parsed = action_items.parse_command(args, today=TODAY)
     assert parsed.text == (text or args)
     assert (parsed.owner, parsed.due_on) == (owner, due)
 
@@ -86,7 +86,7 @@ def test_parse_command(args: str, text: str | None, owner: str | None, due: date
 )
 def test_parse_command_rejects_bad_input(args: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        actions.parse_command(args, today=TODAY)
+        action_items.parse_command(args, today=TODAY)
 
 
 # -- creating ---------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_open_for_lists_someones_open_items_across_incidents(db: Database) -> No
     sooner, _ = create(db, second, text="Sooner", due_on=TODAY + timedelta(days=1))
     create(db, first, text="Alice's", owner=ALICE)
     with db.session() as session:
-        mine = actions.open_for(session, owner=BOB)
+        mine = action_items.open_for(session, owner=BOB)
     assert [(i.text, inc.id) for i, inc in mine] == [
         ("Sooner", second),
         ("Later", first),
@@ -157,13 +157,13 @@ def test_complete_is_idempotent_and_stops_reminders(db: Database) -> None:
     item, _ = create(db, incident_id, due_on=TODAY)
     assert item.id is not None
     with db.session() as session:
-        done, changed = actions.complete(session, item_id=item.id, actor=ALICE, policy=POLICY)
+        done, changed = action_items.complete(session, item_id=item.id, actor=ALICE, policy=POLICY)
     assert changed and done.state == "done" and done.completed_by == ALICE
     with db.session() as session:
-        _, changed_again = actions.complete(session, item_id=item.id, actor=BOB, policy=POLICY)
+        _, changed_again = action_items.complete(session, item_id=item.id, actor=BOB, policy=POLICY)
         row = session.exec(select(FollowUpReminder)).one()
-        listed = actions.of_incident(session, incident_id=incident_id)
+        listed = action_items.of_incident(session, incident_id=incident_id)
     assert not changed_again and row.due_at is None
     assert [(i.id, i.state, i.completed_by) for i in listed] == [(item.id, "done", ALICE)]
     with db.session() as session, pytest.raises(NotFound):
-        actions.complete(session, item_id=item.id + 1, actor=ALICE, policy=POLICY)
+        action_items.complete(session, item_id=item.id + 1, actor=ALICE, policy=POLICY)

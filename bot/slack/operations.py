@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot import incidents
-from bot.events import IncidentEvent
-from bot.services import Services
+from bot.core.events import IncidentEvent
+from bot.slack.services import Services
 from storage.models import Incident
 
 DECLARE_ATTEMPTS = 5

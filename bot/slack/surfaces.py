@@ -21,12 +21,12 @@ from sqlmodel import col
 
 from blocks import incident as render
 from bot import incidents
-from bot.channels import channel_name
-from bot.errors import DomainError
-from bot.events import EventKind, IncidentEvent
+from bot.core.errors import DomainError
+from bot.core.events import EventKind, IncidentEvent
+from bot.core.vocabulary import Role, Severity, Status
 from bot.incidents import IncidentView
-from bot.services import Services
-from bot.vocabulary import Role, Severity, Status
+from bot.incidents.channels import channel_name
+from bot.slack.services import Services
 from storage.models import Incident
 from storage.types import utcnow
 

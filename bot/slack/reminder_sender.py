@@ -18,9 +18,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from blocks import reminders as render
-from bot import reminder_claims as claims
-from bot.reminder_claims import Claimed, Outgoing
-from bot.reminder_policy import ReminderPolicy
+from bot.reminders import claims
+from bot.reminders.claims import Claimed, Outgoing
+from bot.reminders.policy import ReminderPolicy
 from storage import Database
 from storage.types import utcnow
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bot import reminders
-from bot.postmortem_slack import PostmortemSlack
-from bot.services import Services
-from bot.surfaces import IncidentSlack
-from bot.timeline_capture import TimelineCapture
+from bot.reminders.policy import ReminderPolicy
+from bot.slack.postmortems import PostmortemSlack
+from bot.slack.services import Services
+from bot.slack.surfaces import IncidentSlack
+from bot.slack.timeline_capture import TimelineCapture
 
 
 def install(services: Services) -> IncidentSlack:
@@ -16,6 +17,9 @@ def install(services: Services) -> IncidentSlack:
     services.events.subscribe("slack_surfaces", surfaces.on_event)
     services.timeline = TimelineCapture(services)
     services.events.subscribe("timeline", services.timeline.on_event)
-    services.events.subscribe("reminders", reminders.subscriber(services))
+    services.events.subscribe(
+        "reminders",
+        reminders.subscriber(services.db, ReminderPolicy.from_settings(services.settings)),
+    )
     services.events.subscribe("postmortems", PostmortemSlack(services).on_event)
     return surfaces

@@ -4,7 +4,7 @@ The schedule lives in the `reminder` table (one row per incident and kind, with 
 so it survives restarts and is shared by replicas. Every committed change to an incident
 re-plans its rows from the incident's facts (`replan`, via the event-bus `subscriber`); a
 periodic `reconcile` catches a change whose event was lost (a crash right after a commit).
-Sending is in `bot.reminder_claims` (database) and `bot.reminder_sender` (Slack).
+Sending is in `bot.reminders.claims` (database) and `bot.slack.reminder_sender` (Slack).
 Functions take the session first and `now` for a controllable clock.
 """
 
@@ -19,11 +19,11 @@ from sqlalchemy import and_, exists, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.errors import InvalidInput, NotFound
-from bot.events import IncidentEvent
-from bot.reminder_policy import SNOOZE_CHOICES, Kind, Plan, ReminderPolicy
-from bot.services import Services
-from bot.vocabulary import Role, Severity, Status
+from bot.core.errors import InvalidInput, NotFound
+from bot.core.events import IncidentEvent
+from bot.core.vocabulary import Role, Severity, Status
+from bot.reminders.policy import SNOOZE_CHOICES, Kind, Plan, ReminderPolicy
+from storage import Database
 from storage.models import Incident, IncidentRole
 from storage.models_reminders import Reminder, ReminderDelivery
 from storage.types import utcnow
@@ -212,12 +212,11 @@ def snooze(
     return row.due_at
 
 
-def subscriber(services: Services) -> Callable[[IncidentEvent], None]:
+def subscriber(db: Database, policy: ReminderPolicy) -> Callable[[IncidentEvent], None]:
     """The event-bus subscriber: every committed change to an incident re-plans it."""
-    policy = ReminderPolicy.from_settings(services.settings)
 
     def on_event(event: IncidentEvent) -> None:
-        with services.db.session() as session:
+        with db.session() as session:
             replan(session, incident_id=event.incident_id, policy=policy, now=event.at)
 
     return on_event

@@ -1,9 +1,9 @@
 """Sending owners' reminders (action items, post-mortems) exactly once, and the ticker.
 
-Like bot.reminder_sender: posts go through a client that never retries on its own, and a
+Like bot.slack.reminder_sender: posts go through a client that never retries on its own, and a
 reminder whose earlier post has an unknown outcome is looked for in the owner's direct
 messages (by its key) before it is posted again. The ticker runs on the same scheduler, at
-the same SCHEDULER_TICK_SECONDS, as the status-update reminders (see bot.jobs).
+the same SCHEDULER_TICK_SECONDS, as the status-update reminders (see bot.slack.jobs).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from blocks import actions as render
+from blocks import action_items as render
 from bot import followups
-from bot.followup_policy import FollowUpPolicy
 from bot.followups import Claimed, Outgoing
-from bot.reminder_sender import Outcome, reminder_client
-from bot.services import Services
+from bot.followups.policy import FollowUpPolicy
+from bot.slack.reminder_sender import Outcome, reminder_client
+from bot.slack.services import Services
 from storage import Database
 from storage.types import utcnow
 

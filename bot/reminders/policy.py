@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.vocabulary import Severity
+from bot.core.vocabulary import Severity
 
 if TYPE_CHECKING:
     from bot.settings import Settings

@@ -14,13 +14,13 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from blocks import actions as render
+from blocks import action_items as render
 from blocks.ids import Action, Callback, Field
-from bot import actions, incidents
-from bot.errors import DomainError, InvalidInput, NotFound
-from bot.followup_policy import FollowUpPolicy
-from bot.services import Services
-from bot.timeline_capture import MessageRef, reaction_name
+from bot import action_items, incidents
+from bot.core.errors import DomainError, InvalidInput, NotFound
+from bot.followups.policy import FollowUpPolicy
+from bot.slack.services import Services
+from bot.slack.timeline_capture import MessageRef, reaction_name
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
@@ -80,18 +80,18 @@ def action_command(request: CommandRequest) -> None:
     policy = policy_of(services)
     with services.db.read() as session:
         incident = incidents.in_channel(session, channel_id=request.channel_id)
-    parsed = actions.parse_command(request.args, today=policy.today(utcnow()))
+    parsed = action_items.parse_command(request.args, today=policy.today(utcnow()))
     if parsed.owner:
         check_person(request.client, parsed.owner)
     assert incident.id is not None
     with services.db.session() as session:
-        item, _ = actions.create(
+        item, _ = action_items.create(
             session,
             incident_id=incident.id,
             text=parsed.text,
             owner=parsed.owner or request.user_id,
             created_by=request.user_id,
-            via=actions.Via.COMMAND,
+            via=action_items.Via.COMMAND,
             due_on=parsed.due_on,
             policy=policy,
         )
@@ -109,15 +109,15 @@ def _list(services: Services, *, scope: str, user: str) -> tuple[str, list[Any]]
     with services.db.read() as session:
         if scope == MINE:
             rows: list[tuple[ActionItem, Incident | None]] = list(
-                actions.open_for(session, owner=user)
+                action_items.open_for(session, owner=user)
             )
             heading, empty = "Your open action items", "You have no open action items. :tada:"
         else:
             incident = incidents.get(session, incident_id=int(scope.removeprefix("inc")))
             assert incident.id is not None
-            rows = [(i, None) for i in actions.of_incident(session, incident_id=incident.id)]
+            rows = [(i, None) for i in action_items.of_incident(session, incident_id=incident.id)]
             heading = f"Action items of incident #{incident.number}"
-            empty = "No action items yet. Add one with `" + actions.USAGE + "`."
+            empty = "No action items yet. Add one with `" + action_items.USAGE + "`."
     blocks = render.list_blocks(rows, heading=heading, empty=empty, today=today, scope=scope)
     return render.list_text(heading, len(rows)), blocks
 
@@ -147,7 +147,7 @@ def done_button(
     action = body["actions"][0]
     user = body["user"]["id"]
     with services.db.session() as session:
-        item, changed = actions.complete(
+        item, changed = action_items.complete(
             session, item_id=int(action["value"]), actor=user, policy=policy_of(services)
         )
         incident = incidents.get(session, incident_id=item.incident_id)
@@ -250,13 +250,13 @@ def submit_action_item(
         return
     try:
         with services.db.session() as session:
-            item, created = actions.create(
+            item, created = action_items.create(
                 session,
                 incident_id=int(chosen),
                 text=state_value(view, Field.TEXT) or "",
                 owner=owner,
                 created_by=user,
-                via=actions.Via.SHORTCUT,
+                via=action_items.Via.SHORTCUT,
                 due_on=_due(view),
                 channel_id=data.get("channel") or None,
                 message_ts=data.get("ts") or None,
@@ -300,13 +300,13 @@ def reaction_added(event: dict[str, Any], context: BoltContext) -> ActionItem | 
     text = _readable(services, message.get("text") or "").strip() or "Follow up on this message"
     permalink = services.timeline.permalink(ref)
     with services.db.session() as session:
-        item, created = actions.create(
+        item, created = action_items.create(
             session,
             incident_id=incident.id,
-            text=text[: actions.TEXT_MAX],
+            text=text[: action_items.TEXT_MAX],
             owner=user,
             created_by=user,
-            via=actions.Via.REACTION,
+            via=action_items.Via.REACTION,
             channel_id=ref.channel_id,
             message_ts=ref.ts,
             permalink=permalink,

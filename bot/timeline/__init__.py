@@ -1,7 +1,7 @@
 """Incident timelines: captured messages, notes, the bot's own records, and the export.
 
 Functions take the session first and everything else by keyword; they never call Slack
-(bot.timeline_capture does). A message is on an incident's timeline at most once: the
+(bot.slack.timeline_capture does). A message is on an incident's timeline at most once: the
 database's unique constraint decides, so retries, several reactors and replicas racing each
 other all end with one entry. Events API deliveries are also claimed by `event_id`.
 """
@@ -19,10 +19,10 @@ from sqlalchemy import Insert, Table, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot import slack_text
-from bot.errors import InvalidInput
-from bot.events import EventKind, IncidentEvent
-from bot.vocabulary import Role, Severity, Status
+from bot.core import slack_text
+from bot.core.errors import InvalidInput
+from bot.core.events import EventKind, IncidentEvent
+from bot.core.vocabulary import Role, Severity, Status
 from storage.models import EventReceipt, Incident
 from storage.models_timeline import TimelineEntry
 from storage.types import utcnow

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from blocks.actions import key_of
+from blocks.action_items import key_of
 from bot import followups
-from bot.followup_policy import FollowUpPolicy, Kind
-from bot.followup_sender import FollowUpTicker
+from bot.followups.policy import FollowUpPolicy, Kind
+from bot.slack.followup_sender import FollowUpTicker
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 from storage.models_timeline import TimelineEntry

@@ -12,9 +12,9 @@ import logging
 
 from blocks import postmortems as render
 from bot import incidents, postmortems
-from bot.events import EventKind, IncidentEvent
-from bot.followup_policy import FollowUpPolicy
-from bot.services import Services
+from bot.core.events import EventKind, IncidentEvent
+from bot.followups.policy import FollowUpPolicy
+from bot.slack.services import Services
 from storage.models_postmortems import PostMortem
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ rows another replica is claiming; SQLite serialises writers). `prepare` checks a
 reminder is still due and stores its unique key before the post; `record_sent` and
 `record_failure` finish the attempt. A lease that runs out (a crashed replica) frees the
 reminder for any replica; its stored key makes that replica look for the earlier post in
-Slack before posting again. Slack itself is called by `bot.reminder_sender`.
+Slack before posting again. Slack itself is called by `bot.slack.reminder_sender`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import leases
-from bot.reminder_policy import Kind, ReminderPolicy
+from bot.core import leases
+from bot.core.vocabulary import Role, Severity
 from bot.reminders import absorb, insert_ignoring, manager_ids, now_or
-from bot.vocabulary import Role, Severity
+from bot.reminders.policy import Kind, ReminderPolicy
 from storage.models import Incident, IncidentRole
 from storage.models_reminders import Reminder, ReminderDelivery
 

@@ -1,12 +1,12 @@
 """Reminders to the owners of action items and post-mortems: when, and sending them once.
 
 The same durable, exactly-once scheme as status-update reminders (bot.reminders and
-bot.reminder_claims): the schedule is a table (`followup_reminder`, one row per action item
+bot.reminders.claims): the schedule is a table (`followup_reminder`, one row per action item
 or post-mortem with its next `due_at`), replicas lease due rows with one atomic conditional
 UPDATE, a leased row gets its unique key before the post, and a delivery is recorded under
 that key. Keys name the subject and the day, so an owner hears about one thing at most once
 a day. Every change to an action item or post-mortem re-plans its row in the same
-transaction (`plan`). Slack is called by bot.followup_sender.
+transaction (`plan`). Slack is called by bot.slack.followup_sender.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from bot import leases
-from bot.followup_policy import FollowUpPolicy, Kind
+from bot.core import leases
+from bot.core.vocabulary import Role, Status
+from bot.followups.policy import FollowUpPolicy, Kind
 from bot.reminders import insert_ignoring, now_or
-from bot.vocabulary import Role, Status
 from storage.models import Incident, IncidentRole
 from storage.models_postmortems import ActionItem, FollowUpDelivery, FollowUpReminder, PostMortem
 

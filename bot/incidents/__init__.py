@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from bot.errors import InvalidInput, NotFound
-from bot.events import EventKind, IncidentEvent
-from bot.vocabulary import Role, Severity, Status, parse_severity
+from bot.core.errors import InvalidInput, NotFound
+from bot.core.events import EventKind, IncidentEvent
+from bot.core.vocabulary import Role, Severity, Status, parse_severity
 from storage.models import Incident, IncidentRole, IncidentUpdate
 from storage.types import utcnow
 

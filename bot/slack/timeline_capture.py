@@ -16,10 +16,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import incidents, slack_text
+from bot import incidents
 from bot import timeline as tl
-from bot.events import IncidentEvent
-from bot.services import Services
+from bot.core import slack_text
+from bot.core.events import IncidentEvent
+from bot.slack.services import Services
 from storage.models import Incident
 
 log = logging.getLogger(__name__)

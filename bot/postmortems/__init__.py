@@ -1,9 +1,9 @@
 """Post-mortems: drafting from what the bot knows, edits, owner, due date, completion.
 
 Functions take the session first and everything else by keyword; they never call Slack
-(bot.postmortem_slack posts the document). People's names are looked up by the caller
+(bot.slack.postmortems posts the document). People's names are looked up by the caller
 beforehand (`people` lists whose) and passed in as `name_of`, so no transaction waits on
-Slack. Rendering is in bot.postmortem_docs.
+Slack. Rendering is in bot.postmortems.docs.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from bot import actions, followups, incidents, slack_text
-from bot import postmortem_docs as docs
+from bot import action_items, followups, incidents
 from bot import timeline as tl
-from bot.errors import InvalidInput
-from bot.followup_policy import FollowUpPolicy, Kind
+from bot.core import slack_text
+from bot.core.errors import InvalidInput
+from bot.core.vocabulary import Role, Severity, Status
+from bot.followups.policy import FollowUpPolicy, Kind
+from bot.postmortems import docs
 from bot.reminders import insert_ignoring
-from bot.vocabulary import Role, Severity, Status
 from storage.models import Incident, IncidentUpdate
 from storage.models_postmortems import PostMortem
 from storage.types import utcnow
@@ -82,7 +83,7 @@ def people(session: Session, *, incident_id: int) -> list[str]:
         texts.append(update.message)
     for entry in tl.entries(session, incident_id=incident_id):
         found.append(entry.author or "")
-    for item in actions.of_incident(session, incident_id=incident_id):
+    for item in action_items.of_incident(session, incident_id=incident_id):
         found += [item.owner, item.created_by]
         texts.append(item.text)
     pm = find(session, incident_id=incident_id)
@@ -160,7 +161,7 @@ def gather(
     identified = _status_update(updates, Status.IDENTIFIED)
     monitoring = _status_update(updates, Status.MONITORING)
     entries = tl.entries(session, incident_id=incident_id)
-    items = actions.of_incident(session, incident_id=incident_id)
+    items = action_items.of_incident(session, incident_id=incident_id)
     roles = [
         docs.RoleHolder(role.label, name(view.roles[role])) for role in Role if role in view.roles
     ]
@@ -333,7 +334,7 @@ def edit(
         raise InvalidInput(f"Keep each section to {SECTION_MAX} characters.", fields=errors)
     pm = ensure(session, incident_id=incident_id, now=now)
     if changes.due_on is not None and changes.due_on != pm.due_on:
-        actions.check_due(changes.due_on, today=policy.today(now))
+        action_items.check_due(changes.due_on, today=policy.today(now))
     for name in SECTIONS:
         text = (getattr(changes, name) or "").strip()
         setattr(pm, name, text or None)

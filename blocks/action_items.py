@@ -26,11 +26,11 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Action, Callback, Field
 from blocks.text import HEADER_MAX, SECTION_MAX, truncate
-from bot.actions import TEXT_MAX, State
-from bot.followup_policy import Kind
+from bot.action_items import TEXT_MAX, State
+from bot.core.vocabulary import Status
 from bot.followups import Outgoing
+from bot.followups.policy import Kind
 from bot.incidents import IncidentView
-from bot.vocabulary import Status
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.events import EventBus, IncidentEvent
+from bot.core.events import EventBus, IncidentEvent
 from bot.settings import Settings
 from storage import Database
 
 if TYPE_CHECKING:
-    from bot.surfaces import IncidentSlack
-    from bot.timeline_capture import TimelineCapture
+    from bot.slack.surfaces import IncidentSlack
+    from bot.slack.timeline_capture import TimelineCapture
 
 
 @dataclass
@@ -26,8 +26,8 @@ class Services:
     db: Database
     slack: WebClient
     events: EventBus = field(default_factory=EventBus)
-    surfaces: IncidentSlack | None = None  # set by bot.subscribers.install
-    timeline: TimelineCapture | None = None  # set by bot.subscribers.install
+    surfaces: IncidentSlack | None = None  # set by bot.slack.subscribers.install
+    timeline: TimelineCapture | None = None  # set by bot.slack.subscribers.install
 
     def commit(self, operation: Callable[[Session], IncidentEvent | None]) -> IncidentEvent | None:
         """Run a domain operation in one transaction; return its event, not yet published."""

@@ -1,0 +1,1 @@
+"""The domain's kernel: errors, events, vocabulary, the command parser, text helpers, leases."""
