@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=300)
     # How long a replica holds a reminder it is sending before another may take it over.
     reminder_lease_seconds: float = Field(default=30.0, ge=5, le=600)
+    # E-mail over SMTP (stakeholder notices, status page subscribers).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_from: str = ""
+    smtp_ca_file: str = ""
 
     @field_validator("reminder_intervals")
     @classmethod
@@ -153,6 +161,18 @@ class Settings(BaseSettings):
                     "round_pushpin, separated by commas"
                 )
         return ",".join(dict.fromkeys(names))
+
+    @field_validator("smtp_tls", mode="before")
+    @classmethod
+    def _lower_smtp_tls(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _smtp_ca_file(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"{value} is not a file")
+        return value
 
     @field_validator("database_url")
     @classmethod
