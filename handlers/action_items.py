@@ -12,15 +12,17 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from blocks import action_items as render
 from blocks.ids import Action, Callback, Field
 from bot import action_items, incidents
 from bot.core.errors import DomainError, InvalidInput, NotFound
+from bot.core.events import ActionItemCreated
 from bot.followups.policy import FollowUpPolicy
+from bot.slack.directory import MessageRef
 from bot.slack.services import Services
-from bot.slack.timeline_capture import MessageRef, reaction_name
+from bot.slack.timeline_capture import reaction_name
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
@@ -41,33 +43,7 @@ def policy_of(services: Services) -> FollowUpPolicy:
 
 
 def _readable(services: Services, text: str) -> str:
-    return services.timeline.readable(text) if services.timeline is not None else text
-
-
-def announce(
-    services: Services, item: ActionItem, incident: Incident, *, actor: str, thread_ts: str | None
-) -> None:
-    """Tell the incident's channel and the owner (best effort: the item is saved already)."""
-    slack = services.slack
-    if incident.channel_id:
-        try:
-            slack.chat_postMessage(
-                channel=incident.channel_id,
-                thread_ts=thread_ts,
-                text=render.created_text(item, incident, actor=actor),
-                unfurl_links=False,
-            )
-        except SlackApiError as exc:
-            log.warning("could not announce AI-%s: %s", item.id, exc.response.get("error"))
-    try:
-        slack.chat_postMessage(
-            channel=item.owner,
-            text=render.owner_text(item, incident),
-            blocks=render.owner_blocks(item, incident, actor=actor),
-            unfurl_links=False,
-        )
-    except SlackApiError as exc:
-        log.warning("could not tell %s about AI-%s: %s", item.owner, item.id, exc.response)
+    return services.directory.readable(text)
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -83,22 +59,24 @@ def action_command(request: CommandRequest) -> None:
     parsed = action_items.parse_command(request.args, today=policy.today(utcnow()))
     if parsed.owner:
         check_person(request.client, parsed.owner)
-    assert incident.id is not None
-    with services.db.session() as session:
-        item, _ = action_items.create(
+    incident_id = incident.id
+    assert incident_id is not None
+    created = services.apply(
+        lambda session: action_items.create(
             session,
-            incident_id=incident.id,
+            incident_id=incident_id,
             text=parsed.text,
             owner=parsed.owner or request.user_id,
             created_by=request.user_id,
             via=action_items.Via.COMMAND,
             due_on=parsed.due_on,
             policy=policy,
-        )
-    announce(services, item, incident, actor=request.user_id, thread_ts=None)
+        )[1]
+    )  # announced by bot.slack.action_items
+    assert created is not None  # no source_key: every command makes a new item
     request.respond(
-        text=f":ballot_box_with_check: Created action item *AI-{item.id}* for <@{item.owner}>, "
-        f"{render.due_label(item.due_on)}.",
+        text=f":ballot_box_with_check: Created action item *AI-{created.item_id}* for "
+        f"<@{created.owner}>, {render.due_label(created.due_on)}.",
         response_type="ephemeral",
     )
 
@@ -146,19 +124,12 @@ def done_button(
     services = services_of(context)
     action = body["actions"][0]
     user = body["user"]["id"]
-    with services.db.session() as session:
-        item, changed = action_items.complete(
-            session, item_id=int(action["value"]), actor=user, policy=policy_of(services)
-        )
-        incident = incidents.get(session, incident_id=item.incident_id)
-    if changed and incident.channel_id:
-        try:
-            client.chat_postMessage(
-                channel=incident.channel_id,
-                text=f":white_check_mark: <@{user}> marked *AI-{item.id}* done: {item.text}",
-            )
-        except SlackApiError as exc:
-            log.warning("could not tell the channel AI-%s is done: %s", item.id, exc.response)
+    item_id = int(action["value"])
+    services.apply(  # the channel is told by bot.slack.action_items
+        lambda session: action_items.complete(
+            session, item_id=item_id, actor=user, policy=policy_of(services)
+        )[1]
+    )
     scope = render.scope_of(str(action.get("block_id") or ""))
     if scope is not None:
         text, blocks = _list(services, scope=scope, user=user)
@@ -169,20 +140,12 @@ def done_button(
         client.chat_update(
             channel=channel,
             ts=message["ts"],
-            text=message.get("text") or f"AI-{item.id} is done.",
-            blocks=render.marked_done(message, user=user, label=f"AI-{item.id} is done"),
+            text=message.get("text") or f"AI-{item_id} is done.",
+            blocks=render.marked_done(message, user=user, label=f"AI-{item_id} is done"),
         )
 
 
 # -- the message shortcut and its form -------------------------------------------------
-
-
-def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
-    try:
-        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-    except SlackApiError as exc:
-        log.info("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
-        return None
 
 
 def create_from_message(
@@ -204,7 +167,7 @@ def create_from_message(
     if incident is None and not choices:
         respond(text="There is no incident to add an action item to.", response_type="ephemeral")
         return
-    permalink = _permalink(client, channel, ts) if ts else None
+    permalink = services.directory.permalink(MessageRef(channel, ts)) if ts else None
     data = {
         "channel": channel,
         "ts": ts,
@@ -249,8 +212,8 @@ def submit_action_item(
         ack(response_action="errors", errors=exc.fields or {Field.OWNER.value: str(exc)})
         return
     try:
-        with services.db.session() as session:
-            item, created = action_items.create(
+        services.apply(  # announced by bot.slack.action_items (a resubmitted form: no event)
+            lambda session: action_items.create(
                 session,
                 incident_id=int(chosen),
                 text=state_value(view, Field.TEXT) or "",
@@ -263,19 +226,15 @@ def submit_action_item(
                 permalink=data.get("permalink") or None,
                 source_key=f"view:{view['id']}",
                 policy=policy_of(services),
-            )
-            incident = incidents.get(session, incident_id=item.incident_id)
+            )[1],
+            on_commit=ack,
+        )
     except DomainError as exc:
         fields = exc.fields if isinstance(exc, InvalidInput) else {}
         where = (
             Field.INCIDENT if isinstance(exc, NotFound) and not data.get("incident_id") else None
         )
         ack(response_action="errors", errors=fields or {(where or Field.TEXT).value: str(exc)})
-        return
-    ack()
-    if created:
-        same = data.get("channel") == incident.channel_id
-        announce(services, item, incident, actor=user, thread_ts=data.get("ts") if same else None)
 
 
 # -- the reaction ------------------------------------------------------------------------
@@ -291,18 +250,21 @@ def reaction_added(event: dict[str, Any], context: BoltContext) -> ActionItem | 
     ref = MessageRef(str(item_ref.get("channel", "")), str(item_ref.get("ts", "")))
     with services.db.read() as session:
         incident = incidents.by_channel(session, channel_id=ref.channel_id)
-    if incident is None or incident.id is None or services.timeline is None:
+    if incident is None or incident.id is None:
         return None
-    message = services.timeline.fetch(ref)
+    message = services.directory.message(ref)
     if message is None:
         return None  # deleted meanwhile
     user = str(event.get("user") or "")
     text = _readable(services, message.get("text") or "").strip() or "Follow up on this message"
-    permalink = services.timeline.permalink(ref)
-    with services.db.session() as session:
+    permalink = services.directory.permalink(ref)
+    incident_id = incident.id
+    made: list[ActionItem] = []
+
+    def create(session: Session) -> ActionItemCreated | None:
         item, created = action_items.create(
             session,
-            incident_id=incident.id,
+            incident_id=incident_id,
             text=text[: action_items.TEXT_MAX],
             owner=user,
             created_by=user,
@@ -311,11 +273,14 @@ def reaction_added(event: dict[str, Any], context: BoltContext) -> ActionItem | 
             message_ts=ref.ts,
             permalink=permalink,
             source_key=f"reaction:{ref.channel_id}:{ref.ts}",
+            thread_ts=message.get("thread_ts"),
             policy=policy_of(services),
         )
-    if created:
-        announce(services, item, incident, actor=user, thread_ts=message.get("thread_ts") or ref.ts)
-    return item
+        made.append(item)
+        return created
+
+    services.apply(create)  # a new item is announced by bot.slack.action_items
+    return made[0]
 
 
 def register(app: App) -> None:

@@ -96,19 +96,18 @@ def submit_edit(
                 check_person(client, owner)
             except InvalidInput as exc:
                 raise InvalidInput(str(exc), fields={Field.OWNER.value: str(exc)}) from None
-        with services.db.session() as session:
-            postmortems.edit(
+        services.apply(
+            lambda session: postmortems.edit(
                 session,
                 incident_id=incident_id,
                 changes=changes,
                 actor=user,
                 policy=action_items.policy_of(services),
-            )
+            )[1],
+            on_commit=ack,  # the document is posted again by bot.slack.postmortems
+        )
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.SUMMARY.value: str(exc)})
-        return
-    ack()
-    PostmortemSlack(services).publish(incident_id, note=f"Edited by <@{user}>.")
 
 
 def complete_button(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
@@ -117,18 +116,18 @@ def complete_button(ack: Ack, body: dict[str, Any], respond: Respond, context: B
     services = services_of(context)
     incident_id = int(body["actions"][0]["value"])
     user = body["user"]["id"]
-    with services.db.session() as session:
-        _, changed = postmortems.complete(
+    completed = services.apply(
+        lambda session: postmortems.complete(
             session, incident_id=incident_id, actor=user, policy=action_items.policy_of(services)
-        )
-    if not changed:
+        )[1]
+    )  # the document is posted again by bot.slack.postmortems
+    if completed is None:
         respond(
             text="This post-mortem is already complete.",
             response_type="ephemeral",
             replace_original=False,
         )
         return
-    PostmortemSlack(services).publish(incident_id, note=f"Marked complete by <@{user}>.")
     respond(
         text=":white_check_mark: Post-mortem marked complete; its owner gets no more reminders.",
         response_type="ephemeral",

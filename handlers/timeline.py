@@ -41,8 +41,7 @@ METADATA_MAX = 3000  # Slack's limit on a view's private_metadata
 
 
 def capture_of(services: Services) -> TimelineCapture:
-    """The timeline capture the subscribers installed."""
-    assert services.timeline is not None, "bot.slack.subscribers.install was not called"
+    """The timeline capture (built with the services)."""
     return services.timeline
 
 

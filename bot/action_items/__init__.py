@@ -1,7 +1,8 @@
 """Action items: the work an incident leaves behind, with an owner, a due date and a state.
 
 Functions take the session first and everything else by keyword; they never call Slack.
-Every change re-plans the owner's reminder in the same transaction (bot.followups).
+Changes return the item and the event to publish (None when nothing changed). Every change
+re-plans the owner's reminder in the same transaction (bot.followups).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 from bot import followups
 from bot.core.commands import parse_user
 from bot.core.errors import InvalidInput, NotFound
+from bot.core.events import ActionItemCompleted, ActionItemCreated
 from bot.followups.policy import FollowUpPolicy, Kind
 from bot.reminders import insert_ignoring
 from storage.models import Incident
@@ -126,9 +128,14 @@ def create(
     message_ts: str | None = None,
     permalink: str | None = None,
     source_key: str | None = None,
+    thread_ts: str | None = None,
     now: datetime | None = None,
-) -> tuple[ActionItem, bool]:
-    """Create an action item (once per `source_key`); returns it and whether it is new."""
+) -> tuple[ActionItem, ActionItemCreated | None]:
+    """Create an action item (once per `source_key`); returns it and, when new, its event.
+
+    `thread_ts` is the thread the source message is in, if it is a reply (where the
+    announcement in the incident's channel goes).
+    """
     now = now or utcnow()
     clean = clean_text(text)
     check_due(due_on, today=policy.today(now))
@@ -159,12 +166,20 @@ def create(
         existing = session.exec(
             select(ActionItem).where(ActionItem.source_key == values["source_key"])
         ).one()
-        return existing, False
-    item = get(session, item_id=int(inserted[0]))
-    followups.plan(
-        session, kind=Kind.ACTION_ITEM, subject_id=int(inserted[0]), policy=policy, now=now
+        return existing, None
+    item_id = int(inserted[0])
+    item = get(session, item_id=item_id)
+    followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=item_id, policy=policy, now=now)
+    event = ActionItemCreated(
+        incident_id=incident_id,
+        actor=created_by,
+        at=now,
+        item_id=item_id,
+        owner=owner,
+        due_on=due_on,
+        thread_ts=thread_ts,
     )
-    return item, True
+    return item, event
 
 
 def get(session: Session, *, item_id: int) -> ActionItem:
@@ -201,8 +216,8 @@ def complete(
     actor: str,
     policy: FollowUpPolicy,
     now: datetime | None = None,
-) -> tuple[ActionItem, bool]:
-    """Mark an action item done; returns it and False when it was done already."""
+) -> tuple[ActionItem, ActionItemCompleted | None]:
+    """Mark an action item done; returns it and its event (None when it was done already)."""
     now = now or utcnow()
     item = session.exec(
         select(ActionItem).where(ActionItem.id == item_id).with_for_update()
@@ -210,9 +225,11 @@ def complete(
     if item is None:
         raise NotFound(f"Action item AI-{item_id} does not exist.")
     if item.state == State.DONE.value:
-        return item, False
+        return item, None
     item.state, item.completed_by, item.completed_at = State.DONE.value, actor, now
     session.add(item)
     session.flush()
     followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=item_id, policy=policy, now=now)
-    return item, True
+    return item, ActionItemCompleted(
+        incident_id=item.incident_id, actor=actor, at=now, item_id=item_id
+    )

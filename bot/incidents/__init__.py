@@ -1,7 +1,8 @@
 """Incidents: declaring, changing status and severity, roles, updates, resolving.
 
 Functions take the session first and everything else by keyword. They change rows and
-return the IncidentEvent to publish once the session has committed; they never call Slack.
+return the event (bot.core.events) to publish once the session has committed; they never
+call Slack.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound
-from bot.core.events import EventKind, IncidentEvent
+from bot.core.events import (
+    IncidentDeclared,
+    IncidentResolved,
+    RoleAssigned,
+    SeverityChanged,
+    StatusChanged,
+    UpdatePosted,
+)
 from bot.core.vocabulary import Role, Severity, Status, parse_severity
 from storage.models import Incident, IncidentRole, IncidentUpdate
 from storage.types import utcnow
@@ -95,7 +103,7 @@ def declare(
     origin_message_ts: str | None = None,
     origin_permalink: str | None = None,
     now: datetime | None = None,
-) -> tuple[Incident, IncidentEvent | None]:
+) -> tuple[Incident, IncidentDeclared | None]:
     """Create an incident, or return the one already made from `declare_key` (and no event)."""
     clean_title, parsed = validate_declaration(title=title, severity=severity)
     _lock_numbering(session)
@@ -134,8 +142,7 @@ def declare(
         )
     )
     session.flush()
-    event = IncidentEvent(EventKind.DECLARED, incident.id, declared_by, now)
-    return incident, event
+    return incident, IncidentDeclared(incident_id=incident.id, actor=declared_by, at=now)
 
 
 def get(session: Session, *, incident_id: int) -> Incident:
@@ -221,7 +228,7 @@ def _require_open(incident: Incident) -> None:
 
 def set_status(
     session: Session, *, incident: Incident, status: Status, actor: str, now: datetime | None = None
-) -> IncidentEvent:
+) -> StatusChanged | IncidentResolved:
     """Move the incident to `status`, recording the lifecycle timestamp."""
     now = now or utcnow()
     old = Status(incident.status)
@@ -234,9 +241,7 @@ def set_status(
     incident.updated_at = now
     session.add(incident)
     assert incident.id is not None
-    return IncidentEvent(
-        EventKind.STATUS_CHANGED, incident.id, actor, now, {"old": old.value, "new": status.value}
-    )
+    return StatusChanged(incident_id=incident.id, actor=actor, at=now, old=old, new=status)
 
 
 def set_severity(
@@ -246,7 +251,7 @@ def set_severity(
     severity: Severity,
     actor: str,
     now: datetime | None = None,
-) -> IncidentEvent:
+) -> SeverityChanged:
     """Change the incident's severity."""
     now = now or utcnow()
     old = Severity(incident.severity)
@@ -257,13 +262,7 @@ def set_severity(
     incident.updated_at = now
     session.add(incident)
     assert incident.id is not None
-    return IncidentEvent(
-        EventKind.SEVERITY_CHANGED,
-        incident.id,
-        actor,
-        now,
-        {"old": old.value, "new": severity.value},
-    )
+    return SeverityChanged(incident_id=incident.id, actor=actor, at=now, old=old, new=severity)
 
 
 def assign_role(
@@ -274,7 +273,7 @@ def assign_role(
     user_id: str,
     actor: str,
     now: datetime | None = None,
-) -> IncidentEvent:
+) -> RoleAssigned:
     """Give `role` to `user_id`, replacing whoever held it."""
     now = now or utcnow()
     assert incident.id is not None
@@ -300,12 +299,8 @@ def assign_role(
     _acknowledge(session, incident, actor, now)
     incident.updated_at = now
     session.add(incident)
-    return IncidentEvent(
-        EventKind.ROLE_ASSIGNED,
-        incident.id,
-        actor,
-        now,
-        {"role": role.value, "user": user_id, "previous": previous},
+    return RoleAssigned(
+        incident_id=incident.id, actor=actor, at=now, role=role, user=user_id, previous=previous
     )
 
 
@@ -317,7 +312,7 @@ def post_update(
     message: str,
     status: Status | None = None,
     now: datetime | None = None,
-) -> IncidentEvent:
+) -> UpdatePosted:
     """Record a status update (optionally with a new status): the one update event."""
     now = now or utcnow()
     text = (message or "").strip()
@@ -350,18 +345,15 @@ def post_update(
     session.add(incident)
     session.add(update)
     session.flush()
-    assert incident.id is not None
-    return IncidentEvent(
-        EventKind.UPDATE_POSTED,
-        incident.id,
-        author,
-        now,
-        {
-            "update_id": update.id,
-            "message": text,
-            "old_status": old.value,
-            "new_status": incident.status,
-        },
+    assert incident.id is not None and update.id is not None
+    return UpdatePosted(
+        incident_id=incident.id,
+        actor=author,
+        at=now,
+        update_id=update.id,
+        message=text,
+        old_status=old,
+        new_status=Status(incident.status),
     )
 
 
@@ -372,7 +364,7 @@ def resolve(
     actor: str,
     resolution: str,
     now: datetime | None = None,
-) -> IncidentEvent:
+) -> IncidentResolved:
     """Resolve the incident with a short summary of how."""
     now = now or utcnow()
     _require_open(incident)
@@ -383,12 +375,8 @@ def resolve(
     incident.updated_at = now
     session.add(incident)
     assert incident.id is not None
-    return IncidentEvent(
-        EventKind.RESOLVED,
-        incident.id,
-        actor,
-        now,
-        {"old": old.value, "resolution": incident.resolution},
+    return IncidentResolved(
+        incident_id=incident.id, actor=actor, at=now, old=old, resolution=incident.resolution
     )
 
 

@@ -3,7 +3,8 @@
 Functions take the session first and everything else by keyword; they never call Slack
 (bot.slack.postmortems posts the document). People's names are looked up by the caller
 beforehand (`people` lists whose) and passed in as `name_of`, so no transaction waits on
-Slack. Rendering is in bot.postmortems.docs.
+Slack. Changes return the post-mortem and the event to publish (the Slack side then drafts
+and posts the document again). Rendering is in bot.postmortems.docs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot import action_items, followups, incidents
 from bot import timeline as tl
 from bot.core import slack_text
 from bot.core.errors import InvalidInput
+from bot.core.events import PostmortemCompleted, PostmortemEdited, PostmortemOpened
 from bot.core.vocabulary import Role, Severity, Status
 from bot.followups.policy import FollowUpPolicy, Kind
 from bot.postmortems import docs
@@ -288,9 +290,17 @@ def render(
 
 
 def on_resolved(
-    session: Session, *, incident_id: int, policy: FollowUpPolicy, now: datetime | None = None
-) -> PostMortem:
-    """A resolved incident's post-mortem gets its due date and its owner's reminder."""
+    session: Session,
+    *,
+    incident_id: int,
+    policy: FollowUpPolicy,
+    actor: str,
+    now: datetime | None = None,
+) -> tuple[PostMortem, PostmortemOpened]:
+    """A resolved incident's post-mortem gets its due date and its owner's reminder.
+
+    `actor` is who resolved the incident.
+    """
     now = now or utcnow()
     pm = ensure(session, incident_id=incident_id, now=now)
     incident = incidents.get(session, incident_id=incident_id)
@@ -299,7 +309,8 @@ def on_resolved(
         session.add(pm)
         session.flush()
     followups.plan(session, kind=Kind.POSTMORTEM, subject_id=pm.id or 0, policy=policy, now=now)
-    return pm
+    event = PostmortemOpened(incident_id=incident_id, actor=actor, at=now, due_on=pm.due_on)
+    return pm, event
 
 
 @dataclass(frozen=True)
@@ -322,7 +333,7 @@ def edit(
     actor: str,
     policy: FollowUpPolicy,
     now: datetime | None = None,
-) -> PostMortem:
+) -> tuple[PostMortem, PostmortemEdited]:
     """Save the edit form (an emptied section goes back to the bot's draft)."""
     now = now or utcnow()
     errors = {
@@ -344,7 +355,7 @@ def edit(
     session.add(pm)
     session.flush()
     followups.plan(session, kind=Kind.POSTMORTEM, subject_id=pm.id or 0, policy=policy, now=now)
-    return pm
+    return pm, PostmortemEdited(incident_id=incident_id, actor=actor, at=now)
 
 
 def complete(
@@ -354,8 +365,8 @@ def complete(
     actor: str,
     policy: FollowUpPolicy,
     now: datetime | None = None,
-) -> tuple[PostMortem, bool]:
-    """Mark the post-mortem complete (reminders stop); False when it was complete already."""
+) -> tuple[PostMortem, PostmortemCompleted | None]:
+    """Mark the post-mortem complete (reminders stop); no event when it was complete already."""
     now = now or utcnow()
     incident = incidents.get(session, incident_id=incident_id)
     if incident.status != Status.RESOLVED.value:
@@ -365,12 +376,12 @@ def complete(
         )
     pm = ensure(session, incident_id=incident_id, now=now)
     if pm.completed_at is not None:
-        return pm, False
+        return pm, None
     pm.completed_at, pm.completed_by = now, actor
     session.add(pm)
     session.flush()
     followups.plan(session, kind=Kind.POSTMORTEM, subject_id=pm.id or 0, policy=policy, now=now)
-    return pm, True
+    return pm, PostmortemCompleted(incident_id=incident_id, actor=actor, at=now)
 
 
 def record_post(

@@ -202,6 +202,4 @@ def schedule_reminders(scheduler: BaseScheduler, services: Services) -> Reminder
         coalesce=True,
         misfire_grace_time=None,
     )
-    # Runs after the reminders subscriber has planned the change (see bot.slack.subscribers).
-    services.events.subscribe("reminder_wakeup", ticker.on_event)
     return ticker

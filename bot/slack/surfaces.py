@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, update
@@ -22,13 +22,23 @@ from sqlmodel import col
 from blocks import incident as render
 from bot import incidents
 from bot.core.errors import DomainError
-from bot.core.events import EventKind, IncidentEvent
-from bot.core.vocabulary import Role, Severity, Status
+from bot.core.events import (
+    IncidentDeclared,
+    IncidentEvent,
+    IncidentResolved,
+    RoleAssigned,
+    SeverityChanged,
+    StatusChanged,
+    UpdatePosted,
+)
+from bot.core.vocabulary import Role
 from bot.incidents import IncidentView
 from bot.incidents.channels import channel_name
-from bot.slack.services import Services
 from storage.models import Incident
 from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +73,12 @@ class IncidentSlack:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.slack = services.slack
-        self._bot_user_id: str | None = None
         self._broadcast_id: str | None = None
         # Refreshes of one incident run one at a time (striped by incident id), each from a
         # fresh read: the last chat.update always shows the latest committed state.
         self._refresh_locks = [threading.Lock() for _ in range(REFRESH_STRIPES)]
 
     # -- helpers -----------------------------------------------------------------------
-
-    def bot_user_id(self) -> str:
-        """The bot's own user id (asked once)."""
-        if self._bot_user_id is None:
-            self._bot_user_id = str(self.slack.auth_test()["user_id"])
-        return self._bot_user_id
 
     def broadcast_channel(self) -> str | None:
         """The id of INCIDENT_BROADCAST_CHANNEL (given as an id or a #name), if set."""
@@ -187,7 +190,7 @@ class IncidentSlack:
         raise NoFreeName(f"Slack answered `name_taken` for {NAME_ATTEMPTS} channel names.")
 
     def _invite(self, view: IncidentView, users: list[str | None]) -> None:
-        wanted = {u for u in users if u and u != self.bot_user_id()}
+        wanted = {u for u in users if u and u != self.services.directory.bot_user_id()}
         for user in sorted(wanted):  # one by one: one bad id must not block the others
             try:
                 self.slack.conversations_invite(channel=self._channel(view), users=user)
@@ -236,7 +239,7 @@ class IncidentSlack:
         return self._view(inc.id)
 
     def _send_checklist(self, view: IncidentView, user: str) -> None:
-        if user == self.bot_user_id():
+        if user == self.services.directory.bot_user_id():
             return
         self.slack.chat_postMessage(
             channel=user, text=render.checklist_text(view), blocks=render.checklist_blocks(view)
@@ -257,7 +260,7 @@ class IncidentSlack:
 
     def on_event(self, event: IncidentEvent) -> None:
         """Event-bus subscriber: set up new incidents, reflect every later change."""
-        if event.kind is EventKind.DECLARED:
+        if isinstance(event, IncidentDeclared):
             # A failure is recorded on the incident and told to the declarer.
             with contextlib.suppress(SlackApiError, NoFreeName, SetupBusy):
                 self.setup(event.incident_id)
@@ -294,46 +297,46 @@ class IncidentSlack:
             )
 
     def _notify(self, view: IncidentView, event: IncidentEvent) -> None:
-        inc, actor, detail = view.incident, f"<@{event.actor}>", event.detail
-        if event.kind is EventKind.UPDATE_POSTED:
-            self._post_update(view, event)
-            return
-        if event.kind is EventKind.STATUS_CHANGED:
-            text = (
-                f":arrows_counterclockwise: {actor} changed the status from "
-                f"{Status(detail['old']).label} to *{Status(detail['new']).label}*."
-            )
-        elif event.kind is EventKind.SEVERITY_CHANGED:
-            text = (
-                f":rotating_light: {actor} changed the severity from "
-                f"{Severity(detail['old']).label} to *{Severity(detail['new']).label}*."
-            )
-        elif event.kind is EventKind.ROLE_ASSIGNED:
-            role, user, previous = Role(detail["role"]), detail["user"], detail.get("previous")
-            self._invite(view, [user])
-            if previous:
+        inc, actor = view.incident, f"<@{event.actor}>"
+        match event:
+            case UpdatePosted():
+                self._post_update(view, event)
+                return
+            case StatusChanged(old=old, new=new):
                 text = (
-                    f":handshake: Handover: {actor} gave the {role.label.lower()} role "
-                    f"from <@{previous}> to <@{user}>."
+                    f":arrows_counterclockwise: {actor} changed the status from "
+                    f"{old.label} to *{new.label}*."
                 )
-            else:
-                text = f":bust_in_silhouette: {actor} made <@{user}> the {role.label.lower()}."
-            if role is Role.INCIDENT_MANAGER:
-                self._send_checklist(view, user)
-        elif event.kind is EventKind.RESOLVED:
-            how = f"\n*Resolution:* {inc.resolution}" if inc.resolution else ""
-            text = f":white_check_mark: {actor} resolved the incident.{how}"
-        else:
-            return
+            case SeverityChanged(old=old_severity, new=new_severity):
+                text = (
+                    f":rotating_light: {actor} changed the severity from "
+                    f"{old_severity.label} to *{new_severity.label}*."
+                )
+            case RoleAssigned(role=role, user=user, previous=previous):
+                self._invite(view, [user])
+                if previous:
+                    text = (
+                        f":handshake: Handover: {actor} gave the {role.label.lower()} role "
+                        f"from <@{previous}> to <@{user}>."
+                    )
+                else:
+                    text = f":bust_in_silhouette: {actor} made <@{user}> the {role.label.lower()}."
+                if role is Role.INCIDENT_MANAGER:
+                    self._send_checklist(view, user)
+            case IncidentResolved():
+                how = f"\n*Resolution:* {inc.resolution}" if inc.resolution else ""
+                text = f":white_check_mark: {actor} resolved the incident.{how}"
+            case _:
+                return
         self.slack.chat_postMessage(channel=self._channel(view), text=text)
 
-    def _post_update(self, view: IncidentView, event: IncidentEvent) -> None:
-        inc, detail = view.incident, event.detail
-        new_status = detail["new_status"] if detail["new_status"] != detail["old_status"] else None
+    def _post_update(self, view: IncidentView, event: UpdatePosted) -> None:
+        inc = view.incident
+        new_status = event.new_status.value if event.status_changed else None
         blocks = render.update_blocks(
-            view, author=event.actor, message=detail["message"], new_status=new_status
+            view, author=event.actor, message=event.message, new_status=new_status
         )
-        text = f"Update on {render.headline(view)}: {detail['message']}"
+        text = f"Update on {render.headline(view)}: {event.message}"
         posted = self.slack.chat_postMessage(channel=self._channel(view), text=text, blocks=blocks)
         thread_ts = None
         if inc.broadcast_ts and inc.broadcast_channel_id:
@@ -347,7 +350,7 @@ class IncidentSlack:
         with self.services.db.session() as session:
             incidents.record_update_messages(
                 session,
-                update_id=detail["update_id"],
+                update_id=event.update_id,
                 channel_ts=posted["ts"],
                 broadcast_ts=thread_ts,
             )

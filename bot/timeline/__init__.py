@@ -21,8 +21,16 @@ from sqlmodel import Session, col, select
 
 from bot.core import slack_text
 from bot.core.errors import InvalidInput
-from bot.core.events import EventKind, IncidentEvent
-from bot.core.vocabulary import Role, Severity, Status
+from bot.core.events import (
+    IncidentDeclared,
+    IncidentEvent,
+    IncidentResolved,
+    RoleAssigned,
+    SeverityChanged,
+    StatusChanged,
+    UpdatePosted,
+)
+from bot.core.vocabulary import Severity
 from storage.models import EventReceipt, Incident
 from storage.models_timeline import TimelineEntry
 from storage.types import utcnow
@@ -181,45 +189,39 @@ def add_note(
 
 def event_key(event: IncidentEvent) -> str:
     """What makes one incident event one timeline entry."""
-    if event.kind is EventKind.UPDATE_POSTED and event.detail.get("update_id") is not None:
-        return f"update:{event.detail['update_id']}"
-    return f"{event.kind.value}:{event.at.astimezone(UTC).isoformat()}"
+    if isinstance(event, UpdatePosted):
+        return f"update:{event.update_id}"
+    return f"{event.kind}:{event.at.astimezone(UTC).isoformat()}"
 
 
 def describe_event(event: IncidentEvent, *, incident: Incident, name_of: NameOf) -> str:
     """The timeline text of an incident event, without its actor (who is the author)."""
-    detail = event.detail
 
     def name(user: str | None) -> str:
         return (name_of(user) or user) if user else "nobody"
 
-    if event.kind is EventKind.DECLARED:
-        return (
-            f"declared incident #{incident.number} {incident.title} "
-            f"({Severity(incident.severity).label})"
-        )
-    if event.kind is EventKind.STATUS_CHANGED:
-        old, new = Status(detail["old"]).label, Status(detail["new"]).label
-        return f"changed the status from {old} to {new}"
-    if event.kind is EventKind.SEVERITY_CHANGED:
-        old, new = Severity(detail["old"]).label, Severity(detail["new"]).label
-        return f"changed the severity from {old} to {new}"
-    if event.kind is EventKind.ROLE_ASSIGNED:
-        role = Role(detail["role"]).label.lower()
-        if detail.get("previous"):
+    match event:
+        case IncidentDeclared():
             return (
-                f"handed the {role} role from {name(detail['previous'])} to {name(detail['user'])}"
+                f"declared incident #{incident.number} {incident.title} "
+                f"({Severity(incident.severity).label})"
             )
-        return f"made {name(detail['user'])} the {role}"
-    if event.kind is EventKind.UPDATE_POSTED:
-        text = slack_text.render(detail.get("message", ""), user_name=name_of)
-        changed = detail.get("new_status") != detail.get("old_status")
-        suffix = f" (status now {Status(detail['new_status']).label})" if changed else ""
-        return f"posted an update{suffix}: {text}"
-    if event.kind is EventKind.RESOLVED:
-        how = detail.get("resolution") or ""
-        return f"resolved the incident: {how}" if how else "resolved the incident"
-    return event.kind.value.replace("_", " ")
+        case StatusChanged(old=old, new=new):
+            return f"changed the status from {old.label} to {new.label}"
+        case SeverityChanged(old=old_severity, new=new_severity):
+            return f"changed the severity from {old_severity.label} to {new_severity.label}"
+        case RoleAssigned(role=role, user=user, previous=previous):
+            if previous:
+                return f"handed the {role.label.lower()} role from {name(previous)} to {name(user)}"
+            return f"made {name(user)} the {role.label.lower()}"
+        case UpdatePosted():
+            text = slack_text.render(event.message, user_name=name_of)
+            changed = event.status_changed
+            suffix = f" (status now {event.new_status.label})" if changed else ""
+            return f"posted an update{suffix}: {text}"
+        case IncidentResolved(resolution=how):
+            return f"resolved the incident: {how}" if how else "resolved the incident"
+    return event.kind.replace("_", " ")
 
 
 def record_event(session: Session, *, event: IncidentEvent, text: str, author_name: str) -> bool:

@@ -13,6 +13,7 @@ from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
 from bot import incidents
 from bot.core.errors import InvalidInput
+from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
 from handlers.commands import route
 from handlers.context import CommandRequest, ack_then, services_of
@@ -44,18 +45,16 @@ def declare_from_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None
     client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
 
 
-def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_message(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Message shortcut: the summary starts as the message, with a link to it."""
     ack()
     trigger_id = body["trigger_id"]
     channel = body["channel"]["id"]
     message = body.get("message", {})
     ts = message.get("ts", "")
-    permalink = ""
-    try:
-        permalink = client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-    except SlackApiError as exc:
-        log.warning("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
+    permalink = services_of(context).directory.permalink(MessageRef(channel, ts)) or ""
     text = message.get("text", "")
     summary = f"{text}\n\nFrom: {permalink}" if permalink else text
     origin = {"channel": channel, "ts": ts, "permalink": permalink}
@@ -102,16 +101,14 @@ def submit_declare(
 
     def record() -> None:
         try:
-            incident, event = declare_incident(services, **fields)
+            incident, created = declare_incident(services, **fields)  # publishes its event
         except Exception as exc:
             _declare_failed(client, user=user, form=form, error=exc)
             return
-        if event is None:
+        if not created:
             log.info(
                 "declare form %s submitted again; incident #%s exists", view_id, incident.number
             )
-            return
-        services.events.publish(event)
 
     view_id = view["id"]
     ack_then(ack, record)  # the form's payload is not kept while the work waits for a slot
@@ -148,7 +145,6 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """The "Retry setup" button finishes an incident whose setup failed."""
     ack()
     services = services_of(context)
-    assert services.surfaces is not None
     incident_id = int(body["actions"][0]["value"])
     try:
         view = services.surfaces.setup(incident_id)

@@ -141,20 +141,18 @@ def submit_update(
     services = services_of(context)
     try:
         status = parse_status(status_value) if status_value else None
-        event = services.commit(
+        services.apply(
             lambda s: incidents.post_update(
                 s,
                 incident=incidents.get(s, incident_id=incident_id),
                 author=body["user"]["id"],
                 message=message,
                 status=status,
-            )
+            ),
+            on_commit=ack,  # close the form before the Slack calls the change triggers
         )
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.MESSAGE.value: str(exc)})
-        return
-    ack()  # close the form before the Slack calls the change triggers
-    services.publish(event)
 
 
 def submit_resolve(
@@ -168,19 +166,17 @@ def submit_resolve(
         return
     services = services_of(context)
     try:
-        event = services.commit(
+        services.apply(
             lambda s: incidents.resolve(
                 s,
                 incident=incidents.get(s, incident_id=incident_id),
                 actor=body["user"]["id"],
                 resolution=resolution,
-            )
+            ),
+            on_commit=ack,
         )
     except InvalidInput as exc:
         ack(response_action="errors", errors={Field.RESOLUTION.value: str(exc)})
-        return
-    ack()
-    services.publish(event)
 
 
 def register(app: App) -> None:

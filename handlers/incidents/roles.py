@@ -115,20 +115,18 @@ def submit_role(
             raise InvalidInput("Choose a person.", fields={Field.USER.value: "Choose a person."})
         role = parse_role(role_value or "")
         check_person(client, user)
-        event = services.commit(
+        services.apply(
             lambda s: incidents.assign_role(
                 s,
                 incident=incidents.get(s, incident_id=incident_id),
                 role=role,
                 user_id=user,
                 actor=body["user"]["id"],
-            )
+            ),
+            on_commit=ack,
         )
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.USER.value: str(exc)})
-        return
-    ack()
-    services.publish(event)
 
 
 def register(app: App) -> None:
