@@ -11,9 +11,9 @@ row on after one. The engine does the rest, the same way for every source:
 2. `prepare`: still ours and still due? Fix the attempt's unique key *before* the side effect
    (`pending_key`), so that a replica that takes over after a crash knows an earlier attempt
    may have gone out and looks for that key at the destination before sending again.
-3. The sender (beside the Slack side, e.g. `bot.slack.delivery`) makes the one call and
-   turns the answer into a `Receipt` or a `Failure`; it `renew`s the lease right before a
-   re-send that follows a look-up.
+3. The source's send function (beside the Slack side, run by `bot.slack.delivery.Runner`)
+   makes the one call and turns the answer into a `Receipt` or a `Failure`; it has the lease
+   renewed right before a re-send that follows a look-up.
 4. `record_sent` / `record_failure` finish the attempt under the rules below.
 
 Failure rules (stated here only; `bot.slack.delivery.classify` sorts Slack's answers):
@@ -121,7 +121,7 @@ class Receipt:
     sent_at: datetime
     destination: str
     reference: str | None
-    sent_by: str  # the replica
+    found: bool = False  # an earlier attempt was found there: recorded, not sent again
 
 
 class Leasing(Protocol):
@@ -160,7 +160,7 @@ class Source(ABC, Generic[Row, Item, Config]):
         """
 
     @abstractmethod
-    def record(self, session: Session, item: Item, receipt: Receipt) -> None:
+    def record(self, session: Session, item: Item, receipt: Receipt, *, owner: str) -> None:
         """Log a delivery under the item's key, once (a second call with that key is a no-op)."""
 
     @abstractmethod
@@ -177,7 +177,13 @@ def insert_ignoring(session: Session, table: type[SQLModel]) -> Any:
 
 
 def log_delivery(
-    session: Session, table: type[SQLModel], receipt: Receipt, *, key: str, **columns: Any
+    session: Session,
+    table: type[SQLModel],
+    receipt: Receipt,
+    *,
+    key: str,
+    sent_by: str,
+    **columns: Any,
 ) -> None:
     """Add a delivery to a log table, once per key (columns `key` unique, `sent_at`,
     `channel_id`, `message_ts`, `sent_by`, and the source's own `columns`)."""
@@ -188,7 +194,7 @@ def log_delivery(
             sent_at=receipt.sent_at,
             channel_id=receipt.destination,
             message_ts=receipt.reference,
-            sent_by=receipt.sent_by,
+            sent_by=sent_by,
             **columns,
         )
         .on_conflict_do_nothing(index_elements=["key"])
@@ -260,11 +266,12 @@ def record_sent(
     job: Job[Item],
     receipt: Receipt,
     *,
+    owner: str,
     now: datetime,
 ) -> bool:
     """Log a delivery and plan the next; False when the lease was lost (logged all the same)."""
-    source.record(session, job.item, receipt)
-    row = leases.owned(session, source.model, job.row_id, receipt.sent_by)
+    source.record(session, job.item, receipt, owner=owner)
+    row = leases.owned(session, source.model, job.row_id, owner)
     if row is None:
         log.warning("%s %s was taken over while it was sent", source.name, job.row_id)
         return False

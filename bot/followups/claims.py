@@ -58,7 +58,7 @@ class FollowUpSource(Source[FollowUpReminder, Outgoing, FollowUpPolicy]):
             days_late=max(0, late),
         )
 
-    def record(self, session: Session, item: Outgoing, receipt: Receipt) -> None:
+    def record(self, session: Session, item: Outgoing, receipt: Receipt, *, owner: str) -> None:
         """Log the reminder in `followup_delivery` (once per key)."""
         subj = item.subject
         log_delivery(
@@ -66,6 +66,7 @@ class FollowUpSource(Source[FollowUpReminder, Outgoing, FollowUpPolicy]):
             FollowUpDelivery,
             receipt,
             key=item.key,
+            sent_by=owner,
             kind=subj.kind.value,
             subject_id=subj.subject_id,
             incident_id=subj.incident_id,

@@ -86,13 +86,14 @@ class ReminderSource(Source[Reminder, Outgoing, ReminderPolicy]):
             pending_since=attempt.pending_since,
         )
 
-    def record(self, session: Session, item: Outgoing, receipt: Receipt) -> None:
+    def record(self, session: Session, item: Outgoing, receipt: Receipt, *, owner: str) -> None:
         """Log the reminder in `reminder_delivery` (once per key)."""
         log_delivery(
             session,
             ReminderDelivery,
             receipt,
             key=item.key,
+            sent_by=owner,
             incident_id=item.incident_id,
             kind=item.kind.value,
             due_at=item.due_at,

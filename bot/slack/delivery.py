@@ -1,12 +1,14 @@
-"""The delivery engine's Slack runner: a claimed item becomes one Web API call, sent once.
+"""The delivery engine's runner, and sending an item as one Slack message, once.
 
-The database side (claims, keys, the failure rules) is `bot.core.delivery`. Here a `Courier`
-says how one source's items travel: `compose` turns an item into a `Message` (a channel, or
-a user to write to directly), `key_of` reads an item's key back from a posted message. The
-`Runner` sends each claimed item: it posts with a client that never retries on its own (a
-silent retry of a post that did arrive would post twice); before re-sending an item whose
-earlier attempt may have arrived it looks for the key in the channel's recent history; and
-`classify` sorts every answer of Slack into delivered / retry / give up.
+The database side (claims, keys, the failure rules) is `bot.core.delivery`. A `Runner` ticks
+one source on one replica: it claims due rows, prepares each, hands the job to the source's
+send function (`Send`: one side effect, answered with a `Receipt` or a `Failure`) and records
+the outcome. `SlackPost` is the send function of every source whose items are Slack messages:
+`compose` turns an item into a `Message` (to a channel, or directly to a user), `key_of`
+reads an item's key back from a posted message. It posts with a client that never retries on
+its own (a silent retry of a post that did arrive would post twice), looks for the key in the
+channel's recent history before re-sending an item whose earlier attempt may have arrived,
+and `classify` is the one function that sorts Slack's answers: ok, retry, or give up.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -70,6 +72,12 @@ class Outcome(StrEnum):
     GAVE_UP = "gave_up"  # a permanent refusal: not retried until the source plans it again
 
 
+# A source's send function: one job, the clock, and `renew` (call it right before a re-send
+# that follows a look-up; False: another replica has the row now). It returns the delivery,
+# the failure, or None when the lease was lost before anything was sent.
+Send = Callable[[Job[Item], Callable[[], datetime], Callable[[], bool]], Receipt | Failure | None]
+
+
 @dataclass(frozen=True)
 class Message:
     """One Slack message: to a channel, or directly to a user."""
@@ -78,16 +86,6 @@ class Message:
     blocks: Sequence[Block]
     channel: str | None = None
     user: str | None = None
-
-
-@dataclass(frozen=True)
-class Courier(Generic[Item]):
-    """How the items of one source are sent through Slack."""
-
-    source: Source[Any, Item, Any]
-    compose: Callable[[Item, datetime], Message]
-    key_of: Callable[[dict[str, Any]], str | None]  # the item key a posted message carries
-    history_pages: int = 5  # pages of 200 messages searched for an earlier attempt
 
 
 def delivery_client(slack: WebClient, *, lease: timedelta) -> WebClient:
@@ -137,26 +135,17 @@ def classify(answer: SlackResponse | Exception, *, requested: bool) -> Failure |
     )
 
 
+@dataclass(eq=False)
 class Runner(Generic[Item]):
     """Sends one source's claimed items for one replica (one owner of leases)."""
 
-    def __init__(
-        self,
-        db: Database,
-        slack: WebClient,
-        courier: Courier[Item],
-        *,
-        owner: str,
-        clock: Callable[[], datetime] = utcnow,
-        threads: int = 1,
-    ) -> None:
-        self.db = db
-        self.slack = slack
-        self.courier = courier
-        self.source = courier.source
-        self.owner = owner
-        self.clock = clock
-        self.threads = threads
+    db: Database
+    source: Source[Any, Item, Any]
+    deliver: Send[Item]
+    _: KW_ONLY
+    owner: str
+    clock: Callable[[], datetime] = utcnow
+    threads: int = 1  # items sent at once (a batch waits for Slack's answers in parallel)
 
     def claim(self, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Lease due items to this replica."""
@@ -201,45 +190,24 @@ class Runner(Generic[Item]):
             )
         if job is None:
             return Outcome.SKIPPED
-        requested = False
         try:
-            message = self.courier.compose(job.item, self.clock())
-            channel = message.channel or self._open(message.user)
-            if job.attempt.check_first:
-                found = self._find(channel, job)
-                if found is not None:
-                    posted_at = datetime.fromtimestamp(float(found), UTC)
-                    return self._record(job, channel, found, posted_at, Outcome.FOUND)
-                with self.db.session() as session:
-                    if not delivery.renew(
-                        session, self.source, job, owner=self.owner, now=self.clock()
-                    ):
-                        return Outcome.SKIPPED
-            requested = True
-            response = self.slack.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
-            )
-            failure = classify(response, requested=True)  # (a client that does not raise)
-        except Exception as exc:
-            failure = classify(exc, requested=requested)
-        if failure is not None:
-            return self._failed(job, failure)
-        ts = response.get("ts")
-        channel = str(response.get("channel") or channel)
-        return self._record(job, channel, str(ts) if ts else None, self.clock(), Outcome.SENT)
-
-    def _open(self, user: str | None) -> str:
-        """The direct-message channel with `user`."""
-        assert user is not None, "a message goes to a channel or to a user"
-        return str(self.slack.conversations_open(users=user)["channel"]["id"])
-
-    def _record(
-        self, job: Job[Item], channel: str, ts: str | None, sent_at: datetime, outcome: Outcome
-    ) -> Outcome:
-        receipt = Receipt(sent_at=sent_at, destination=channel, reference=ts, sent_by=self.owner)
+            result = self.deliver(job, self.clock, lambda: self._renew(job))
+        except Exception as exc:  # a send function's own bug: it may have sent, or not
+            log.exception("%s %s: the send function failed", self.source.name, job.row_id)
+            result = Failure(f"{type(exc).__name__}: {exc}", Delivered.MAYBE)
+        if result is None:
+            return Outcome.SKIPPED
+        if isinstance(result, Failure):
+            return self._failed(job, result)
         with self.db.session() as session:
-            delivery.record_sent(session, self.source, job, receipt, now=self.clock())
-        return outcome
+            delivery.record_sent(
+                session, self.source, job, result, owner=self.owner, now=self.clock()
+            )
+        return Outcome.FOUND if result.found else Outcome.SENT
+
+    def _renew(self, job: Job[Item]) -> bool:
+        with self.db.session() as session:
+            return delivery.renew(session, self.source, job, owner=self.owner, now=self.clock())
 
     def _failed(self, job: Job[Item], failure: Failure) -> Outcome:
         then = "given up" if failure.permanent else "it will be retried"
@@ -252,17 +220,60 @@ class Runner(Generic[Item]):
             )
         return Outcome.GAVE_UP if failure.permanent else Outcome.FAILED
 
+
+@dataclass(frozen=True)
+class SlackPost(Generic[Item]):
+    """The send function of a source whose items are Slack messages."""
+
+    slack: WebClient  # see `delivery_client`
+    compose: Callable[[Item, datetime], Message]
+    key_of: Callable[[dict[str, Any]], str | None]  # the item key a posted message carries
+    history_pages: int = 5  # pages of 200 messages searched for an earlier attempt
+
+    def __call__(
+        self, job: Job[Item], clock: Callable[[], datetime], renew: Callable[[], bool]
+    ) -> Receipt | Failure | None:
+        """Post the job's message once: look for an earlier attempt first when there was one."""
+        requested = False
+        try:
+            message = self.compose(job.item, clock())
+            channel = message.channel or self._open(message.user)
+            if job.attempt.check_first:
+                found = self._find(channel, job)
+                if found is not None:
+                    posted_at = datetime.fromtimestamp(float(found), UTC)
+                    return Receipt(posted_at, channel, found, found=True)
+                if not renew():
+                    return None
+            requested = True
+            response = self.slack.chat_postMessage(
+                channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+            )
+            failure = classify(response, requested=True)  # (a client that does not raise)
+        except Exception as exc:
+            failure = classify(exc, requested=requested)
+        if failure is not None:
+            return failure
+        ts = response.get("ts")
+        channel = str(response.get("channel") or channel)
+        return Receipt(clock(), channel, str(ts) if ts else None)
+
+    def _open(self, user: str | None) -> str:
+        """The direct-message channel with `user`."""
+        assert user is not None, "a message goes to a channel or to a user"
+        return str(self.slack.conversations_open(users=user)["channel"]["id"])
+
     def _find(self, channel: str, job: Job[Item]) -> str | None:
         """The ts of an earlier attempt of this item in `channel`, if it got there."""
         oldest = (job.attempt.pending_since - HISTORY_SLACK).timestamp()
         cursor: str | None = None
-        for _ in range(self.courier.history_pages):
+        for _ in range(self.history_pages):
             kwargs: dict[str, Any] = {"channel": channel, "oldest": f"{oldest:.6f}", "limit": 200}
             if cursor:
                 kwargs["cursor"] = cursor
             page = self.slack.conversations_history(**kwargs)
             for message in page.get("messages") or []:
-                if self.courier.key_of(message) == job.attempt.key:
+                if self.key_of(message) == job.attempt.key:
                     return str(message["ts"])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:

@@ -25,6 +25,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from bot import reminders
 from bot.core.events import IncidentEvent
 from bot.reminders import claims
+from bot.reminders.claims import ReminderSource
 from bot.reminders.policy import ReminderPolicy
 from bot.slack import reminder_sender
 from bot.slack.delivery import Runner, delivery_client
@@ -78,10 +79,11 @@ class ReminderTicker:
         self.clock = clock
         self.policy = policy or ReminderPolicy.from_settings(services.settings)
         self.tick_every = timedelta(seconds=services.settings.scheduler_tick_seconds)
+        slack = delivery_client(services.slack, lease=self.policy.lease)
         self.sender = Runner(
             services.db,
-            delivery_client(services.slack, lease=self.policy.lease),
-            reminder_sender.courier(self.policy),
+            ReminderSource(self.policy),
+            reminder_sender.post(slack, self.policy),
             owner=self.owner,
             clock=clock,
             threads=SEND_THREADS,

@@ -1,8 +1,8 @@
 """Status-update reminders and nudges on Slack: how a claimed reminder is posted.
 
 The delivery engine (`bot.core.delivery`, `bot.slack.delivery`) claims, sends once and
-records; this module says what a reminder looks like: a message in the incident's channel
-whose first block carries its key (`blocks.reminders`), found again in the channel's history.
+records; this module is the `reminder` source's send function: a message in the incident's
+channel whose first block carries its key (`blocks.reminders`), found again in its history.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
+from slack_sdk import WebClient
+
 from blocks import reminders as render
-from bot.reminders.claims import Outgoing, ReminderSource
+from bot.reminders.claims import Outgoing
 from bot.reminders.policy import ReminderPolicy
-from bot.slack.delivery import Courier, Message
+from bot.slack.delivery import Message, SlackPost
 
 
 def message(out: Outgoing, now: datetime, *, nudge_max: int = 0) -> Message:
@@ -25,10 +27,6 @@ def message(out: Outgoing, now: datetime, *, nudge_max: int = 0) -> Message:
     )
 
 
-def courier(policy: ReminderPolicy) -> Courier[Outgoing]:
-    """How reminders travel: the `reminder` table, posted in incident channels."""
-    return Courier(
-        source=ReminderSource(policy),
-        compose=partial(message, nudge_max=policy.nudge_max),
-        key_of=render.key_of,
-    )
+def post(slack: WebClient, policy: ReminderPolicy) -> SlackPost[Outgoing]:
+    """The send function of the `reminder` source: post in the incident's channel."""
+    return SlackPost(slack, partial(message, nudge_max=policy.nudge_max), render.key_of)

@@ -100,9 +100,9 @@ class Desk:
         return job
 
     def sent(self, job: Job[Outgoing], now: datetime, owner: str = ME) -> bool:
-        receipt = Receipt(sent_at=now, destination="C1", reference="1.0", sent_by=owner)
+        receipt = Receipt(sent_at=now, destination="C1", reference="1.0")
         with self.db.session() as session:
-            return delivery.record_sent(session, self.source, job, receipt, now=now)
+            return delivery.record_sent(session, self.source, job, receipt, owner=owner, now=now)
 
     def failed(self, job: Job[Outgoing], failure: Failure, now: datetime, owner: str = ME) -> None:
         with self.db.session() as session:

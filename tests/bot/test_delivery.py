@@ -7,7 +7,9 @@ failure-rules table in `bot.core.delivery`.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -15,9 +17,10 @@ from slack_sdk.web import SlackResponse
 
 from bot import reminders
 from bot.core import delivery
-from bot.core.delivery import Delivered, Failure
+from bot.core.delivery import Delivered, Failure, Job, Receipt
 from bot.reminders import claims
-from bot.slack.delivery import classify
+from bot.reminders.claims import Outgoing
+from bot.slack.delivery import Outcome, Runner, classify
 from tests.bot.conftest import ME, OTHER, POLICY, T0, Desk, minutes
 
 DUE = T0 + minutes(15)  # a SEV1 incident declared at T0 gets its first reminder then
@@ -144,6 +147,52 @@ def test_a_permanent_refusal_gives_up_until_the_source_plans_the_row_again(desk:
         reminders.replan(session, incident_id=incident_id, policy=POLICY, now=DUE + minutes(1))
     assert desk.due(incident_id) == DUE
     assert desk.take(DUE + minutes(1)).attempt.key != job.attempt.key
+
+
+# -- the runner: any send function -------------------------------------------------------
+
+
+def test_the_runner_drives_any_send_function_and_a_crashing_one_counts_as_maybe_sent(
+    desk: Desk,
+) -> None:
+    incident_id = desk.declare()
+    now = [DUE]
+    keys: list[tuple[str, bool]] = []
+
+    def send(job: Job[Outgoing], clock: Callable[[], datetime], renew: Callable[[], bool]) -> Any:
+        keys.append((job.attempt.key, job.attempt.check_first))
+        if len(keys) == 1:
+            raise RuntimeError("the mail server hung up")  # sent? nobody knows
+        return Receipt(clock(), "mailto:oncall@example.com", "<1@example.com>")
+
+    runner = Runner(desk.db, desk.source, send, owner=ME, clock=lambda: now[0])
+    assert runner.tick() == {"failed": 1}
+    assert desk.row(incident_id).pending_key == keys[0][0]
+    assert desk.row(incident_id).last_error == "RuntimeError: the mail server hung up"
+    now[0] += timedelta(seconds=2)
+    assert runner.tick() == {"sent": 1}
+    assert keys == [(keys[0][0], False), (keys[0][0], True)]  # the same key, looked for
+    with desk.db.session() as session:
+        [logged] = claims.deliveries(session)
+    assert logged.channel_id == "mailto:oncall@example.com"
+    assert logged.message_ts == "<1@example.com>"
+
+
+def test_a_send_that_loses_its_lease_before_a_resend_sends_nothing(desk: Desk) -> None:
+    desk.declare()
+    desk.failed(desk.take(DUE), Failure("timeout", Delivered.MAYBE), DUE)
+    retry = DUE + timedelta(seconds=2)
+
+    def send(job: Job[Outgoing], clock: Callable[[], datetime], renew: Callable[[], bool]) -> Any:
+        assert job.attempt.check_first  # looked, found nothing; meanwhile the lease ran out
+        desk.take(retry + POLICY.lease + timedelta(seconds=1), OTHER)
+        return None if not renew() else Receipt(clock(), "C1", "1.0")
+
+    runner = Runner(desk.db, desk.source, send, owner=ME, clock=lambda: retry)
+    [claimed] = runner.claim()
+    assert runner.send(claimed) is Outcome.SKIPPED
+    with desk.db.session() as session:
+        assert claims.deliveries(session) == []
 
 
 # -- Slack's answers ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ from bot.core.delivery import Claimed, Receipt
 from bot.followups.claims import FollowUpSource, Outgoing
 from bot.followups.policy import FollowUpPolicy, Kind, add_working_days, parse_time_of_day
 from bot.slack.delivery import Outcome, Runner
-from bot.slack.followup_sender import courier
+from bot.slack.followup_sender import post
 from storage import Database
 from storage.models_postmortems import FollowUpReminder
 from tests.bot.conftest import declare
@@ -106,8 +106,9 @@ def test_one_replica_gets_each_due_reminder_once_a_day_until_it_is_done(db: Data
             session, FollowUpSource(POLICY), taken, owner=OTHER, now=due + timedelta(seconds=31)
         )
         assert job is not None and job.item.key == out.key and job.attempt.check_first
-        sent = Receipt(due + timedelta(seconds=32), "D1", "1.2", OTHER)
-        assert delivery.record_sent(session, FollowUpSource(POLICY), job, sent, now=sent.sent_at)
+        sent = Receipt(due + timedelta(seconds=32), "D1", "1.2")
+        source = FollowUpSource(POLICY)
+        assert delivery.record_sent(session, source, job, sent, owner=OTHER, now=sent.sent_at)
         row = session.exec(select(FollowUpReminder).where(FollowUpReminder.subject_id == 1)).one()
     assert row.due_at == datetime(2026, 3, 5, 9, 0, tzinfo=UTC) and row.pending_key is None
     assert row.lease_owner is None and row.sent_count == 1
@@ -138,7 +139,7 @@ def test_the_sender_posts_once_and_finds_an_earlier_post(
     policy = FollowUpPolicy(remind_at=time(0, 0))
     first = new_item(db, due_on=now[0].date(), owner=workspace.bob)
     second = new_item(db, due_on=now[0].date(), owner=workspace.carol)
-    sender = Runner(db, slack_client, courier(policy), owner=ME, clock=clock)
+    sender = Runner(db, FollowUpSource(policy), post(slack_client), owner=ME, clock=clock)
     with db.session() as session:
         followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=first, policy=policy, now=now[0])
         followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=second, policy=policy, now=now[0])
@@ -163,7 +164,7 @@ def test_the_sender_posts_once_and_finds_an_earlier_post(
         ],
     )
     now[0] += timedelta(seconds=31)  # the lease ran out; another replica takes over
-    other = Runner(db, slack_client, courier(policy), owner=OTHER, clock=clock)
+    other = Runner(db, FollowUpSource(policy), post(slack_client), owner=OTHER, clock=clock)
     [taken] = claim(db, OTHER, now[0], policy)
     assert other.send(taken) is Outcome.FOUND
     assert len([m for m in slack.dms(workspace.carol) if key_of(m)]) == 1
@@ -181,7 +182,7 @@ def test_an_owner_who_cannot_be_written_to_is_not_retried_until_the_item_changes
     with db.session() as session:
         followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=item_id, policy=policy, now=now)
     slack.fail("conversations.open", error="user_not_found")
-    sender = Runner(db, slack_client, courier(policy), owner=ME, clock=lambda: now)
+    sender = Runner(db, FollowUpSource(policy), post(slack_client), owner=ME, clock=lambda: now)
     [claimed] = claim(db, ME, now, policy)
     assert sender.send(claimed) is Outcome.GAVE_UP
     assert claim(db, ME, now + timedelta(days=2), policy) == []

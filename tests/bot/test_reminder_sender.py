@@ -16,6 +16,7 @@ from bot import reminders
 from bot.core import delivery
 from bot.core.delivery import Claimed
 from bot.reminders import claims
+from bot.reminders.claims import ReminderSource
 from bot.reminders.policy import Kind, ReminderPolicy, parse_intervals
 from bot.slack import reminder_sender
 from bot.slack.delivery import Outcome, Runner, delivery_client
@@ -52,11 +53,11 @@ def client(slack: SlackEmulator) -> WebClient:
     return delivery_client(WebClient(token=BOT_TOKEN, base_url=slack.api_url), lease=POLICY.lease)
 
 
-COURIER = reminder_sender.courier(POLICY)
+SOURCE = ReminderSource(POLICY)
 
 
 def sender(db: Database, client: WebClient, clock: Clock, owner: str = "a") -> Runner[Any]:
-    return Runner(db, client, COURIER, owner=owner, clock=clock)
+    return Runner(db, SOURCE, reminder_sender.post(client, POLICY), owner=owner, clock=clock)
 
 
 def declare_due(db: Database, channel: str, clock: Clock) -> int:
@@ -66,7 +67,7 @@ def declare_due(db: Database, channel: str, clock: Clock) -> int:
 
 def claim_one(db: Database, clock: Clock, owner: str = "a") -> Claimed:
     with db.session() as session:
-        [claimed] = delivery.claim(session, COURIER.source, owner=owner, now=clock())
+        [claimed] = delivery.claim(session, SOURCE, owner=owner, now=clock())
         return claimed
 
 
@@ -129,7 +130,7 @@ def prepare(db: Database, clock: Clock, owner: str) -> delivery.Job[claims.Outgo
     """Claim and prepare the due reminder as `owner` would, right before its post."""
     with db.session() as session:
         job = delivery.prepare(
-            session, COURIER.source, claim_one(db, clock, owner), owner=owner, now=clock()
+            session, SOURCE, claim_one(db, clock, owner), owner=owner, now=clock()
         )
     assert job is not None
     return job
@@ -141,7 +142,7 @@ def test_a_post_that_reached_slack_before_a_crash_is_not_posted_again(
     clock = Clock()
     declare_due(db, channel, clock)
     job = prepare(db, clock, "a")
-    message = COURIER.compose(job.item, clock())
+    message = reminder_sender.message(job.item, clock())
     ts = client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)["ts"]
     # ...and replica "a" is killed before it records the post.
     clock.advance(POLICY.lease + timedelta(seconds=1))
@@ -184,7 +185,7 @@ def test_a_post_that_may_have_arrived_is_looked_for_then_posted_once(
     assert failed.attempts == 1 and failed.pending_key
     assert str(status if error is None else error) in str(failed.last_error)
     with db.session() as session:
-        assert delivery.claim(session, COURIER.source, owner="a", now=clock()) == []
+        assert delivery.claim(session, SOURCE, owner="a", now=clock()) == []
     clock.advance(timedelta(seconds=delivery.RETRY_BASE_SECONDS))
     assert send.send(claim_one(db, clock)) is Outcome.SENT
     assert len(reminders_in(slack, channel)) == 1
@@ -221,7 +222,7 @@ def test_an_archived_channel_stops_the_reminder_instead_of_retrying(
     assert row.due_at is None and row.pending_key is None
     assert row.last_error == "gave up: Slack answered `is_archived`"
     with db.session() as session:
-        assert delivery.claim(session, COURIER.source, owner="a", now=clock()) == []
+        assert delivery.claim(session, SOURCE, owner="a", now=clock()) == []
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
