@@ -24,11 +24,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from blocks import reminders
 from blocks.ids import Action, Callback, Field
 from blocks.text import HEADER_MAX, SECTION_MAX, truncate
 from bot.action_items import TEXT_MAX, State
 from bot.core.vocabulary import Status
-from bot.followups import Outgoing
+from bot.followups.claims import Outgoing
 from bot.followups.policy import Kind
 from bot.incidents import IncidentView
 from storage.models import Incident
@@ -215,11 +216,7 @@ def incident_choices(views: list[IncidentView]) -> list[IncidentView]:
 
 def key_of(message: dict[str, Any]) -> str | None:
     """The follow-up reminder key of a message from `conversations.history`, if any."""
-    for block in message.get("blocks") or []:
-        block_id = str(block.get("block_id") or "")
-        if block.get("type") == "section" and block_id.startswith(KEY_PREFIX):
-            return block_id[len(KEY_PREFIX) :]
-    return None
+    return reminders.key_of(message, KEY_PREFIX)
 
 
 def _when(out: Outgoing) -> str:

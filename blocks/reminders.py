@@ -29,12 +29,13 @@ def key_block_id(key: str) -> str:
     return KEY_PREFIX + key
 
 
-def key_of(message: dict[str, Any]) -> str | None:
-    """The reminder key of a message from `conversations.history`, if it is a reminder."""
+def key_of(message: dict[str, Any], prefix: str = KEY_PREFIX) -> str | None:
+    """The key of a message from `conversations.history` that carries one in the block id
+    of a section (a reminder's, or with `prefix` another kind's), if it does."""
     for block in message.get("blocks") or []:
         block_id = str(block.get("block_id") or "")
-        if block.get("type") == "section" and block_id.startswith(KEY_PREFIX):
-            return block_id[len(KEY_PREFIX) :]
+        if block.get("type") == "section" and block_id.startswith(prefix):
+            return block_id[len(prefix) :]
     return None
 
 
