@@ -17,12 +17,14 @@ from slack_sdk.errors import SlackApiError
 from blocks import action_items as render
 from blocks.ids import Action, Callback, Field
 from bot import action_items, incidents
+from bot.core import inputs
 from bot.core.errors import DomainError, InvalidInput, NotFound
+from bot.core.slack_text import escape
 from bot.followups.policy import FollowUpPolicy
 from bot.slack.services import Services
 from bot.slack.timeline_capture import MessageRef, reaction_name
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
+from handlers.context import CommandRequest, readable, services_of
 from handlers.guard import guarded
 from handlers.incidents.roles import check_person
 from handlers.payloads import metadata, state_value
@@ -38,10 +40,6 @@ MINE = "mine"
 def policy_of(services: Services) -> FollowUpPolicy:
     """The follow-up policy the settings describe."""
     return FollowUpPolicy.from_settings(services.settings)
-
-
-def _readable(services: Services, text: str) -> str:
-    return services.timeline.readable(text) if services.timeline is not None else text
 
 
 def announce(
@@ -88,7 +86,7 @@ def action_command(request: CommandRequest) -> None:
         item, _ = action_items.create(
             session,
             incident_id=incident.id,
-            text=parsed.text,
+            text=readable(services, parsed.text),
             owner=parsed.owner or request.user_id,
             created_by=request.user_id,
             via=action_items.Via.COMMAND,
@@ -155,7 +153,8 @@ def done_button(
         try:
             client.chat_postMessage(
                 channel=incident.channel_id,
-                text=f":white_check_mark: <@{user}> marked *AI-{item.id}* done: {item.text}",
+                text=f":white_check_mark: <@{user}> marked *AI-{item.id}* done: "
+                + escape(item.text),
             )
         except SlackApiError as exc:
             log.warning("could not tell the channel AI-%s is done: %s", item.id, exc.response)
@@ -214,7 +213,7 @@ def create_from_message(
     client.views_open(
         trigger_id=body["trigger_id"],
         view=render.action_item_modal(
-            text=_readable(services, message.get("text") or ""),
+            text=readable(services, message.get("text") or ""),
             owner=body["user"]["id"],
             choices=choices,
             incident=incident,
@@ -226,8 +225,7 @@ def create_from_message(
 
 def _due(view: dict[str, Any]) -> date | None:
     element = view.get("state", {}).get("values", {}).get(Field.DUE, {}).get(Field.DUE) or {}
-    picked = element.get("selected_date")
-    return date.fromisoformat(picked) if picked else None
+    return inputs.parse_date(element.get("selected_date"), field=Field.DUE.value, name="due date")
 
 
 def submit_action_item(
@@ -297,7 +295,7 @@ def reaction_added(event: dict[str, Any], context: BoltContext) -> ActionItem | 
     if message is None:
         return None  # deleted meanwhile
     user = str(event.get("user") or "")
-    text = _readable(services, message.get("text") or "").strip() or "Follow up on this message"
+    text = readable(services, message.get("text") or "").strip() or "Follow up on this message"
     permalink = services.timeline.permalink(ref)
     with services.db.session() as session:
         item, created = action_items.create(

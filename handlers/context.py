@@ -10,6 +10,7 @@ from slack_bolt import Ack, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
+from bot.core import slack_text
 from bot.slack.services import Services
 
 _KEY = "incident_bot_services"
@@ -29,6 +30,14 @@ def services_of(context: BoltContext) -> Services:
     """The services the middleware put on this request's context."""
     services: Services = context[_KEY]
     return services
+
+
+def readable(services: Services, text: str) -> str:
+    """Text Slack sent escaped (a command's arguments, a message) as people meant it: `&lt;`
+    back to `<`, mentions and links readable. It is stored like that and escaped on output."""
+    if services.timeline is not None:
+        return services.timeline.readable(text)
+    return slack_text.render(text)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from blocks import incident as render
 from bot import incidents
 from bot.core.errors import DomainError
 from bot.core.events import EventKind, IncidentEvent
+from bot.core.slack_text import escape
 from bot.core.vocabulary import Role, Severity, Status
 from bot.incidents import IncidentView
 from bot.incidents.channels import channel_name
@@ -321,7 +322,7 @@ class IncidentSlack:
             if role is Role.INCIDENT_MANAGER:
                 self._send_checklist(view, user)
         elif event.kind is EventKind.RESOLVED:
-            how = f"\n*Resolution:* {inc.resolution}" if inc.resolution else ""
+            how = f"\n*Resolution:* {escape(inc.resolution)}" if inc.resolution else ""
             text = f":white_check_mark: {actor} resolved the incident.{how}"
         else:
             return
@@ -333,7 +334,7 @@ class IncidentSlack:
         blocks = render.update_blocks(
             view, author=event.actor, message=detail["message"], new_status=new_status
         )
-        text = f"Update on {render.headline(view)}: {detail['message']}"
+        text = escape(f"Update on {render.headline(view)}: {detail['message']}")
         posted = self.slack.chat_postMessage(channel=self._channel(view), text=text, blocks=blocks)
         thread_ts = None
         if inc.broadcast_ts and inc.broadcast_channel_id:

@@ -13,9 +13,11 @@ from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
 from bot import incidents
 from bot.core.errors import InvalidInput
+from bot.core.slack_text import escape
+from bot.incidents import rules
 from bot.slack.operations import declare_incident
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, services_of
+from handlers.context import CommandRequest, ack_then, readable, services_of
 from handlers.errors import new_reference
 from handlers.guard import guarded
 from handlers.payloads import metadata, state_value
@@ -28,7 +30,7 @@ def declare_command(request: CommandRequest) -> None:
     """`/incident declare [title]` opens the form with the title filled in."""
     request.client.views_open(
         trigger_id=request.trigger_id,
-        view=declare_modal(user_id=request.user_id, title=request.args),
+        view=declare_modal(user_id=request.user_id, title=readable(request.services, request.args)),
     )
 
 
@@ -44,7 +46,9 @@ def declare_from_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None
     client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
 
 
-def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_message(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Message shortcut: the summary starts as the message, with a link to it."""
     ack()
     trigger_id = body["trigger_id"]
@@ -56,7 +60,7 @@ def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> N
         permalink = client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
     except SlackApiError as exc:
         log.warning("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
-    text = message.get("text", "")
+    text = readable(services_of(context), message.get("text", ""))
     summary = f"{text}\n\nFrom: {permalink}" if permalink else text
     origin = {"channel": channel, "ts": ts, "permalink": permalink}
     client.views_open(
@@ -83,15 +87,17 @@ def submit_declare(
         "summary": state_value(view, Field.SUMMARY) or "",
         "impact": state_value(view, Field.IMPACT) or "",
     }
+    manager = state_value(view, Field.MANAGER) or user
     try:
-        incidents.validate_declaration(title=form["title"], severity=form["severity"])
+        incidents.validate_declaration(**form)
+        rules.clean_user(manager, field=Field.MANAGER.value, name="incident manager")
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
     origin = metadata(view)
     fields = {
         **form,
-        "manager": state_value(view, Field.MANAGER) or user,
+        "manager": manager,
         "private": "private" in (state_value(view, Field.PRIVATE) or []),
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
@@ -124,7 +130,7 @@ def _declare_failed(
     reference = new_reference()
     log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
     entered = "\n".join(
-        f"*{label}:* {form[key]}"
+        f"*{label}:* {escape(str(form[key]))}"
         for key, label in (
             ("title", "Title"),
             ("severity", "Severity"),
