@@ -271,13 +271,14 @@ def render(
     incident_id: int,
     name_of: NameOf = _no_names,
     template_path: str = "",
+    template_includes: tuple[str, ...] = (),
     now: datetime | None = None,
 ) -> PostMortem:
     """Draft the documents from the current facts and keep them (a new version if changed)."""
     now = now or utcnow()
     pm = ensure(session, incident_id=incident_id, now=now)
     facts = gather(session, incident_id=incident_id, name_of=name_of, now=now)
-    document = docs.render(facts, template_path=template_path)
+    document = docs.render(facts, template_path=template_path, includes=template_includes)
     customer = docs.render_customer(facts)
     if (document, customer) != (pm.document, pm.customer):
         pm.document, pm.customer, pm.version = document, customer, pm.version + 1
