@@ -20,6 +20,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.core import slack_text
+from bot.postmortems import review as review_
 from bot.postmortems import template_files
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -267,6 +268,7 @@ class CustomerFacts:
     resolution: Section
     prevention: list[str]
     prompt_mark: str = PROMPT_MARK
+    review: list[review_.Finding] = field(default_factory=list)  # to check before publishing
 
     def context(self) -> dict[str, Any]:
         """The template's variables."""
@@ -274,9 +276,9 @@ class CustomerFacts:
 
 
 def customer_facts(facts: Facts) -> CustomerFacts:
-    """The customer-facing subset of the facts, every text scrubbed."""
+    """The customer-facing subset of the facts, every text scrubbed, with what to review."""
     words = list(facts.private_words)
-    return CustomerFacts(
+    out = CustomerFacts(
         title=scrub(facts.incident.title, private_words=words),
         severity=facts.incident.severity,
         started_at=facts.incident.declared_at,
@@ -288,6 +290,14 @@ def customer_facts(facts: Facts) -> CustomerFacts:
         resolution=_scrub_section(facts.resolution, words),
         prevention=[scrub(item.text, private_words=words) for item in facts.action_items],
     )
+    shown = [
+        ("the title", out.title),
+        ('"What happened"', out.impact.text),
+        ('"What went wrong and why"', out.root_cause.text),
+        ('"What we did to fix it"', out.resolution.text),
+        *(('"What we are doing to prevent it"', step) for step in out.prevention),
+    ]
+    return replace(out, review=review_.findings(shown))
 
 
 # -- templates ----------------------------------------------------------------------------
