@@ -157,7 +157,7 @@ def test_a_forged_huge_or_disguised_declaration_changes_nothing(db: Database) ->
         ("title", {"title": ZWSP}),
         ("manager", {"manager": "U1> <!everyone"}),
     ):
-        error = refused(lambda fields=fields: declare(db, **fields), field)  # type: ignore[misc]
+        error = refused(lambda fields=fields: declare(db, **fields), field)
         if field == "summary":
             assert "3000 characters (it has 40000)" in str(error)
     assert count(db, Incident) == 0

@@ -75,7 +75,10 @@ def test_hostile_title_summary_and_impact_never_ping_or_hide_links(
     form = must(slack.current_view(workspace.bob))
     assert driver.view_submission(form, {"message": {"message": HOSTILE}}, user=workspace.bob)
     slack.wait_for(lambda: slack.replies(announce, must(incident.broadcast_ts)))
-    for message in [*slack.messages(channel), *slack.replies(announce, incident.broadcast_ts)]:
+    for message in [
+        *slack.messages(channel),
+        *slack.replies(announce, must(incident.broadcast_ts)),
+    ]:
         assert_no_markup_from_input(message, where="in an update")
 
     # `/incident list` and the App Home.
