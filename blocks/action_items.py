@@ -26,7 +26,7 @@ from slack_sdk.models.views import View
 
 from blocks import reminders
 from blocks.ids import Action, Callback, Field
-from blocks.text import HEADER_MAX, SECTION_MAX, truncate
+from blocks.text import HEADER_MAX, SECTION_MAX, escape, link, truncate
 from bot.action_items import TEXT_MAX, State
 from bot.core.vocabulary import Status
 from bot.followups.claims import Outgoing
@@ -57,9 +57,10 @@ def item_line(
     """One action item in mrkdwn: id, text, owner, due date, state."""
     done = item.state == State.DONE.value
     mark = ":white_check_mark:" if done else ":white_square:"
-    where = f" · incident #{incident.number} {incident.title}" if incident is not None else ""
+    title = escape(incident.title) if incident is not None else ""
+    where = f" · incident #{incident.number} {title}" if incident is not None else ""
     state = "done" if done else "open"
-    text = item.text if not done else f"~{item.text}~"
+    text = escape(item.text) if not done else f"~{escape(item.text)}~"
     due = due_label(item.due_on, today=None if done else today)
     return f"{mark} *AI-{item.id}* {text}\n<@{item.owner}> · {due} · {state}{where}"
 
@@ -87,7 +88,7 @@ def list_blocks(
     """A list of action items, each open one with a Mark done button."""
     blocks: list[Block] = [HeaderBlock(text=truncate(heading, HEADER_MAX))]
     if not rows:
-        blocks.append(SectionBlock(text=empty))
+        blocks.append(SectionBlock(text=escape(empty)))
         return blocks
     for item, incident in rows[:LIST_MAX]:
         blocks.append(
@@ -105,7 +106,7 @@ def list_blocks(
 
 def list_text(heading: str, count: int) -> str:
     """The list's notification text."""
-    return f"{heading}: {count} action item{'s' if count != 1 else ''}."
+    return f"{escape(heading)}: {count} action item{'s' if count != 1 else ''}."
 
 
 def created_text(item: ActionItem, incident: Incident, *, actor: str) -> str:
@@ -113,18 +114,18 @@ def created_text(item: ActionItem, incident: Incident, *, actor: str) -> str:
     due = due_label(item.due_on)
     return (
         f":ballot_box_with_check: <@{actor}> added action item *AI-{item.id}* to incident "
-        f"#{incident.number}: {item.text}\nOwner <@{item.owner}> · {due}"
+        f"#{incident.number}: {escape(item.text)}\nOwner <@{item.owner}> · {due}"
     )
 
 
 def owner_blocks(item: ActionItem, incident: Incident, *, actor: str) -> list[Block]:
     """The direct message a new owner gets."""
     where = f" (<#{incident.channel_id}>)" if incident.channel_id else ""
-    source = f"\n<{item.permalink}|The message it came from>" if item.permalink else ""
+    source = f"\n{link(item.permalink, 'The message it came from')}" if item.permalink else ""
     text = (
         f":ballot_box_with_check: <@{actor}> gave you action item *AI-{item.id}* from incident "
-        f"*#{incident.number} {incident.title}*{where}, {due_label(item.due_on)}:\n"
-        f">{item.text}{source}"
+        f"*#{incident.number} {escape(incident.title)}*{where}, {due_label(item.due_on)}:\n"
+        f">{escape(item.text)}{source}"
     )
     return [
         SectionBlock(text=truncate(text, SECTION_MAX)),
@@ -134,7 +135,8 @@ def owner_blocks(item: ActionItem, incident: Incident, *, actor: str) -> list[Bl
 
 def owner_text(item: ActionItem, incident: Incident) -> str:
     """The new owner's notification text."""
-    return f"You own action item AI-{item.id} from incident #{incident.number}: {item.text}"
+    text = escape(item.text)
+    return f"You own action item AI-{item.id} from incident #{incident.number}: {text}"
 
 
 def action_item_modal(
@@ -150,7 +152,9 @@ def action_item_modal(
     blocks: list[Block] = []
     if incident is not None:
         blocks.append(
-            SectionBlock(text=truncate(f"*Incident #{incident.number} {incident.title}*", 2900))
+            SectionBlock(
+                text=truncate(f"*Incident #{incident.number} {escape(incident.title)}*", 2900)
+            )
         )
     if choices:
         options = [
@@ -193,8 +197,8 @@ def action_item_modal(
         ),
     ]
     if permalink:
-        link = f"From <{permalink}|this message>."
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=link)]))
+        source = f"From {link(permalink, 'this message')}."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=source)]))
     return View(
         type="modal",
         callback_id=Callback.ACTION_ITEM_MODAL,
@@ -228,11 +232,11 @@ def _when(out: Outgoing) -> str:
 def followup_text(out: Outgoing) -> str:
     """The reminder's words (also its notification text)."""
     s = out.subject
-    incident = f"*#{s.number} {s.title}*"
+    incident = f"*#{s.number} {escape(s.title)}*"
     if s.kind is Kind.ACTION_ITEM:
         return (
             f":alarm_clock: Your action item *AI-{s.subject_id}* from incident {incident} "
-            f"{_when(out)}:\n>{s.text}"
+            f"{_when(out)}:\n>{escape(s.text)}"
         )
     return (
         f":alarm_clock: The post-mortem of incident {incident}, which you own, {_when(out)}. "

@@ -21,7 +21,7 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Callback, Field
 from blocks.incident import headline, severity_options
-from blocks.text import truncate
+from blocks.text import escape, truncate
 from bot.core.vocabulary import Role, Status
 from bot.incidents import MESSAGE_MAX, TITLE_MAX, IncidentView
 
@@ -113,7 +113,7 @@ def update_modal(view: IncidentView, *, message: str = "") -> View:
     """Post an update, optionally moving the incident to a new status."""
     statuses = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
         InputBlock(
             block_id=Field.MESSAGE,
             label="What is new?",
@@ -147,7 +147,7 @@ def update_modal(view: IncidentView, *, message: str = "") -> View:
 def resolve_modal(view: IncidentView) -> View:
     """Ask for a short resolution summary."""
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
         InputBlock(
             block_id=Field.RESOLUTION,
             label="How was it resolved?",

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.ids import Action
-from blocks.text import SECTION_MAX, duration, slack_date, truncate
+from blocks.text import SECTION_MAX, duration, escape, slack_date, truncate
 from bot.reminders.claims import Outgoing
 from bot.reminders.policy import SNOOZE_CHOICES, Kind
 
@@ -54,7 +54,7 @@ def _who(out: Outgoing) -> str:
 
 
 def _title(out: Outgoing) -> str:
-    return f"*#{out.number} {out.title}* ({out.severity.label})"
+    return f"*#{out.number} {escape(out.title)}* ({out.severity.label})"
 
 
 def reminder_text(out: Outgoing, *, now: datetime) -> str:

@@ -26,8 +26,7 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Action, Callback, Field
 from blocks.incident import headline
-from blocks.text import HEADER_MAX, SECTION_MAX, slack_date, truncate
-from bot.core.slack_text import escape
+from blocks.text import HEADER_MAX, SECTION_MAX, escape, link, slack_date, truncate
 from bot.incidents import IncidentView
 from bot.timeline import Kind
 from storage.models_timeline import TimelineEntry
@@ -71,13 +70,13 @@ def entry_line(entry: TimelineEntry) -> str:
         names = ", ".join(escape(name) for name in entry.files.splitlines())
         line += f"\n:paperclip: {truncate(names, 500)}"
     if entry.permalink:
-        line += f"  <{entry.permalink}|view message>"
+        line += f"  {link(entry.permalink, 'view message')}"
     return truncate(line, SECTION_MAX)
 
 
 def timeline_text(view: IncidentView, total: int) -> str:
-    """Plain-text fallback of a timeline page."""
-    return f"Timeline of {headline(view)}: {total} entries"
+    """Fallback text of a timeline page (mrkdwn, so escaped)."""
+    return f"Timeline of {escape(headline(view))}: {total} entries"
 
 
 def timeline_blocks(

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from blocks import action_items as render
 from blocks.ids import Action, Callback, Field
 from bot import action_items, incidents
+from bot.core import inputs
 from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.core.events import ActionItemCreated
 from bot.followups.policy import FollowUpPolicy
@@ -24,7 +25,7 @@ from bot.slack.directory import MessageRef
 from bot.slack.services import Services
 from bot.slack.timeline_capture import reaction_name
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
+from handlers.context import CommandRequest, readable, services_of
 from handlers.guard import guarded
 from handlers.incidents.roles import check_person
 from handlers.payloads import metadata, state_value
@@ -65,7 +66,7 @@ def action_command(request: CommandRequest) -> None:
         lambda session: action_items.create(
             session,
             incident_id=incident_id,
-            text=parsed.text,
+            text=readable(services, parsed.text),
             owner=parsed.owner or request.user_id,
             created_by=request.user_id,
             via=action_items.Via.COMMAND,
@@ -177,7 +178,7 @@ def create_from_message(
     client.views_open(
         trigger_id=body["trigger_id"],
         view=render.action_item_modal(
-            text=_readable(services, message.get("text") or ""),
+            text=readable(services, message.get("text") or ""),
             owner=body["user"]["id"],
             choices=choices,
             incident=incident,
@@ -189,8 +190,7 @@ def create_from_message(
 
 def _due(view: dict[str, Any]) -> date | None:
     element = view.get("state", {}).get("values", {}).get(Field.DUE, {}).get(Field.DUE) or {}
-    picked = element.get("selected_date")
-    return date.fromisoformat(picked) if picked else None
+    return inputs.parse_date(element.get("selected_date"), field=Field.DUE.value, name="due date")
 
 
 def submit_action_item(
@@ -256,7 +256,7 @@ def reaction_added(event: dict[str, Any], context: BoltContext) -> ActionItem | 
     if message is None:
         return None  # deleted meanwhile
     user = str(event.get("user") or "")
-    text = _readable(services, message.get("text") or "").strip() or "Follow up on this message"
+    text = readable(services, message.get("text") or "").strip() or "Follow up on this message"
     permalink = services.directory.permalink(ref)
     incident_id = incident.id
     made: list[ActionItem] = []

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from blocks.help import help_blocks, help_text
 from blocks.ids import Command
-from bot.core import commands
+from bot.core import commands, slack_text
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
 
@@ -62,9 +62,10 @@ def handle_incident(
     handler = ROUTES.get(name)
     if handler is None:
         subs = commands.catalogue()
+        typed = slack_text.render(name)  # Slack sent it escaped; the builders escape it again
         respond(
-            text=f"`{name}` is not an /incident command. " + help_text(subs),
-            blocks=help_blocks(subs, unknown=name, suggestion=commands.suggest(name)),
+            text=f"`{slack_text.escape(typed)}` is not an /incident command. " + help_text(subs),
+            blocks=help_blocks(subs, unknown=typed, suggestion=commands.suggest(name)),
             response_type="ephemeral",
         )
         return

@@ -31,6 +31,12 @@ def services_of(context: BoltContext) -> Services:
     return services
 
 
+def readable(services: Services, text: str) -> str:
+    """Text Slack sent escaped (a command's arguments, a message) as people meant it: `&lt;`
+    back to `<`, mentions and links readable. It is stored like that and escaped on output."""
+    return services.directory.readable(text)
+
+
 @dataclass
 class CommandRequest:
     """One `/incident` invocation, parsed."""

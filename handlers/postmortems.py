@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from blocks.ids import Action, Callback, Field
 from blocks.postmortems import postmortem_modal
 from bot import incidents, postmortems
+from bot.core import inputs
 from bot.core.errors import InvalidInput
 from bot.slack.postmortems import PostmortemSlack
 from bot.slack.services import Services
@@ -70,8 +71,7 @@ def edit_button(ack: Ack, body: dict[str, Any], client: WebClient, context: Bolt
 
 def _picked_date(view: dict[str, Any]) -> date | None:
     element = view.get("state", {}).get("values", {}).get(Field.DUE, {}).get(Field.DUE) or {}
-    picked = element.get("selected_date")
-    return date.fromisoformat(picked) if picked else None
+    return inputs.parse_date(element.get("selected_date"), field=Field.DUE.value, name="due date")
 
 
 def submit_edit(
@@ -82,15 +82,15 @@ def submit_edit(
     incident_id = int(metadata(view)["incident_id"])
     user = body["user"]["id"]
     owner = state_value(view, Field.OWNER) or None
-    changes = postmortems.Edit(
-        summary=state_value(view, Field.SUMMARY) or "",
-        impact=state_value(view, Field.IMPACT) or "",
-        root_cause=state_value(view, Field.ROOT_CAUSE) or "",
-        resolution=state_value(view, Field.RESOLUTION) or "",
-        owner=owner,
-        due_on=_picked_date(view),
-    )
     try:
+        changes = postmortems.Edit(
+            summary=state_value(view, Field.SUMMARY) or "",
+            impact=state_value(view, Field.IMPACT) or "",
+            root_cause=state_value(view, Field.ROOT_CAUSE) or "",
+            resolution=state_value(view, Field.RESOLUTION) or "",
+            owner=owner,
+            due_on=_picked_date(view),
+        )
         if owner:
             try:
                 check_person(client, owner)

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from blocks import action_items as render
 from bot import action_items, incidents
 from bot.core.events import ActionItemCompleted, ActionItemCreated, ActionItemEvent
+from bot.core.slack_text import escape
 from bot.slack.services import Services
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
@@ -77,7 +78,8 @@ class ActionItemSlack:
         try:
             self.services.slack.chat_postMessage(
                 channel=incident.channel_id,
-                text=f":white_check_mark: <@{event.actor}> marked *AI-{item.id}* done: {item.text}",
+                text=f":white_check_mark: <@{event.actor}> marked *AI-{item.id}* done: "
+                + escape(item.text),
             )
         except SlackApiError as exc:
             log.warning("could not tell the channel AI-%s is done: %s", item.id, exc.response)

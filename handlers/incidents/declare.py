@@ -13,10 +13,12 @@ from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
 from bot import incidents
 from bot.core.errors import InvalidInput
+from bot.core.slack_text import escape
+from bot.incidents import rules
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, services_of
+from handlers.context import CommandRequest, ack_then, readable, services_of
 from handlers.errors import new_reference
 from handlers.guard import guarded
 from handlers.payloads import metadata, state_value
@@ -29,7 +31,7 @@ def declare_command(request: CommandRequest) -> None:
     """`/incident declare [title]` opens the form with the title filled in."""
     request.client.views_open(
         trigger_id=request.trigger_id,
-        view=declare_modal(user_id=request.user_id, title=request.args),
+        view=declare_modal(user_id=request.user_id, title=readable(request.services, request.args)),
     )
 
 
@@ -55,7 +57,7 @@ def declare_from_message(
     message = body.get("message", {})
     ts = message.get("ts", "")
     permalink = services_of(context).directory.permalink(MessageRef(channel, ts)) or ""
-    text = message.get("text", "")
+    text = readable(services_of(context), message.get("text", ""))
     summary = f"{text}\n\nFrom: {permalink}" if permalink else text
     origin = {"channel": channel, "ts": ts, "permalink": permalink}
     client.views_open(
@@ -82,15 +84,17 @@ def submit_declare(
         "summary": state_value(view, Field.SUMMARY) or "",
         "impact": state_value(view, Field.IMPACT) or "",
     }
+    manager = state_value(view, Field.MANAGER) or user
     try:
-        incidents.validate_declaration(title=form["title"], severity=form["severity"])
+        incidents.validate_declaration(**form)
+        rules.clean_user(manager, field=Field.MANAGER.value, name="incident manager")
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
     origin = metadata(view)
     fields = {
         **form,
-        "manager": state_value(view, Field.MANAGER) or user,
+        "manager": manager,
         "private": "private" in (state_value(view, Field.PRIVATE) or []),
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
@@ -121,7 +125,7 @@ def _declare_failed(
     reference = new_reference()
     log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
     entered = "\n".join(
-        f"*{label}:* {form[key]}"
+        f"*{label}:* {escape(str(form[key]))}"
         for key, label in (
             ("title", "Title"),
             ("severity", "Severity"),

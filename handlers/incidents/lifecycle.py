@@ -10,11 +10,12 @@ from slack_sdk import WebClient
 from blocks.ids import Action, Callback, Field
 from blocks.modals import resolve_modal, update_modal
 from bot import incidents
+from bot.core import inputs
 from bot.core.errors import InvalidInput
 from bot.core.vocabulary import Status, parse_severity, parse_status
 from bot.slack.services import Services
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
+from handlers.context import CommandRequest, readable, services_of
 from handlers.guard import guarded
 from handlers.payloads import incident_id_of_action, metadata, state_value
 
@@ -63,7 +64,7 @@ def severity_command(request: CommandRequest) -> None:
 def update_command(request: CommandRequest) -> None:
     """`/incident update [text]` opens the update form."""
     view = _view_in_channel(request.services, request.channel_id)
-    _open_update(request.client, request.trigger_id, view, request.args)
+    _open_update(request.client, request.trigger_id, view, readable(request.services, request.args))
 
 
 @route("resolve")
@@ -161,7 +162,7 @@ def submit_resolve(
     """The resolve form."""
     incident_id = int(metadata(view)["incident_id"])
     resolution = (state_value(view, Field.RESOLUTION) or "").strip()
-    if not resolution:
+    if not inputs.visible(resolution):
         ack(response_action="errors", errors={Field.RESOLUTION.value: "Say how it was resolved."})
         return
     services = services_of(context)
