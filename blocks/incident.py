@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.ids import Action
+from blocks.payloads import CardBlockId, IncidentValue
 from blocks.text import HEADER_MAX, SECTION_MAX, duration, mention, slack_date, truncate
 from bot.core.vocabulary import Role, Severity, Status
 from bot.incidents import IncidentView
@@ -95,7 +96,8 @@ def card_blocks(view: IncidentView) -> list[Block]:
         blocks.append(SectionBlock(text=truncate(f"*Impact*\n{inc.impact}", SECTION_MAX)))
     if inc.resolution:
         blocks.append(SectionBlock(text=truncate(f"*Resolution*\n{inc.resolution}", SECTION_MAX)))
-    value = str(inc.id)
+    assert inc.id is not None
+    value = IncidentValue(incident_id=inc.id).encode()
     elements: list = [
         ButtonElement(
             text="Post update", action_id=Action.POST_UPDATE, value=value, style="primary"
@@ -123,7 +125,9 @@ def card_blocks(view: IncidentView) -> list[Block]:
         elements.append(
             ButtonElement(text="Resolve", action_id=Action.RESOLVE, value=value, style="danger")
         )
-    blocks.append(ActionsBlock(block_id=f"incident_card_{inc.id}", elements=elements))
+    blocks.append(
+        ActionsBlock(block_id=CardBlockId(incident_id=inc.id).encode(), elements=elements)
+    )
     context = f"Declared by {mention(inc.declared_by)}"
     if inc.origin_permalink:
         context += f" from <{inc.origin_permalink}|this message>"
@@ -181,6 +185,7 @@ def setup_failed_text(view: IncidentView, error: str) -> str:
 
 def setup_failed_blocks(view: IncidentView, error: str) -> list[Block]:
     """The setup failure notice with its Retry setup button."""
+    assert view.incident.id is not None
     return [
         SectionBlock(text=truncate(setup_failed_text(view, error), SECTION_MAX)),
         ActionsBlock(
@@ -188,7 +193,7 @@ def setup_failed_blocks(view: IncidentView, error: str) -> list[Block]:
                 ButtonElement(
                     text="Retry setup",
                     action_id=Action.RETRY_SETUP,
-                    value=str(view.incident.id),
+                    value=IncidentValue(incident_id=view.incident.id).encode(),
                     style="primary",
                 )
             ]

@@ -11,14 +11,15 @@ from slack_sdk.errors import SlackApiError
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
+from blocks.payloads import DeclareOrigin, IncidentValue
 from bot import incidents
 from bot.core.errors import InvalidInput
 from bot.slack.operations import declare_incident
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, services_of
+from handlers.context import CommandRequest, ack_then, scope_of, services_of
 from handlers.errors import new_reference
+from handlers.forms import state_value
 from handlers.guard import guarded
-from handlers.payloads import metadata, state_value
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> N
         log.warning("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
     text = message.get("text", "")
     summary = f"{text}\n\nFrom: {permalink}" if permalink else text
-    origin = {"channel": channel, "ts": ts, "permalink": permalink}
+    origin = DeclareOrigin(channel=channel, ts=ts, permalink=permalink)
     client.views_open(
         trigger_id=trigger_id,
         view=declare_modal(user_id=body["user"]["id"], summary=summary, origin=origin),
@@ -88,16 +89,16 @@ def submit_declare(
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
-    origin = metadata(view)
+    origin = scope_of(context).expect(DeclareOrigin)
     fields = {
         **form,
         "manager": state_value(view, Field.MANAGER) or user,
         "private": "private" in (state_value(view, Field.PRIVATE) or []),
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
-        "origin_channel_id": origin.get("channel") or None,
-        "origin_message_ts": origin.get("ts") or None,
-        "origin_permalink": origin.get("permalink") or None,
+        "origin_channel_id": origin.channel or None,
+        "origin_message_ts": origin.ts or None,
+        "origin_permalink": origin.permalink or None,
     }
 
     def record() -> None:
@@ -149,7 +150,7 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
     assert services.surfaces is not None
-    incident_id = int(body["actions"][0]["value"])
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     try:
         view = services.surfaces.setup(incident_id)
     except SlackApiError:

@@ -478,20 +478,3 @@ def test_shortcut_with_no_incident_at_all(
     assert "no incident" in response_to(slack, result.response_url)["text"]
     assert slack.calls_to("views.open") == []
 
-
-def test_shortcut_metadata_fits_slack_limit_however_long_the_message() -> None:
-    import json
-
-    from handlers.timeline import METADATA_MAX, _shortcut_metadata
-
-    message = {
-        "ts": "1.2",
-        "user": "U1",
-        "text": "é<@U2> " * 2000,
-        "files": [{"name": "f" * 300} for _ in range(50)],
-    }
-    packed = _shortcut_metadata("C1", message, "https://hooks.example/" + "x" * 100)
-    assert len(packed) <= METADATA_MAX
-    data = json.loads(packed)
-    assert data["message"]["text"].startswith("é<@U2> é")
-    assert data["channel"] == "C1" and len(data["files"]) == 20
