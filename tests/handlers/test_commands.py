@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.core import commands
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import response_to
 
 
+@pytest.mark.scenario
 def test_help_lists_every_subcommand(
     driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
 ) -> None:
@@ -20,6 +23,7 @@ def test_help_lists_every_subcommand(
         assert sub.usage in text, sub.name
 
 
+@pytest.mark.scenario
 def test_bare_command_is_help(
     driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
 ) -> None:
@@ -28,6 +32,7 @@ def test_bare_command_is_help(
     assert "/incident declare" in str(body["blocks"])
 
 
+@pytest.mark.scenario
 def test_unknown_subcommand_suggests(
     driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
 ) -> None:

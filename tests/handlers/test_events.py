@@ -12,6 +12,8 @@ import yaml
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver
 
+pytestmark = pytest.mark.scenario
+
 MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())
 EVENTS = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
 
