@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date
 from typing import Any
 
@@ -24,8 +22,14 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks import reminders
 from blocks.ids import Action, Callback, Field
+from blocks.payloads import (
+    ActionItemForm,
+    FollowUpKeyBlockId,
+    IncidentValue,
+    ItemValue,
+    ListBlockId,
+)
 from blocks.text import HEADER_MAX, SECTION_MAX, escape, link, truncate
 from bot.action_items import TEXT_MAX, State
 from bot.core.vocabulary import Status
@@ -35,8 +39,7 @@ from bot.incidents import IncidentView
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 
-KEY_PREFIX = "followup_"
-_LIST_BLOCK = re.compile(r"^ai_(mine|inc\d+)_\d+$")
+KEY_PREFIX = FollowUpKeyBlockId.PREFIX
 LIST_MAX = 40  # items shown in one list (Slack allows 50 blocks per message)
 OPTIONS_MAX = 100
 
@@ -65,16 +68,14 @@ def item_line(
     return f"{mark} *AI-{item.id}* {text}\n<@{item.owner}> · {due} · {state}{where}"
 
 
-def _done_button(item: ActionItem) -> ButtonElement:
+def _done_button(item_id: int | None) -> ButtonElement:
+    assert item_id is not None
     return ButtonElement(
-        text="Mark done", action_id=Action.ACTION_ITEM_DONE, value=str(item.id), style="primary"
+        text="Mark done",
+        action_id=Action.ACTION_ITEM_DONE,
+        value=ItemValue(item_id=item_id).encode(),
+        style="primary",
     )
-
-
-def scope_of(block_id: str) -> str | None:
-    """The list (`mine` or `inc<id>`) a Mark done button was on, or None off a list."""
-    match = _LIST_BLOCK.match(block_id)
-    return match.group(1) if match else None
 
 
 def list_blocks(
@@ -83,19 +84,21 @@ def list_blocks(
     heading: str,
     empty: str,
     today: date,
-    scope: str,
+    incident_id: int | None,
 ) -> list[Block]:
-    """A list of action items, each open one with a Mark done button."""
+    """A list of action items, each open one with a Mark done button: one incident's, or
+    (`incident_id` None) the reader's own."""
     blocks: list[Block] = [HeaderBlock(text=truncate(heading, HEADER_MAX))]
     if not rows:
         blocks.append(SectionBlock(text=escape(empty)))
         return blocks
     for item, incident in rows[:LIST_MAX]:
+        assert item.id is not None
         blocks.append(
             SectionBlock(
-                block_id=f"ai_{scope}_{item.id}",
+                block_id=ListBlockId(incident_id=incident_id, item_id=item.id).encode(),
                 text=truncate(item_line(item, today=today, incident=incident), SECTION_MAX),
-                accessory=_done_button(item) if item.state == State.OPEN.value else None,
+                accessory=_done_button(item.id) if item.state == State.OPEN.value else None,
             )
         )
     if len(rows) > LIST_MAX:
@@ -129,7 +132,7 @@ def owner_blocks(item: ActionItem, incident: Incident, *, actor: str) -> list[Bl
     )
     return [
         SectionBlock(text=truncate(text, SECTION_MAX)),
-        ActionsBlock(block_id=f"action_item_dm_{item.id}", elements=[_done_button(item)]),
+        ActionsBlock(block_id=f"action_item_dm_{item.id}", elements=[_done_button(item.id)]),
     ]
 
 
@@ -146,7 +149,7 @@ def action_item_modal(
     choices: list[IncidentView] | None = None,
     incident: Incident | None = None,
     permalink: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: ActionItemForm | None = None,
 ) -> View:
     """Create an action item; with `choices`, also ask which incident it belongs to."""
     blocks: list[Block] = []
@@ -205,7 +208,7 @@ def action_item_modal(
         title="Create action item",
         submit="Create",
         close="Cancel",
-        private_metadata=json.dumps(metadata or {}, separators=(",", ":")),
+        private_metadata=(metadata or ActionItemForm()).encode(),
         blocks=blocks,
     )
 
@@ -220,7 +223,7 @@ def incident_choices(views: list[IncidentView]) -> list[IncidentView]:
 
 def key_of(message: dict[str, Any]) -> str | None:
     """The follow-up reminder key of a message from `conversations.history`, if any."""
-    return reminders.key_of(message, KEY_PREFIX)
+    return FollowUpKeyBlockId.find(message)
 
 
 def _when(out: Outgoing) -> str:
@@ -248,28 +251,23 @@ def followup_blocks(out: Outgoing) -> list[Block]:
     """The reminder as sent to its owner, its key in the first block's id."""
     s = out.subject
     if s.kind is Kind.ACTION_ITEM:
-        elements: list[Any] = [
-            ButtonElement(
-                text="Mark done",
-                action_id=Action.ACTION_ITEM_DONE,
-                value=str(s.subject_id),
-                style="primary",
-            )
-        ]
+        elements: list[Any] = [_done_button(s.subject_id)]
     else:
+        value = IncidentValue(incident_id=s.incident_id).encode()
         elements = [
-            ButtonElement(
-                text="Edit post-mortem", action_id=Action.POSTMORTEM_EDIT, value=str(s.incident_id)
-            ),
+            ButtonElement(text="Edit post-mortem", action_id=Action.POSTMORTEM_EDIT, value=value),
             ButtonElement(
                 text="Mark complete",
                 action_id=Action.POSTMORTEM_COMPLETE,
-                value=str(s.incident_id),
+                value=value,
                 style="primary",
             ),
         ]
     blocks: list[Block] = [
-        SectionBlock(block_id=KEY_PREFIX + out.key, text=truncate(followup_text(out), SECTION_MAX)),
+        SectionBlock(
+            block_id=FollowUpKeyBlockId(key=out.key).encode(),
+            text=truncate(followup_text(out), SECTION_MAX),
+        ),
         ActionsBlock(block_id=f"{KEY_PREFIX}actions_{out.reminder_id}", elements=elements),
     ]
     if s.channel_id:

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.ids import Action
+from blocks.payloads import CardBlockId, IncidentValue
 from blocks.text import (
     HEADER_MAX,
     SECTION_MAX,
@@ -105,7 +106,8 @@ def card_blocks(view: IncidentView) -> list[Block]:
     if inc.resolution:
         resolution = escape(inc.resolution)
         blocks.append(SectionBlock(text=truncate(f"*Resolution*\n{resolution}", SECTION_MAX)))
-    value = str(inc.id)
+    assert inc.id is not None
+    value = IncidentValue(incident_id=inc.id).encode()
     elements: list = [
         ButtonElement(
             text="Post update", action_id=Action.POST_UPDATE, value=value, style="primary"
@@ -133,7 +135,9 @@ def card_blocks(view: IncidentView) -> list[Block]:
         elements.append(
             ButtonElement(text="Resolve", action_id=Action.RESOLVE, value=value, style="danger")
         )
-    blocks.append(ActionsBlock(block_id=f"incident_card_{inc.id}", elements=elements))
+    blocks.append(
+        ActionsBlock(block_id=CardBlockId(incident_id=inc.id).encode(), elements=elements)
+    )
     context = f"Declared by {mention(inc.declared_by)}"
     if inc.origin_permalink:
         context += f" from {link(inc.origin_permalink, 'this message')}"
@@ -191,6 +195,7 @@ def setup_failed_text(view: IncidentView, error: str) -> str:
 
 def setup_failed_blocks(view: IncidentView, error: str) -> list[Block]:
     """The setup failure notice with its Retry setup button."""
+    assert view.incident.id is not None
     return [
         SectionBlock(text=truncate(setup_failed_text(view, error), SECTION_MAX)),
         ActionsBlock(
@@ -198,7 +203,7 @@ def setup_failed_blocks(view: IncidentView, error: str) -> list[Block]:
                 ButtonElement(
                     text="Retry setup",
                     action_id=Action.RETRY_SETUP,
-                    value=str(view.incident.id),
+                    value=IncidentValue(incident_id=view.incident.id).encode(),
                     style="primary",
                 )
             ]

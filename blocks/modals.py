@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
@@ -21,13 +18,15 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Callback, Field
 from blocks.incident import headline, severity_options
+from blocks.payloads import DeclareOrigin, IncidentForm
 from blocks.text import escape, truncate
 from bot.core.vocabulary import Role, Status
 from bot.incidents import MESSAGE_MAX, TITLE_MAX, IncidentView
 
 
-def _metadata(**values: Any) -> str:
-    return json.dumps(values, separators=(",", ":"))
+def _about(view: IncidentView) -> str:
+    assert view.incident.id is not None
+    return IncidentForm(incident_id=view.incident.id).encode()
 
 
 def declare_modal(
@@ -35,9 +34,9 @@ def declare_modal(
     user_id: str,
     title: str = "",
     summary: str = "",
-    origin: dict[str, str] | None = None,
+    origin: DeclareOrigin | None = None,
 ) -> View:
-    """The declare form. `origin` carries the channel/ts/permalink of a source message."""
+    """The declare form. `origin` is the message it is declared from, if any."""
     severities = severity_options(with_descriptions=True)
     blocks: list[Block] = [
         InputBlock(
@@ -104,7 +103,7 @@ def declare_modal(
         title="Declare an incident",
         submit="Declare",
         close="Cancel",
-        private_metadata=_metadata(**(origin or {})),
+        private_metadata=(origin or DeclareOrigin()).encode(),
         blocks=blocks,
     )
 
@@ -139,7 +138,7 @@ def update_modal(view: IncidentView, *, message: str = "") -> View:
         title="Post an update",
         submit="Post",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )
 
@@ -165,7 +164,7 @@ def resolve_modal(view: IncidentView) -> View:
         title="Resolve incident",
         submit="Resolve",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )
 
@@ -193,6 +192,6 @@ def role_modal(view: IncidentView) -> View:
         title="Assign a role",
         submit="Assign",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from slack_sdk.models.blocks import (
@@ -22,6 +21,7 @@ from slack_sdk.models.views import View
 from blocks.action_items import due_label
 from blocks.ids import Action, Callback, Field
 from blocks.incident import headline
+from blocks.payloads import IncidentForm, IncidentValue
 from blocks.text import SECTION_MAX, escape, mention, truncate
 from bot.incidents import IncidentView
 from bot.postmortems import SECTION_MAX as TEXT_MAX
@@ -58,7 +58,8 @@ def document_blocks(
     ]
     if note:
         lines.append(note)
-    value = str(view.incident.id)
+    assert view.incident.id is not None
+    value = IncidentValue(incident_id=view.incident.id).encode()
     buttons = [
         ButtonElement(
             text="Edit post-mortem", action_id=Action.POSTMORTEM_EDIT, value=value, style="primary"
@@ -95,6 +96,7 @@ def postmortem_modal(
     view: IncidentView, *, prefill: dict[str, str], owner: str | None, due_on: date | None
 ) -> View:
     """Fill in or correct the sections; owner and due date."""
+    assert view.incident.id is not None
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
         ContextBlock(
@@ -132,6 +134,6 @@ def postmortem_modal(
         title="Edit post-mortem",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"incident_id": view.incident.id}, separators=(",", ":")),
+        private_metadata=IncidentForm(incident_id=view.incident.id).encode(),
         blocks=blocks,
     )

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
+from blocks.payloads import DeclareOrigin, IncidentValue
 from bot import incidents
 from bot.core.errors import InvalidInput
 from bot.core.slack_text import escape
@@ -18,10 +19,10 @@ from bot.incidents import rules
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, readable, services_of
+from handlers.context import CommandRequest, ack_then, readable, scope_of, services_of
 from handlers.errors import new_reference
+from handlers.forms import state_value
 from handlers.guard import guarded
-from handlers.payloads import metadata, state_value
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def declare_from_message(
     permalink = services_of(context).directory.permalink(MessageRef(channel, ts)) or ""
     text = readable(services_of(context), message.get("text", ""))
     summary = f"{text}\n\nFrom: {permalink}" if permalink else text
-    origin = {"channel": channel, "ts": ts, "permalink": permalink}
+    origin = DeclareOrigin(channel=channel, ts=ts, permalink=permalink)
     client.views_open(
         trigger_id=trigger_id,
         view=declare_modal(user_id=body["user"]["id"], summary=summary, origin=origin),
@@ -91,16 +92,16 @@ def submit_declare(
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
-    origin = metadata(view)
+    origin = scope_of(context).expect(DeclareOrigin)
     fields = {
         **form,
         "manager": manager,
         "private": "private" in (state_value(view, Field.PRIVATE) or []),
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
-        "origin_channel_id": origin.get("channel") or None,
-        "origin_message_ts": origin.get("ts") or None,
-        "origin_permalink": origin.get("permalink") or None,
+        "origin_channel_id": origin.channel or None,
+        "origin_message_ts": origin.ts or None,
+        "origin_permalink": origin.permalink or None,
     }
 
     def record() -> None:
@@ -149,7 +150,7 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """The "Retry setup" button finishes an incident whose setup failed."""
     ack()
     services = services_of(context)
-    incident_id = int(body["actions"][0]["value"])
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     try:
         view = services.surfaces.setup(incident_id)
     except SlackApiError:

@@ -20,6 +20,7 @@ from slack_sdk.models.basic_objects import JsonObject
 
 import blocks
 from blocks import action_items, help, incident, listing, modals, postmortems, reminders, timeline
+from blocks.payloads import DeclareOrigin, MessageCopy, SharedMessage
 from blocks.text import link, truncate
 from bot.core import commands
 from bot.core.vocabulary import Role, Severity
@@ -158,9 +159,11 @@ BUILDERS: dict[str, list[Case]] = {
     ],
     "action_items.list_blocks": [
         lambda t: action_items.list_blocks(
-            [(item(t), view(t).incident)], heading=t, empty=t, today=NOW.date(), scope="mine"
+            [(item(t), view(t).incident)], heading=t, empty=t, today=NOW.date(), incident_id=None
         ),
-        lambda t: action_items.list_blocks([], heading=t, empty=t, today=NOW.date(), scope="mine"),
+        lambda t: action_items.list_blocks(
+            [], heading=t, empty=t, today=NOW.date(), incident_id=None
+        ),
     ],
     "action_items.list_text": [lambda t: action_items.list_text(t, 2)],
     "action_items.created_text": [
@@ -225,7 +228,7 @@ BUILDERS: dict[str, list[Case]] = {
     "listing.home_view": [lambda t: listing.home_view([view(t)], now=NOW)],
     "modals.declare_modal": [
         lambda t: modals.declare_modal(
-            user_id="U0ALICE", title=t, summary=t, origin={"permalink": t}
+            user_id="U0ALICE", title=t, summary=t, origin=DeclareOrigin(permalink=t[:1000])
         )
     ],
     "modals.update_modal": [lambda t: modals.update_modal(view(t), message=t)],
@@ -268,7 +271,11 @@ BUILDERS: dict[str, list[Case]] = {
     ],
     "timeline.incident_option": [lambda t: timeline.incident_option(view(t))],
     "timeline.pick_incident_modal": [
-        lambda t: timeline.pick_incident_modal([view(t)], metadata="{}", preview=t)
+        lambda t: timeline.pick_incident_modal(
+            [view(t)],
+            shared=SharedMessage(channel="C0GEN", message=MessageCopy(ts="1.2", text=t[:2000])),
+            preview=t,
+        )
     ],
     "text.link": [lambda t: link(HOSTILE_LINK, t), lambda t: link("https://example.com/x", t)],
     "text.truncate": [lambda t: truncate(t, 20)],  # plain: used on both, escaping is the caller's
@@ -277,7 +284,8 @@ BUILDERS: dict[str, list[Case]] = {
 # Helpers that render nothing a person typed (ids, labels, numbers, dates, lookups).
 NO_TEXT = {
     "action_items.due_label",
-    "action_items.scope_of",
+    "payloads.of_action",  # decoders: parse what Slack sends back, render nothing
+    "payloads.of_view",
     "action_items.incident_choices",
     "action_items.key_of",
     "postmortems.state_label",
