@@ -186,6 +186,9 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     from bot.slack import followup_sender  # owners' reminders: action items, post-mortems
 
     followup_sender.schedule(scheduler, services, owner=ticker.owner)
+    from bot.slack import statuspage  # the status page: maintenance on time, subscriber mail
+
+    statuspage.schedule(scheduler, services, owner=ticker.owner)
     return ticker
 
 
