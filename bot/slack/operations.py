@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot import incidents
 from bot.core.events import IncidentEvent
@@ -15,17 +16,26 @@ from storage.models import Incident
 DECLARE_ATTEMPTS = 5
 
 
-def declare_incident(services: Services, **fields: Any) -> tuple[Incident, IncidentEvent | None]:
+def declare_incident(
+    services: Services,
+    *,
+    then: Callable[[Session, Incident], None] | None = None,
+    **fields: Any,
+) -> tuple[Incident, IncidentEvent | None]:
     """Create the incident (not yet publishing its event); the same declare_key gives one.
 
     Two replicas may pick the same next number at once: the unique constraint rejects one,
     which tries again with a fresh number. A second submission of the same form finds the
-    first incident by its declare_key and returns it with no event.
+    first incident by its declare_key and returns it with no event. `then` runs in the
+    declaration's transaction (the status page publishes there).
     """
     for attempt in range(DECLARE_ATTEMPTS):
         try:
             with services.db.session() as session:
-                return incidents.declare(session, **fields)
+                incident, event = incidents.declare(session, **fields)
+                if event is not None and then is not None:
+                    then(session, incident)  # e.g. publish it, in the same transaction
+                return incident, event
         except IntegrityError:
             with services.db.session() as session:
                 existing = session.exec(

@@ -12,20 +12,33 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
+from sqlmodel import Session
 
+from bot.incidents import IncidentView
 from bot.outbound.smtp import SmtpMailer
 from bot.outbound.statuspage_mail import StatusMailSender, deliver_due
 from bot.slack.services import Services
-from bot.statuspage import maintenance, state
+from bot.statuspage import maintenance, publish, state
 from bot.statuspage.config import PageConfig
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 TICK_JOB = "statuspage-tick"
+
+
+def attach(services: Services, session: Session, view: IncidentView) -> IncidentView:
+    """The view with whether the incident is on the status page (and its public link)."""
+    config = services.settings.status_page
+    if config is None or view.incident.id is None:
+        return view
+    row = publish.public_of(session, incident_id=view.incident.id)
+    url = publish.incident_url(config, row) if row is not None else None
+    return replace(view, status_page_enabled=True, public_url=url)
 
 
 class StatusPageJobs:

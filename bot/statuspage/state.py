@@ -81,7 +81,7 @@ def notify_after_commit(session: Session) -> None:
             session.info.pop(_HOOKED, None)
             notify()
 
-        def after_rollback(_session: Session) -> None:
+        def after_rollback(_session: Session, _previous: object) -> None:
             session.info.pop(_HOOKED, None)
 
         event.listen(session, "after_commit", after_commit, once=True)

@@ -40,8 +40,7 @@ def clean_email(text: str) -> str:
     email = (text or "").strip()
     if len(email) > EMAIL_MAX or not _EMAIL.match(email):
         raise InvalidInput("Enter a valid e-mail address, like name@example.com.")
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    return email.lower()  # one subscription per mailbox, however it is typed
 
 
 def _active(subscriber: StatusSubscriber) -> bool:

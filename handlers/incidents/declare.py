@@ -14,6 +14,7 @@ from blocks.modals import declare_modal
 from bot import incidents
 from bot.core.errors import InvalidInput
 from bot.slack.operations import declare_incident
+from handlers import statuspage
 from handlers.commands import route
 from handlers.context import CommandRequest, ack_then, services_of
 from handlers.errors import new_reference
@@ -28,23 +29,39 @@ def declare_command(request: CommandRequest) -> None:
     """`/incident declare [title]` opens the form with the title filled in."""
     request.client.views_open(
         trigger_id=request.trigger_id,
-        view=declare_modal(user_id=request.user_id, title=request.args),
+        view=declare_modal(
+            user_id=request.user_id,
+            title=request.args,
+            extra=statuspage.form_fields(request.services),
+        ),
     )
 
 
-def declare_shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_shortcut(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Global shortcut "Declare incident"."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    extra = statuspage.form_fields(services_of(context))
+    client.views_open(
+        trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"], extra=extra)
+    )
 
 
-def declare_from_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_home(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """The App Home's Declare button."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    extra = statuspage.form_fields(services_of(context))
+    client.views_open(
+        trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"], extra=extra)
+    )
 
 
-def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_message(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Message shortcut: the summary starts as the message, with a link to it."""
     ack()
     trigger_id = body["trigger_id"]
@@ -61,7 +78,12 @@ def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> N
     origin = {"channel": channel, "ts": ts, "permalink": permalink}
     client.views_open(
         trigger_id=trigger_id,
-        view=declare_modal(user_id=body["user"]["id"], summary=summary, origin=origin),
+        view=declare_modal(
+            user_id=body["user"]["id"],
+            summary=summary,
+            origin=origin,
+            extra=statuspage.form_fields(services_of(context)),
+        ),
     )
 
 
@@ -83,8 +105,10 @@ def submit_declare(
         "summary": state_value(view, Field.SUMMARY) or "",
         "impact": state_value(view, Field.IMPACT) or "",
     }
+    private = "private" in (state_value(view, Field.PRIVATE) or [])
     try:
         incidents.validate_declaration(title=form["title"], severity=form["severity"])
+        publication = statuspage.publication_of(services, view, private=private)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
@@ -92,7 +116,7 @@ def submit_declare(
     fields = {
         **form,
         "manager": state_value(view, Field.MANAGER) or user,
-        "private": "private" in (state_value(view, Field.PRIVATE) or []),
+        "private": private,
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
         "origin_channel_id": origin.get("channel") or None,
@@ -102,7 +126,13 @@ def submit_declare(
 
     def record() -> None:
         try:
-            incident, event = declare_incident(services, **fields)
+            incident, event = declare_incident(
+                services,
+                then=lambda s, inc: statuspage.publish_in(
+                    s, services, incident=inc, publication=publication, actor=user
+                ),
+                **fields,
+            )
         except Exception as exc:
             _declare_failed(client, user=user, form=form, error=exc)
             return

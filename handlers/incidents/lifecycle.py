@@ -6,13 +6,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import resolve_modal, update_modal
 from bot import incidents
 from bot.core.errors import InvalidInput
+from bot.core.events import IncidentEvent
 from bot.core.vocabulary import Status, parse_severity, parse_status
 from bot.slack.services import Services
+from handlers import statuspage
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
@@ -35,14 +38,14 @@ def _view(services: Services, incident_id: int) -> incidents.IncidentView:
 def status_command(request: CommandRequest) -> None:
     """`/incident status <status>`"""
     status = parse_status(request.args)
-    request.services.apply(
-        lambda s: incidents.set_status(
-            s,
-            incident=incidents.in_channel(s, channel_id=request.channel_id),
-            status=status,
-            actor=request.user_id,
-        )
-    )
+
+    def change(s: Session) -> IncidentEvent:
+        incident = incidents.in_channel(s, channel_id=request.channel_id)
+        event = incidents.set_status(s, incident=incident, status=status, actor=request.user_id)
+        statuspage.follow_in(s, request.services, incident=incident, actor=request.user_id)
+        return event
+
+    request.services.apply(change)
 
 
 @route("severity")
@@ -63,42 +66,57 @@ def severity_command(request: CommandRequest) -> None:
 def update_command(request: CommandRequest) -> None:
     """`/incident update [text]` opens the update form."""
     view = _view_in_channel(request.services, request.channel_id)
-    _open_update(request.client, request.trigger_id, view, request.args)
+    _open_update(request.client, request.trigger_id, view, request.args, request.services)
 
 
 @route("resolve")
 def resolve_command(request: CommandRequest) -> None:
     """`/incident resolve` asks how it was resolved."""
     view = _view_in_channel(request.services, request.channel_id)
-    _open_resolve(request.client, request.trigger_id, view)
+    _open_resolve(request.client, request.trigger_id, view, request.services)
 
 
 def _open_update(
-    client: WebClient, trigger_id: str, view: incidents.IncidentView, text: str
+    client: WebClient,
+    trigger_id: str,
+    view: incidents.IncidentView,
+    text: str,
+    services: Services,
 ) -> None:
     if view.status is Status.RESOLVED:
         raise InvalidInput(f"Incident #{view.incident.number} is resolved; it takes no updates.")
-    client.views_open(trigger_id=trigger_id, view=update_modal(view, message=text))
+    extra = (
+        []
+        if view.incident.private
+        else statuspage.form_fields(services, incident_id=view.incident.id)
+    )
+    client.views_open(trigger_id=trigger_id, view=update_modal(view, message=text, extra=extra))
 
 
-def _open_resolve(client: WebClient, trigger_id: str, view: incidents.IncidentView) -> None:
+def _open_resolve(
+    client: WebClient, trigger_id: str, view: incidents.IncidentView, services: Services
+) -> None:
     if view.status is Status.RESOLVED:
         raise InvalidInput(f"Incident #{view.incident.number} is already resolved.")
-    client.views_open(trigger_id=trigger_id, view=resolve_modal(view))
+    assert view.incident.id is not None
+    extra = statuspage.resolve_fields(services, incident_id=view.incident.id)
+    client.views_open(trigger_id=trigger_id, view=resolve_modal(view, extra=extra))
 
 
 def update_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Card button: Post update."""
     ack()
-    view = _view(services_of(context), incident_id_of_action(body))
-    _open_update(client, body["trigger_id"], view, "")
+    services = services_of(context)
+    view = _view(services, incident_id_of_action(body))
+    _open_update(client, body["trigger_id"], view, "", services)
 
 
 def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Card button: Resolve."""
     ack()
-    view = _view(services_of(context), incident_id_of_action(body))
-    _open_resolve(client, body["trigger_id"], view)
+    services = services_of(context)
+    view = _view(services, incident_id_of_action(body))
+    _open_resolve(client, body["trigger_id"], view, services)
 
 
 def status_select(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -106,14 +124,16 @@ def status_select(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     status = parse_status(body["actions"][0]["selected_option"]["value"])
     incident_id = incident_id_of_action(body)
-    services_of(context).apply(
-        lambda s: incidents.set_status(
-            s,
-            incident=incidents.get(s, incident_id=incident_id),
-            status=status,
-            actor=body["user"]["id"],
-        )
-    )
+    services = services_of(context)
+    actor = body["user"]["id"]
+
+    def change(s: Session) -> IncidentEvent:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.set_status(s, incident=incident, status=status, actor=actor)
+        statuspage.follow_in(s, services, incident=incident, actor=actor)
+        return event
+
+    services.apply(change)
 
 
 def severity_select(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -139,17 +159,20 @@ def submit_update(
     status_value = state_value(view, Field.STATUS)
     message = state_value(view, Field.MESSAGE) or ""
     services = services_of(context)
+    author = body["user"]["id"]
+
+    def change(s: Session) -> IncidentEvent:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.post_update(
+            s, incident=incident, author=author, message=message, status=status
+        )
+        publication = statuspage.publication_of(services, view, private=incident.private)
+        statuspage.publish_in(s, services, incident=incident, publication=publication, actor=author)
+        return event
+
     try:
         status = parse_status(status_value) if status_value else None
-        event = services.commit(
-            lambda s: incidents.post_update(
-                s,
-                incident=incidents.get(s, incident_id=incident_id),
-                author=body["user"]["id"],
-                message=message,
-                status=status,
-            )
-        )
+        event = services.commit(change)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.MESSAGE.value: str(exc)})
         return
@@ -167,17 +190,18 @@ def submit_resolve(
         ack(response_action="errors", errors={Field.RESOLUTION.value: "Say how it was resolved."})
         return
     services = services_of(context)
+    actor = body["user"]["id"]
+
+    def change(s: Session) -> IncidentEvent:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.resolve(s, incident=incident, actor=actor, resolution=resolution)
+        statuspage.resolve_in(s, services, incident=incident, view=view, actor=actor)
+        return event
+
     try:
-        event = services.commit(
-            lambda s: incidents.resolve(
-                s,
-                incident=incidents.get(s, incident_id=incident_id),
-                actor=body["user"]["id"],
-                resolution=resolution,
-            )
-        )
+        event = services.commit(change)
     except InvalidInput as exc:
-        ack(response_action="errors", errors={Field.RESOLUTION.value: str(exc)})
+        ack(response_action="errors", errors=exc.fields or {Field.RESOLUTION.value: str(exc)})
         return
     ack()
     services.publish(event)
