@@ -76,7 +76,9 @@ def day_bounds(now: datetime, tz: ZoneInfo, days: int = DAYS) -> list[tuple[date
         day = today - timedelta(days=back)
         start = datetime.combine(day, time(0), tzinfo=tz)
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-        out.append((day, int(start.timestamp()), min(int(end.timestamp()), int(now.timestamp()))))
+        # Today ends a second after now, so a status set this very second shows.
+        today_end = int(now.timestamp()) + 1
+        out.append((day, int(start.timestamp()), min(int(end.timestamp()), today_end)))
     return out
 
 
@@ -85,7 +87,7 @@ def seconds_by_day(
 ) -> dict[str, dict[date, dict[ComponentStatus, int]]]:
     """component id -> day -> status -> seconds, summed in SQL (same query on both databases)."""
     bounds = day_bounds(now, tz, days)
-    now_s = int(now.timestamp())
+    now_s = int(now.timestamp()) + 1  # open spans last until the end of today's bound
     rows = union_all(
         *(
             select(
