@@ -37,7 +37,7 @@ def _declare(
     title: str,
     extra: dict[str, dict[str, object]],
     **fields: object,
-):  # type: ignore[no-untyped-def]
+):
     view = open_declare_form(driver, slack, user=user, channel=channel, text=title)
     values = {**declare_values(title=title, manager=user, **fields), **extra}  # type: ignore[arg-type]
     return view, driver.view_submission(view, values, user=user)
@@ -105,7 +105,7 @@ def test_declare_update_resolve_on_the_page_with_nothing_internal(
     )
     assert done.status == 200 and not done.json, done.body
 
-    def updated():  # type: ignore[no-untyped-def]
+    def updated():
         incidents = api(bot, "incidents.json")["incidents"]
         return incidents and len(incidents[0]["incident_updates"]) == 2 and incidents[0]
 
@@ -167,7 +167,7 @@ def test_declare_update_resolve_on_the_page_with_nothing_internal(
         user=alice,
     )
 
-    def resolved():  # type: ignore[no-untyped-def]
+    def resolved():
         inc = api(bot, "incidents.json")["incidents"][0]
         return inc["status"] == "resolved" and inc
 
@@ -299,7 +299,7 @@ def test_maintenance_form_then_states_on_time_and_component_command(
         "Card payments is now *partial outage*" in response_to(slack, result.response_url)["text"]
     )
 
-    def changed():  # type: ignore[no-untyped-def]
+    def changed():
         found = {c["name"]: c for c in api(bot, "components.json")["components"]}
         return found["Card payments"]["status"] == "partial_outage" and found
 

@@ -169,7 +169,7 @@ def test_subscribers_confirm_by_mail_get_updates_and_can_unsubscribe(
     status, body = post_form(bot, "/status/subscribe", {"email": "ann@example.com"})
     assert status == 200 and "Check your inbox" in body
     [confirm] = eventually(lambda: smtp.messages)
-    text = confirm.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = confirm.message.get_body(("plain",)).get_content()
     token = _link(text, "/status/subscribe/confirm")
     assert "/status/unsubscribe?token=" in text and confirm.message["List-Unsubscribe"]
     _publish(bot, "Before confirming", "Nobody is mailed yet.")
@@ -180,9 +180,9 @@ def test_subscribers_confirm_by_mail_get_updates_and_can_unsubscribe(
     update = eventually(lambda: [m for m in smtp.messages if "Login" in m.message["Subject"]])[0]
     assert update.recipients == ["ann@example.com"]
     assert update.message["Subject"] == "[Acme Status] Investigating: Login <b>errors</b>"
-    html = update.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    html = update.message.get_body(("html",)).get_content()
     assert "&lt;script&gt;" in html and "<script>" not in html
-    plain = update.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    plain = update.message.get_body(("plain",)).get_content()
     assert f"/status/unsubscribe?token={token}" in plain
     assert not [m for m in smtp.messages if "Before confirming" in m.message["Subject"]]
     assert (
