@@ -91,6 +91,14 @@ def test_page_renders_and_a_message_from_slack_appears_after_reload(
     driver.slash_command(
         "component Card payments partial outage", user=workspace.alice, channel=workspace.general
     )
+    from tests.statuspage_fixtures import api, eventually
+
+    eventually(  # commands run after their ack: wait for this one before the next
+        lambda: (
+            "partial_outage"
+            in [c["status"] for c in api(page_bot, "components.json")["components"]]
+        )
+    )
     driver.slash_command(
         "statuspage Some card payments fail; we are investigating.",
         user=workspace.alice,
