@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
@@ -35,6 +37,7 @@ def declare_modal(
     title: str = "",
     summary: str = "",
     origin: DeclareOrigin | None = None,
+    extra: Sequence[Block] = (),
 ) -> View:
     """The declare form. `origin` is the message it is declared from, if any."""
     severities = severity_options(with_descriptions=True)
@@ -96,6 +99,7 @@ def declare_modal(
                 ],
             ),
         ),
+        *extra,  # e.g. the status page fields (blocks.statuspage)
     ]
     return View(
         type="modal",
@@ -108,7 +112,7 @@ def declare_modal(
     )
 
 
-def update_modal(view: IncidentView, *, message: str = "") -> View:
+def update_modal(view: IncidentView, *, message: str = "", extra: Sequence[Block] = ()) -> View:
     """Post an update, optionally moving the incident to a new status."""
     statuses = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
     blocks: list[Block] = [
@@ -131,6 +135,7 @@ def update_modal(view: IncidentView, *, message: str = "") -> View:
                 action_id=Field.STATUS, placeholder=f"Keep: {view.status.label}", options=statuses
             ),
         ),
+        *extra,  # e.g. the status page fields (blocks.statuspage)
     ]
     return View(
         type="modal",
@@ -143,7 +148,7 @@ def update_modal(view: IncidentView, *, message: str = "") -> View:
     )
 
 
-def resolve_modal(view: IncidentView) -> View:
+def resolve_modal(view: IncidentView, *, extra: Sequence[Block] = ()) -> View:
     """Ask for a short resolution summary."""
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
@@ -157,6 +162,7 @@ def resolve_modal(view: IncidentView) -> View:
         ContextBlock(
             elements=[MarkdownTextObject(text="This goes on the card and into the post-mortem.")]
         ),
+        *extra,  # e.g. the final status page message (blocks.statuspage)
     ]
     return View(
         type="modal",

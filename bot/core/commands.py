@@ -56,6 +56,20 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident actions [mine]",
         "List this incident's action items (mine: yours, everywhere).",
     ),
+    Subcommand(
+        "statuspage",
+        "/incident statuspage [message]",
+        "Publish on the status page (no message: a form with title and components).",
+        True,
+    ),
+    Subcommand(
+        "maintenance", "/incident maintenance", "Schedule maintenance on the status page (a form)."
+    ),
+    Subcommand(
+        "component",
+        "/incident component <name> <status>",
+        "Set a status page component's status without an incident.",
+    ),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )

@@ -192,6 +192,9 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     ticker = schedule_reminders(scheduler, services)
     followups = FollowUpTicker(services, owner=ticker.owner)  # action items, post-mortems
     _every_tick(scheduler, services, FOLLOWUPS_JOB, followups.safe_tick)
+    from bot.slack import statuspage  # the status page: maintenance on time, subscriber mail
+
+    statuspage.schedule(scheduler, services, owner=ticker.owner)
     return ticker
 
 

@@ -8,7 +8,7 @@ subscribers `bot.slack.subscribers.install` lists.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from slack_sdk import WebClient
 from sqlmodel import Session
@@ -21,6 +21,9 @@ from bot.slack.timeline_capture import TimelineCapture
 from storage import Database
 
 R = TypeVar("R", bound=Events)
+
+if TYPE_CHECKING:
+    from bot.slack.statuspage import StatusPageJobs
 
 
 class Services:
@@ -43,6 +46,7 @@ class Services:
         self.events = events or EventBus()
         self.surfaces = IncidentSlack(self)
         self.timeline = TimelineCapture(self)
+        self.status_page_jobs: StatusPageJobs | None = None  # set by bot.slack.statuspage.schedule
 
     def apply(
         self, operation: Callable[[Session], R], *, on_commit: Callable[[], object] | None = None

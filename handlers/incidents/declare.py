@@ -18,6 +18,7 @@ from bot.core.slack_text import escape
 from bot.incidents import rules
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
+from handlers import statuspage
 from handlers.commands import route
 from handlers.context import CommandRequest, ack_then, readable, scope_of, services_of
 from handlers.errors import new_reference
@@ -32,20 +33,34 @@ def declare_command(request: CommandRequest) -> None:
     """`/incident declare [title]` opens the form with the title filled in."""
     request.client.views_open(
         trigger_id=request.trigger_id,
-        view=declare_modal(user_id=request.user_id, title=readable(request.services, request.args)),
+        view=declare_modal(
+            user_id=request.user_id,
+            title=readable(request.services, request.args),
+            extra=statuspage.form_fields(request.services),
+        ),
     )
 
 
-def declare_shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_shortcut(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Global shortcut "Declare incident"."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    extra = statuspage.form_fields(services_of(context))
+    client.views_open(
+        trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"], extra=extra)
+    )
 
 
-def declare_from_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_home(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """The App Home's Declare button."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    extra = statuspage.form_fields(services_of(context))
+    client.views_open(
+        trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"], extra=extra)
+    )
 
 
 def declare_from_message(
@@ -63,7 +78,12 @@ def declare_from_message(
     origin = DeclareOrigin(channel=channel, ts=ts, permalink=permalink)
     client.views_open(
         trigger_id=trigger_id,
-        view=declare_modal(user_id=body["user"]["id"], summary=summary, origin=origin),
+        view=declare_modal(
+            user_id=body["user"]["id"],
+            summary=summary,
+            origin=origin,
+            extra=statuspage.form_fields(services_of(context)),
+        ),
     )
 
 
@@ -86,9 +106,11 @@ def submit_declare(
         "impact": state_value(view, Field.IMPACT) or "",
     }
     manager = state_value(view, Field.MANAGER) or user
+    private = "private" in (state_value(view, Field.PRIVATE) or [])
     try:
         incidents.validate_declaration(**form)
         rules.clean_user(manager, field=Field.MANAGER.value, name="incident manager")
+        publication = statuspage.publication_of(services, view, private=private)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
@@ -96,7 +118,7 @@ def submit_declare(
     fields = {
         **form,
         "manager": manager,
-        "private": "private" in (state_value(view, Field.PRIVATE) or []),
+        "private": private,
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
         "origin_channel_id": origin.channel or None,
@@ -106,7 +128,13 @@ def submit_declare(
 
     def record() -> None:
         try:
-            incident, created = declare_incident(services, **fields)  # publishes its event
+            incident, created = declare_incident(
+                services,
+                then=lambda s, inc: statuspage.publish_in(
+                    s, services, incident=inc, publication=publication, actor=user
+                ),
+                **fields,
+            )  # publishes its event
         except Exception as exc:
             _declare_failed(client, user=user, form=form, error=exc)
             return

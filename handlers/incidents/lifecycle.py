@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import resolve_modal, update_modal
@@ -13,8 +14,10 @@ from blocks.payloads import CardBlockId, IncidentForm, IncidentValue
 from bot import incidents
 from bot.core import inputs
 from bot.core.errors import InvalidInput
+from bot.core.events import IncidentEvent, IncidentResolved, StatusChanged
 from bot.core.vocabulary import Severity, Status, parse_severity, parse_status
 from bot.slack.services import Services
+from handlers import statuspage
 from handlers.commands import route
 from handlers.context import CommandRequest, readable, scope_of, services_of
 from handlers.forms import state_value
@@ -27,11 +30,13 @@ def _view(services: Services, incident_id: int) -> incidents.IncidentView:
 
 
 def _set_status(services: Services, incident_id: int, status: Status, actor: str) -> None:
-    services.apply(
-        lambda s: incidents.set_status(
-            s, incident=incidents.get(s, incident_id=incident_id), status=status, actor=actor
-        )
-    )
+    def change(s: Session) -> StatusChanged | IncidentResolved:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.set_status(s, incident=incident, status=status, actor=actor)
+        statuspage.follow_in(s, services, incident=incident, actor=actor)
+        return event
+
+    services.apply(change)
 
 
 def _set_severity(services: Services, incident_id: int, severity: Severity, actor: str) -> None:
@@ -60,42 +65,63 @@ def severity_command(request: CommandRequest) -> None:
 def update_command(request: CommandRequest) -> None:
     """`/incident update [text]` opens the update form."""
     view = _view(request.services, request.scope.incident_id)
-    _open_update(request.client, request.trigger_id, view, readable(request.services, request.args))
+    _open_update(
+        request.client,
+        request.trigger_id,
+        view,
+        readable(request.services, request.args),
+        request.services,
+    )
 
 
 @route("resolve")
 def resolve_command(request: CommandRequest) -> None:
     """`/incident resolve` asks how it was resolved."""
     view = _view(request.services, request.scope.incident_id)
-    _open_resolve(request.client, request.trigger_id, view)
+    _open_resolve(request.client, request.trigger_id, view, request.services)
 
 
 def _open_update(
-    client: WebClient, trigger_id: str, view: incidents.IncidentView, text: str
+    client: WebClient,
+    trigger_id: str,
+    view: incidents.IncidentView,
+    text: str,
+    services: Services,
 ) -> None:
     if view.status is Status.RESOLVED:
         raise InvalidInput(f"Incident #{view.incident.number} is resolved; it takes no updates.")
-    client.views_open(trigger_id=trigger_id, view=update_modal(view, message=text))
+    extra = (
+        []
+        if view.incident.private
+        else statuspage.form_fields(services, incident_id=view.incident.id)
+    )
+    client.views_open(trigger_id=trigger_id, view=update_modal(view, message=text, extra=extra))
 
 
-def _open_resolve(client: WebClient, trigger_id: str, view: incidents.IncidentView) -> None:
+def _open_resolve(
+    client: WebClient, trigger_id: str, view: incidents.IncidentView, services: Services
+) -> None:
     if view.status is Status.RESOLVED:
         raise InvalidInput(f"Incident #{view.incident.number} is already resolved.")
-    client.views_open(trigger_id=trigger_id, view=resolve_modal(view))
+    assert view.incident.id is not None
+    extra = statuspage.resolve_fields(services, incident_id=view.incident.id)
+    client.views_open(trigger_id=trigger_id, view=resolve_modal(view, extra=extra))
 
 
 def update_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Card button: Post update."""
     ack()
     incident_id = scope_of(context).expect(IncidentValue).incident_id
-    _open_update(client, body["trigger_id"], _view(services_of(context), incident_id), "")
+    services = services_of(context)
+    _open_update(client, body["trigger_id"], _view(services, incident_id), "", services)
 
 
 def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Card button: Resolve."""
     ack()
     incident_id = scope_of(context).expect(IncidentValue).incident_id
-    _open_resolve(client, body["trigger_id"], _view(services_of(context), incident_id))
+    services = services_of(context)
+    _open_resolve(client, body["trigger_id"], _view(services, incident_id), services)
 
 
 def _selected(body: dict[str, Any]) -> str:
@@ -127,18 +153,20 @@ def submit_update(
     status_value = state_value(view, Field.STATUS)
     message = state_value(view, Field.MESSAGE) or ""
     services = services_of(context)
+    author = body["user"]["id"]
+
+    def change(s: Session) -> IncidentEvent:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.post_update(
+            s, incident=incident, author=author, message=message, status=status
+        )
+        publication = statuspage.publication_of(services, view, private=incident.private)
+        statuspage.publish_in(s, services, incident=incident, publication=publication, actor=author)
+        return event
+
     try:
         status = parse_status(status_value) if status_value else None
-        services.apply(
-            lambda s: incidents.post_update(
-                s,
-                incident=incidents.get(s, incident_id=incident_id),
-                author=body["user"]["id"],
-                message=message,
-                status=status,
-            ),
-            on_commit=ack,  # close the form before the Slack calls the change triggers
-        )
+        services.apply(change, on_commit=ack)  # close the form before the Slack calls
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.MESSAGE.value: str(exc)})
 
@@ -153,18 +181,18 @@ def submit_resolve(
         ack(response_action="errors", errors={Field.RESOLUTION.value: "Say how it was resolved."})
         return
     services = services_of(context)
+    actor = body["user"]["id"]
+
+    def change(s: Session) -> IncidentEvent:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.resolve(s, incident=incident, actor=actor, resolution=resolution)
+        statuspage.resolve_in(s, services, incident=incident, view=view, actor=actor)
+        return event
+
     try:
-        services.apply(
-            lambda s: incidents.resolve(
-                s,
-                incident=incidents.get(s, incident_id=incident_id),
-                actor=body["user"]["id"],
-                resolution=resolution,
-            ),
-            on_commit=ack,
-        )
+        services.apply(change, on_commit=ack)
     except InvalidInput as exc:
-        ack(response_action="errors", errors={Field.RESOLUTION.value: str(exc)})
+        ack(response_action="errors", errors=exc.fields or {Field.RESOLUTION.value: str(exc)})
 
 
 def register(app: App) -> None:
