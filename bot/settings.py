@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.errors import ConfigError
 from bot.followups import policy as followup_policy
+from bot.permissions import Admins, Policy, check_reachable
+from bot.rate_limits import DEFAULT_LIMITS, Bucket, Limit, parse_limits
 from bot.reminders import policy as reminder_policy
 from storage.db import DEFAULT_URL
 
@@ -84,6 +86,13 @@ class Settings(BaseSettings):
     smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_from: str = ""
     smtp_ca_file: str = ""
+    # Permissions (README: Permissions): incident admins (user ids and user group ids), who may
+    # do each consequential action, how long Slack's answer on who is in a channel is reused.
+    incident_admins: str = ""  # before permissions, which checks with it
+    permissions: str = ""
+    access_cache_seconds: float = Field(default=30.0, ge=0, le=600)
+    # Per-person rate limits: declarations and costly requests (count/duration, or off).
+    rate_limits: str = DEFAULT_LIMITS
 
     @field_validator("reminder_intervals")
     @classmethod
@@ -149,6 +158,26 @@ class Settings(BaseSettings):
         reminder_policy.parse_timezone(value)
         return value.strip() or "UTC"
 
+    @field_validator("incident_admins")
+    @classmethod
+    def _incident_admins(cls, value: str) -> str:
+        Admins.parse(value)
+        return value.strip()
+
+    @field_validator("permissions")
+    @classmethod
+    def _permissions(cls, value: str, info: ValidationInfo) -> str:
+        policy = Policy.parse(value)
+        if "incident_admins" in info.data:  # else INCIDENT_ADMINS has its own error
+            check_reachable(policy, Admins.parse(str(info.data["incident_admins"])))
+        return value.strip()
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        parse_limits(value)
+        return value.strip()
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
@@ -206,6 +235,21 @@ class Settings(BaseSettings):
     def postmortem_includes(self) -> tuple[str, ...]:
         """The files POSTMORTEM_TEMPLATE may include or import (names in its own folder)."""
         return tuple(n for n in self.postmortem_template_includes.split(",") if n)
+
+    @property
+    def admins(self) -> Admins:
+        """INCIDENT_ADMINS: user ids and user groups."""
+        return Admins.parse(self.incident_admins)
+
+    @property
+    def permission_policy(self) -> Policy:
+        """PERMISSIONS: who may do each consequential action."""
+        return Policy.parse(self.permissions)
+
+    @property
+    def limits(self) -> dict[Bucket, Limit | None]:
+        """RATE_LIMITS per bucket (None: no limit)."""
+        return parse_limits(self.rate_limits)
 
     @property
     def socket_mode(self) -> bool:
