@@ -143,7 +143,7 @@ def take(
         wait = (1.0 - tokens) * per_token
         row.tokens, row.updated_at = tokens, now
         session.add(row)
-        return timedelta(seconds=math.ceil(wait))
+        return timedelta(seconds=math.ceil(round(wait, 6)))
     if not peek:
         tokens -= 1.0
     row.tokens, row.updated_at = tokens, now

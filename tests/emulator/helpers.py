@@ -112,6 +112,12 @@ class WorkspaceHelpers:
                 if user not in ch.members:
                     ch.members.append(user)
 
+    def remove_members(self, channel: str, *users: str) -> None:
+        """Take users out of a channel silently (as leaving or being removed does)."""
+        with self.ws.lock:
+            ch = self._ch(channel)
+            ch.members = [member for member in ch.members if member not in users]
+
     def add_usergroup(
         self, handle: str, users: list[str], *, name: str = "", disabled: bool = False
     ) -> str:
