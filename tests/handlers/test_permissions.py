@@ -343,7 +343,10 @@ def test_declaring_is_limited_per_person_and_the_form_keeps_what_was_typed(
     assert "Slow down" in str(response_to(slack, again.response_url)["text"])
     open_declare_form(driver, slack, user=workspace.bob, channel=workspace.general)
     with bot.runtime.services.db.session() as session:
-        assert [v.incident.title for v in incidents.list_incidents(session)] == ["Outage 2", "Outage 1"]
+        assert [v.incident.title for v in incidents.list_incidents(session)] == [
+            "Outage 2",
+            "Outage 1",
+        ]
 
 
 def test_costly_commands_are_limited_per_person(
