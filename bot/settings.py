@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.errors import ConfigError
 from bot.followups import policy as followup_policy
+from bot.permissions import Admins, Policy, check_reachable
+from bot.rate_limits import DEFAULT_LIMITS, Bucket, Limit, parse_limits
 from bot.reminders import policy as reminder_policy
 from bot.statuspage import config as status_page_config
 from storage.db import DEFAULT_URL
@@ -90,6 +92,13 @@ class Settings(BaseSettings):
     status_page_file: str = ""
     # How often each replica checks whether another one changed the page (seconds).
     status_page_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Permissions (README: Permissions): incident admins (user ids and user group ids), who may
+    # do each consequential action, how long Slack's answer on who is in a channel is reused.
+    incident_admins: str = ""  # before permissions, which checks with it
+    permissions: str = ""
+    access_cache_seconds: float = Field(default=30.0, ge=0, le=600)
+    # Per-person rate limits: declarations and costly requests (count/duration, or off).
+    rate_limits: str = DEFAULT_LIMITS
 
     @field_validator("reminder_intervals")
     @classmethod
@@ -154,6 +163,26 @@ class Settings(BaseSettings):
     def _followup_timezone(cls, value: str) -> str:
         reminder_policy.parse_timezone(value)
         return value.strip() or "UTC"
+
+    @field_validator("incident_admins")
+    @classmethod
+    def _incident_admins(cls, value: str) -> str:
+        Admins.parse(value)
+        return value.strip()
+
+    @field_validator("permissions")
+    @classmethod
+    def _permissions(cls, value: str, info: ValidationInfo) -> str:
+        policy = Policy.parse(value)
+        if "incident_admins" in info.data:  # else INCIDENT_ADMINS has its own error
+            check_reachable(policy, Admins.parse(str(info.data["incident_admins"])))
+        return value.strip()
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        parse_limits(value)
+        return value.strip()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -234,6 +263,21 @@ class Settings(BaseSettings):
         if not self.status_page_file:
             return None
         return status_page_config.cached(self.status_page_file, self.status_page_timezone)
+
+    @property
+    def admins(self) -> Admins:
+        """INCIDENT_ADMINS: user ids and user groups."""
+        return Admins.parse(self.incident_admins)
+
+    @property
+    def permission_policy(self) -> Policy:
+        """PERMISSIONS: who may do each consequential action."""
+        return Policy.parse(self.permissions)
+
+    @property
+    def limits(self) -> dict[Bucket, Limit | None]:
+        """RATE_LIMITS per bucket (None: no limit)."""
+        return parse_limits(self.rate_limits)
 
     @property
     def socket_mode(self) -> bool:

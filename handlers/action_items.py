@@ -19,13 +19,14 @@ from bot import action_items, incidents
 from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.core.events import ActionItemCreated
 from bot.followups.policy import FollowUpPolicy
+from bot.permissions import Permission
 from bot.slack.directory import MessageRef
 from bot.slack.services import Services
 from bot.slack.timeline_capture import reaction_name
-from handlers.commands import route
-from handlers.context import CommandRequest, readable, scope_of, services_of
+from handlers.access import here_or_anywhere, on_action, on_shortcut, on_view, picked
+from handlers.commands import args_of, route
+from handlers.context import CommandRequest, Scope, readable, scope_of, services_of
 from handlers.forms import picked_date, state_value
-from handlers.guard import guarded
 from handlers.incidents.roles import check_person
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
@@ -46,17 +47,18 @@ def _readable(services: Services, text: str) -> str:
 # -- commands ----------------------------------------------------------------------------
 
 
-@route("action")
+@route("action", need=Permission.RESPOND)
 def action_command(request: CommandRequest) -> None:
     """`/incident action <text> [@owner] [due YYYY-MM-DD]`"""
     services = request.services
     policy = policy_of(services)
     incident = request.scope.require_incident()
     parsed = action_items.parse_command(request.args, today=policy.today(utcnow()))
-    if parsed.owner:
-        check_person(request.client, parsed.owner)
     incident_id = incident.id
     assert incident_id is not None
+    if parsed.owner:
+        check_person(request.client, parsed.owner)
+        services.access.check_owner(parsed.owner, incident_id, field=Field.OWNER.value)
     created = services.apply(
         lambda session: action_items.create(
             session,
@@ -85,6 +87,7 @@ def _list(services: Services, *, incident_id: int | None, user: str) -> tuple[st
             rows: list[tuple[ActionItem, Incident | None]] = list(
                 action_items.open_for(session, owner=user)
             )
+            rows = _visible_rows(services, user, rows)
             heading, empty = "Your open action items", "You have no open action items. :tada:"
         else:
             incident = incidents.get(session, incident_id=incident_id)
@@ -97,7 +100,23 @@ def _list(services: Services, *, incident_id: int | None, user: str) -> tuple[st
     return render.list_text(heading, len(rows)), blocks
 
 
-@route("actions")
+def _visible_rows(
+    services: Services, user: str, rows: list[tuple[ActionItem, Incident | None]]
+) -> list[tuple[ActionItem, Incident | None]]:
+    """Only the items of incidents `user` may see (someone who left a private incident's
+    channel keeps its items, but no longer sees them)."""
+    shown = {i.id: i for _, i in rows if i is not None}
+    views = [incidents.IncidentView(incident=i, roles={}) for i in shown.values()]
+    seen = {v.incident.id for v in services.access.visible(user, views)}
+    return [(item, i) for item, i in rows if i is not None and i.id in seen]
+
+
+def _actions_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    """`mine` is about no one incident (filtered per person); otherwise reading this one."""
+    return Permission.ANYONE if args_of(body).strip().lower() == "mine" else Permission.SEE
+
+
+@route("actions", need=_actions_need)
 def actions_command(request: CommandRequest) -> None:
     """`/incident actions` (this incident's) or `/incident actions mine` (yours, anywhere)."""
     arg = request.args.strip().lower()
@@ -155,9 +174,13 @@ def create_from_message(
     if incident is None:
         with services.db.read() as session:
             views = incidents.list_incidents(session, include_resolved=True)
-        choices = render.incident_choices(views)
+        choices = render.incident_choices(services.access.respondable(body["user"]["id"], views))
     if incident is None and not choices:
-        respond(text="There is no incident to add an action item to.", response_type="ephemeral")
+        respond(
+            text="There is no incident you can add an action item to: join an incident's "
+            "channel first.",
+            response_type="ephemeral",
+        )
         return
     permalink = services.directory.permalink(MessageRef(channel, ts)) if ts else None
     form = ActionItemForm(
@@ -192,6 +215,7 @@ def submit_action_item(
             why = "That incident no longer exists." if picked else "Choose an incident."
             raise InvalidInput(why, fields={Field.INCIDENT: why})
         check_person(client, owner)
+        services.access.check_owner(owner, chosen.id, field=Field.OWNER.value)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.OWNER.value: str(exc)})
         return
@@ -270,6 +294,6 @@ def reaction_added(event: dict[str, Any], body: dict[str, Any], context: BoltCon
 
 def register(app: App) -> None:
     """Register action item listeners (handlers/events.py routes the reaction here)."""
-    app.action(Action.ACTION_ITEM_DONE.value)(guarded(done_button))
-    app.shortcut(Callback.CREATE_ACTION_ITEM.value)(guarded(create_from_message))
-    app.view(Callback.ACTION_ITEM_MODAL.value)(guarded(submit_action_item))
+    on_action(app, Action.ACTION_ITEM_DONE, done_button, need=Permission.CLOSE_ITEM)
+    on_shortcut(app, Callback.CREATE_ACTION_ITEM, create_from_message, need=here_or_anywhere)
+    on_view(app, Callback.ACTION_ITEM_MODAL, submit_action_item, need=picked)

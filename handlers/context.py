@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from slack_bolt import Ack, BoltContext
@@ -12,6 +12,8 @@ from slack_sdk import WebClient
 
 from blocks.payloads import Payload
 from bot.core.errors import NotFound
+from bot.permissions import Permission, Policy, Subject
+from bot.rate_limits import Cost
 from bot.slack.services import Services
 from storage.models import Incident
 
@@ -50,7 +52,8 @@ class Scope:
     listener runs, and handlers/access.py has admitted it. `incident` is the incident the
     request is about: the one the bot's own message or form names, else the one picked in the
     form, else the one whose channel the request came from. It is a snapshot: operations that
-    change the incident load it again in their own transaction, by id.
+    change the incident load it again in their own transaction, by id. By the time a listener
+    reads it, the person has been found allowed `permission` on it.
     """
 
     request: str  # `/incident status`, `button incident_resolve`, `form update_modal`, ...
@@ -59,6 +62,13 @@ class Scope:
     channel_incident: Incident | None = None  # the incident whose channel this is
     incident: Incident | None = None
     payload: Payload | None = None  # what the message's control or the form carried
+    # What the listener declared the request does, and the facts it is decided on
+    # (handlers/access.py): who may see and change `incident`, and what the request costs.
+    permission: Permission = Permission.ANYONE
+    subject: Subject | None = None
+    admins: Container[str] = frozenset()
+    policy: Policy = field(default_factory=Policy)
+    cost: Cost | None = None
 
     def require_incident(self) -> Incident:
         """The request's incident, or the error that points to `/incident list`."""

@@ -15,13 +15,15 @@ from blocks.payloads import IncidentForm, IncidentValue
 from blocks.postmortems import postmortem_modal
 from bot import incidents, postmortems
 from bot.core.errors import InvalidInput
+from bot.permissions import Permission
+from bot.rate_limits import COSTLY
 from bot.slack.postmortems import PostmortemSlack
 from bot.slack.services import Services
 from handlers import action_items
+from handlers.access import on_action, on_view
 from handlers.commands import route
 from handlers.context import CommandRequest, scope_of, services_of
 from handlers.forms import picked_date, state_value
-from handlers.guard import guarded
 from handlers.incidents.roles import check_person
 
 
@@ -39,7 +41,7 @@ def _open_edit(services: Services, client: WebClient, trigger_id: str, incident_
     )
 
 
-@route("postmortem")
+@route("postmortem", need=Permission.RESPOND, cost=COSTLY)
 def postmortem_command(request: CommandRequest) -> None:
     """`/incident postmortem` drafts and posts the latest; `... edit` opens the form."""
     arg = request.args.strip().lower()
@@ -87,6 +89,7 @@ def submit_edit(
         if owner:
             try:
                 check_person(client, owner)
+                services.access.check_owner(owner, incident_id, field=Field.OWNER.value)
             except InvalidInput as exc:
                 raise InvalidInput(str(exc), fields={Field.OWNER.value: str(exc)}) from None
         services.apply(
@@ -130,7 +133,7 @@ def complete_button(ack: Ack, body: dict[str, Any], respond: Respond, context: B
 
 def register(app: App) -> None:
     """Register post-mortem and action item listeners."""
-    app.action(Action.POSTMORTEM_EDIT.value)(guarded(edit_button))
-    app.action(Action.POSTMORTEM_COMPLETE.value)(guarded(complete_button))
-    app.view(Callback.POSTMORTEM_MODAL.value)(guarded(submit_edit))
+    on_action(app, Action.POSTMORTEM_EDIT, edit_button, need=Permission.RESPOND)
+    on_action(app, Action.POSTMORTEM_COMPLETE, complete_button, need=Permission.COMPLETE_POSTMORTEM)
+    on_view(app, Callback.POSTMORTEM_MODAL, submit_edit, need=Permission.RESPOND)
     action_items.register(app)

@@ -14,9 +14,10 @@ from slack_sdk import WebClient
 from blocks.payloads import SnoozeValue
 from blocks.reminders import SNOOZE_ACTION, snooze_label, snoozed_blocks
 from bot import reminders
+from bot.permissions import Permission
 from bot.reminders.policy import ReminderPolicy
+from handlers.access import on_action
 from handlers.context import scope_of, services_of
-from handlers.guard import guarded
 
 
 def snooze_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -43,4 +44,4 @@ def snooze_button(ack: Ack, body: dict[str, Any], client: WebClient, context: Bo
 
 def register(app: App) -> None:
     """Register reminder listeners."""
-    app.action(SNOOZE_ACTION)(guarded(snooze_button))
+    on_action(app, SNOOZE_ACTION, snooze_button, need=Permission.RESPOND)

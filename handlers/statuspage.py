@@ -16,14 +16,15 @@ from blocks.payloads import IncidentForm
 from bot import incidents
 from bot.core.errors import InvalidInput
 from bot.core.slack_text import escape
+from bot.permissions.policy import Permission
 from bot.slack.services import Services
 from bot.statuspage import components, maintenance, publish
 from bot.statuspage.config import PageConfig
 from bot.statuspage.vocabulary import ComponentStatus, split_status_suffix
+from handlers.access import on_view
 from handlers.commands import route
 from handlers.context import CommandRequest, scope_of, services_of
 from handlers.forms import state_value
-from handlers.guard import guarded
 from storage.models import Incident
 
 F = publish  # the status page fields' block ids live with their validation
@@ -158,7 +159,7 @@ def follow_in(session: Session, services: Services, *, incident: Incident, actor
 # -- /incident statuspage -------------------------------------------------------------------
 
 
-@route("statuspage")
+@route("statuspage", need=Permission.STATUS_PAGE)
 def statuspage_command(request: CommandRequest) -> None:
     """`/incident statuspage <message>` publishes; without a message it opens the form."""
     services = request.services
@@ -244,7 +245,7 @@ def submit_statuspage(
 # -- /incident maintenance --------------------------------------------------------------
 
 
-@route("maintenance")
+@route("maintenance", need=Permission.ANYONE)  # no incident: see README
 def maintenance_command(request: CommandRequest) -> None:
     """`/incident maintenance` opens the scheduling form."""
     config = config_of(request.services)
@@ -292,7 +293,7 @@ def submit_maintenance(
 # -- /incident component ----------------------------------------------------------------
 
 
-@route("component")
+@route("component", need=Permission.ANYONE)  # no incident: see README
 def component_command(request: CommandRequest) -> None:
     """`/incident component <name> <status>`: change a component without an incident."""
     services = request.services
@@ -319,5 +320,5 @@ def component_command(request: CommandRequest) -> None:
 
 def register(app: App) -> None:
     """Register the status page forms."""
-    app.view(sp_blocks.STATUSPAGE_MODAL)(guarded(submit_statuspage))
-    app.view(sp_blocks.MAINTENANCE_MODAL)(guarded(submit_maintenance))
+    on_view(app, sp_blocks.STATUSPAGE_MODAL, submit_statuspage, need=Permission.STATUS_PAGE)
+    on_view(app, sp_blocks.MAINTENANCE_MODAL, submit_maintenance, need=Permission.ANYONE)

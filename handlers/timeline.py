@@ -26,12 +26,14 @@ from blocks.timeline import (
 from bot import incidents
 from bot import timeline as tl
 from bot.core.vocabulary import Status
+from bot.permissions import Permission
+from bot.rate_limits import COSTLY
 from bot.slack.services import Services
 from bot.slack.timeline_capture import TimelineCapture, file_names, reaction_name
+from handlers.access import here_or_anywhere, on_action, on_shortcut, on_view, picked
 from handlers.commands import route
 from handlers.context import CommandRequest, scope_of, services_of
 from handlers.forms import state_value
-from handlers.guard import guarded
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def _page(services: Services, incident_id: int, page: int) -> tuple[str, list[An
     return timeline_text(view, total), blocks
 
 
-@route("timeline")
+@route("timeline", need=Permission.SEE)
 def timeline_command(request: CommandRequest) -> None:
     """`/incident timeline`: the first page, only for the person who asked."""
     text, blocks = _page(request.services, request.scope.incident_id, 0)
@@ -98,7 +100,7 @@ def download(
 # -- writing ------------------------------------------------------------------------------
 
 
-@route("note")
+@route("note", need=Permission.RESPOND)
 def note_command(request: CommandRequest) -> None:
     """`/incident note <text>`: a manual entry at the current time."""
     incident = capture_of(request.services).note(
@@ -154,9 +156,11 @@ def _outcome_text(outcome: tl.Added, number: int) -> str:
     return f"That message is already on the timeline of incident #{number}."
 
 
-def _choices(services: Services) -> list[incidents.IncidentView]:
+def _choices(services: Services, user: str) -> list[incidents.IncidentView]:
+    """The incidents `user` may add to: open ones first, newest first."""
     with services.db.read() as session:
         views = incidents.list_incidents(session, include_resolved=True)
+    views = services.access.respondable(user, views)
     return sorted(views, key=lambda v: (v.status is Status.RESOLVED, -v.incident.number))
 
 
@@ -177,9 +181,13 @@ def add_to_timeline(
         )
         respond(text=_outcome_text(outcome, incident.number), response_type="ephemeral")
         return
-    views = _choices(services)
+    views = _choices(services, user)
     if not views:
-        respond(text="There is no incident to add this message to.", response_type="ephemeral")
+        respond(
+            text="There is no incident you can add this message to: join an incident's "
+            "channel first.",
+            response_type="ephemeral",
+        )
         return
     shared = SharedMessage.of(
         channel=channel,
@@ -217,8 +225,8 @@ def submit_pick(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
 
 def register(app: App) -> None:
     """Register timeline listeners."""
-    app.shortcut(Callback.ADD_TO_TIMELINE.value)(guarded(add_to_timeline))
-    app.view(Callback.TIMELINE_PICK_MODAL.value)(guarded(submit_pick))
-    app.action(Action.TIMELINE_EARLIER.value)(guarded(turn_page))
-    app.action(Action.TIMELINE_LATER.value)(guarded(turn_page))
-    app.action(Action.TIMELINE_DOWNLOAD.value)(guarded(download))
+    on_shortcut(app, Callback.ADD_TO_TIMELINE, add_to_timeline, need=here_or_anywhere)
+    on_view(app, Callback.TIMELINE_PICK_MODAL, submit_pick, need=picked)
+    on_action(app, Action.TIMELINE_EARLIER, turn_page, need=Permission.SEE)
+    on_action(app, Action.TIMELINE_LATER, turn_page, need=Permission.SEE)
+    on_action(app, Action.TIMELINE_DOWNLOAD, download, need=Permission.SEE, cost=COSTLY)

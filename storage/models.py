@@ -97,5 +97,3 @@ class IncidentUpdate(SQLModel, table=True):
 
 
 # Feature tables live in their own modules; importing them registers them on the metadata.
-import storage.models_statuspage  # noqa: E402, F401
-from storage import models_postmortems, models_reminders, models_timeline  # noqa: E402, F401

@@ -141,6 +141,23 @@ def test_identity_and_users(emu: SlackEmulator, client: WebClient, people: dict[
 # ---------------------------------------------------------------------- conversations
 
 
+def test_usergroup_members(emu: SlackEmulator, client: WebClient, people: dict[str, str]) -> None:
+    group = emu.add_usergroup("oncall", [people["alice"], people["bob"]])
+    old = emu.add_usergroup("old-team", [people["carol"]], disabled=True)
+    assert client.usergroups_users_list(usergroup=group)["users"] == [
+        people["alice"],
+        people["bob"],
+    ]
+    emu.set_usergroup_users(group, [people["carol"]])
+    assert client.usergroups_users_list(usergroup=group)["users"] == [people["carol"]]
+    assert code(lambda: client.usergroups_users_list(usergroup="S0NOPE0001")) == "no_such_subteam"
+    assert code(lambda: client.usergroups_users_list(usergroup=old)) == "no_such_subteam"
+    assert client.usergroups_users_list(usergroup=old, include_disabled=True)["users"] == [
+        people["carol"]
+    ]
+    assert code(lambda: client.api_call("usergroups.users.list")) == "invalid_arguments"
+
+
 @pytest.mark.parametrize(
     ("name", "error"),
     [

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from bot.core.events import EventBus, Events, as_list
 from bot.settings import Settings
+from bot.slack.access import SlackAccess
 from bot.slack.directory import SlackDirectory
 from bot.slack.surfaces import IncidentSlack
 from bot.slack.timeline_capture import TimelineCapture
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 
 class Services:
-    """Settings, the database, the Slack Web API client and directory, the event bus, and the
-    Slack surfaces and timeline capture (built here, so they are always there)."""
+    """Settings, the database, the Slack Web API client and directory, the event bus, the
+    Slack surfaces, timeline capture and access facts (built here, so they are always there)."""
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class Services:
         self.surfaces = IncidentSlack(self)
         self.timeline = TimelineCapture(self)
         self.status_page_jobs: StatusPageJobs | None = None  # set by bot.slack.statuspage.schedule
+        self.access = SlackAccess(self)  # facts about people for the permission rules
 
     def apply(
         self, operation: Callable[[Session], R], *, on_commit: Callable[[], object] | None = None

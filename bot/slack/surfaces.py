@@ -342,7 +342,7 @@ class IncidentSlack:
                     blocks=render.card_blocks(view),
                 ),
             )
-        if line_ts and where:
+        if line_ts and where and not inc.private:  # private: never in the broadcast channel
             self._try(
                 "the line in the broadcast channel",
                 failed,
@@ -401,7 +401,7 @@ class IncidentSlack:
             ),
         )
         reply, where, line_ts = None, inc.broadcast_channel_id, inc.broadcast_ts
-        if line_ts and where:
+        if line_ts and where and not inc.private:
             reply = self._try(
                 "the update under the broadcast line",
                 failed,

@@ -16,19 +16,21 @@ from bot import incidents
 from bot.core.errors import InvalidInput
 from bot.core.slack_text import escape
 from bot.incidents import rules
+from bot.permissions import Permission
+from bot.rate_limits import DECLARE, OPENS_DECLARE
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
 from handlers import statuspage
+from handlers.access import on_action, on_shortcut, on_view
 from handlers.commands import route
 from handlers.context import CommandRequest, ack_then, readable, scope_of, services_of
 from handlers.errors import new_reference
 from handlers.forms import state_value
-from handlers.guard import guarded
 
 log = logging.getLogger(__name__)
 
 
-@route("declare")
+@route("declare", need=Permission.ANYONE, cost=OPENS_DECLARE)
 def declare_command(request: CommandRequest) -> None:
     """`/incident declare [title]` opens the form with the title filled in."""
     request.client.views_open(
@@ -195,8 +197,9 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
 
 def register(app: App) -> None:
     """Register the declare listeners."""
-    app.shortcut(Callback.DECLARE_SHORTCUT.value)(guarded(declare_shortcut))
-    app.shortcut(Callback.DECLARE_FROM_MESSAGE.value)(guarded(declare_from_message))
-    app.action(Action.HOME_DECLARE.value)(guarded(declare_from_home))
-    app.view(Callback.DECLARE_MODAL.value)(guarded(submit_declare))
-    app.action(Action.RETRY_SETUP.value)(guarded(retry_setup))
+    anyone, opens = Permission.ANYONE, OPENS_DECLARE
+    on_shortcut(app, Callback.DECLARE_SHORTCUT, declare_shortcut, need=anyone, cost=opens)
+    on_shortcut(app, Callback.DECLARE_FROM_MESSAGE, declare_from_message, need=anyone, cost=opens)
+    on_action(app, Action.HOME_DECLARE, declare_from_home, need=anyone, cost=opens)
+    on_view(app, Callback.DECLARE_MODAL, submit_declare, need=anyone, cost=DECLARE)
+    on_action(app, Action.RETRY_SETUP, retry_setup, need=Permission.RESPOND)

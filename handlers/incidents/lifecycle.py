@@ -16,12 +16,26 @@ from bot.core import inputs
 from bot.core.errors import InvalidInput
 from bot.core.events import IncidentEvent, IncidentResolved, StatusChanged
 from bot.core.vocabulary import Severity, Status, parse_severity, parse_status
+from bot.permissions import Permission
 from bot.slack.services import Services
 from handlers import statuspage
-from handlers.commands import route
-from handlers.context import CommandRequest, readable, scope_of, services_of
+from handlers.access import on_action, on_view
+from handlers.commands import args_of, route
+from handlers.context import CommandRequest, Scope, readable, scope_of, services_of
 from handlers.forms import state_value
-from handlers.guard import guarded
+
+
+def status_need(scope: Scope, value: str) -> Permission:
+    """Moving to `value`: resolving, reopening a resolved incident, or responding."""
+    try:
+        status = parse_status(value)
+    except InvalidInput:
+        return Permission.RESPOND  # the listener says what is wrong with it
+    if status is Status.RESOLVED:
+        return Permission.RESOLVE
+    if scope.incident is not None and scope.incident.status == Status.RESOLVED.value:
+        return Permission.REOPEN
+    return Permission.RESPOND
 
 
 def _view(services: Services, incident_id: int) -> incidents.IncidentView:
@@ -47,21 +61,21 @@ def _set_severity(services: Services, incident_id: int, severity: Severity, acto
     )
 
 
-@route("status")
+@route("status", need=lambda scope, body: status_need(scope, args_of(body)))
 def status_command(request: CommandRequest) -> None:
     """`/incident status <status>`"""
     status = parse_status(request.args)
     _set_status(request.services, request.scope.incident_id, status, request.user_id)
 
 
-@route("severity")
+@route("severity", need=Permission.RESPOND)
 def severity_command(request: CommandRequest) -> None:
     """`/incident severity <sev>`"""
     severity = parse_severity(request.args)
     _set_severity(request.services, request.scope.incident_id, severity, request.user_id)
 
 
-@route("update")
+@route("update", need=Permission.RESPOND)
 def update_command(request: CommandRequest) -> None:
     """`/incident update [text]` opens the update form."""
     view = _view(request.services, request.scope.incident_id)
@@ -74,7 +88,7 @@ def update_command(request: CommandRequest) -> None:
     )
 
 
-@route("resolve")
+@route("resolve", need=Permission.RESOLVE)
 def resolve_command(request: CommandRequest) -> None:
     """`/incident resolve` asks how it was resolved."""
     view = _view(request.services, request.scope.incident_id)
@@ -126,6 +140,10 @@ def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, context: B
 
 def _selected(body: dict[str, Any]) -> str:
     return str((body["actions"][0].get("selected_option") or {}).get("value") or "")
+
+
+def _status_select_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    return status_need(scope, _selected(body))
 
 
 def status_select(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -197,9 +215,9 @@ def submit_resolve(
 
 def register(app: App) -> None:
     """Register lifecycle listeners."""
-    app.action(Action.POST_UPDATE.value)(guarded(update_button))
-    app.action(Action.RESOLVE.value)(guarded(resolve_button))
-    app.action(Action.SET_STATUS.value)(guarded(status_select))
-    app.action(Action.SET_SEVERITY.value)(guarded(severity_select))
-    app.view(Callback.UPDATE_MODAL.value)(guarded(submit_update))
-    app.view(Callback.RESOLVE_MODAL.value)(guarded(submit_resolve))
+    on_action(app, Action.POST_UPDATE, update_button, need=Permission.RESPOND)
+    on_action(app, Action.RESOLVE, resolve_button, need=Permission.RESOLVE)
+    on_action(app, Action.SET_STATUS, status_select, need=_status_select_need)
+    on_action(app, Action.SET_SEVERITY, severity_select, need=Permission.RESPOND)
+    on_view(app, Callback.UPDATE_MODAL, submit_update, need=Permission.RESPOND)
+    on_view(app, Callback.RESOLVE_MODAL, submit_resolve, need=Permission.RESOLVE)

@@ -15,10 +15,28 @@ from bot import incidents
 from bot.core.commands import parse_user
 from bot.core.errors import InvalidInput
 from bot.core.vocabulary import Role, parse_role
-from handlers.commands import route
-from handlers.context import CommandRequest, scope_of, services_of
+from bot.permissions import Permission
+from handlers.access import on_action, on_view
+from handlers.commands import args_of, route
+from handlers.context import CommandRequest, Scope, scope_of, services_of
 from handlers.forms import state_value
-from handlers.guard import guarded
+
+
+def role_need(role_text: str | None) -> Permission:
+    """Handing the incident manager role over is consequential; other roles are responding."""
+    try:
+        role = parse_role(role_text or "")
+    except InvalidInput:
+        return Permission.RESPOND  # the listener says what is wrong with it
+    return Permission.MANAGER if role is Role.INCIDENT_MANAGER else Permission.RESPOND
+
+
+def _role_command_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    return role_need(args_of(body).partition(" ")[0])
+
+
+def _role_form_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    return role_need(state_value(body.get("view") or {}, Field.ROLE))
 
 
 def check_person(client: WebClient, user_id: str) -> None:
@@ -50,14 +68,14 @@ def _assign(request: CommandRequest, role: Role, user_id: str) -> None:
     )
 
 
-@route("manager")
+@route("manager", need=Permission.MANAGER)
 def manager_command(request: CommandRequest) -> None:
     """`/incident manager @user`"""
     user = parse_user(request.args, example="/incident manager @alice")
     _assign(request, Role.INCIDENT_MANAGER, user)
 
 
-@route("role")
+@route("role", need=_role_command_need)
 def role_command(request: CommandRequest) -> None:
     """`/incident role <role> @user`"""
     role_text, _, mention = request.args.partition(" ")
@@ -106,5 +124,5 @@ def submit_role(
 
 def register(app: App) -> None:
     """Register role listeners."""
-    app.action(Action.ASSIGN_ROLE.value)(guarded(role_button))
-    app.view(Callback.ROLE_MODAL.value)(guarded(submit_role))
+    on_action(app, Action.ASSIGN_ROLE, role_button, need=Permission.RESPOND)
+    on_view(app, Callback.ROLE_MODAL, submit_role, need=_role_form_need)

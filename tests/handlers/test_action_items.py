@@ -231,6 +231,7 @@ def test_lists_mark_done_and_the_postmortem_shows_the_state(
     )
     assert other.channel_id is not None
     bob = workspace.bob
+    slack.add_members(other.channel_id, bob)  # a responder in both
     answer(slack, driver, f"action First fix <@{bob}|bob>", user=bob, channel=channel)
     answer(
         slack, driver, f"action Second fix <@{workspace.carol}|carol>", user=bob, channel=channel

@@ -1,5 +1,6 @@
 """Every click and form passes one gate: what it carries must be the bot's own, and belong to
-the channel it came from. A refused request is answered with a clear message, nothing else."""
+the channel it came from, and name an incident the person may see. A refused request is
+answered with a clear message, nothing else."""
 
 from __future__ import annotations
 
@@ -127,3 +128,125 @@ def test_forged_or_garbled_form_metadata_is_refused_and_the_person_told(room: Ro
         told = room.slack.wait_for(partial(_dms_with, room, alice, expected))
         assert told[-1]["text"].startswith(":warning:")
     assert "Rolled back" not in str(room.slack.messages(room.channel))
+
+
+# Every kind of payload that names an incident, forged to name another one (`%s`: its id).
+BUTTONS: list[tuple[str, str | None, str | None]] = [  # (action id, value, block id)
+    ("incident_post_update", "%s", None),
+    ("incident_assign_role", "%s", None),
+    ("incident_resolve", "%s", None),
+    ("incident_retry_setup", "%s", None),
+    ("timeline_download", "%s", None),
+    ("postmortem_edit", "%s", None),
+    ("postmortem_complete", "%s", None),
+    ("timeline_earlier", "%s:0", None),
+    ("timeline_later", "%s:1", None),
+    ("reminder_snooze_15", "%s:15", None),
+    ("incident_set_status", "resolved", "incident_card_%s"),
+    ("incident_set_severity", "sev1", "incident_card_%s"),
+]
+FORMS = {
+    "update_modal": {"message": {"message": "Leaked"}},
+    "resolve_modal": {"resolution": {"resolution": "Leaked"}},
+    "role_modal": {"role": {"role": "scribe"}},
+    "postmortem_modal": {"summary": {"summary": "Leaked"}},
+}
+
+
+def _secret(room: Room) -> Incident:
+    """Incident #2: private, declared and managed by Alice; Carol is not in its channel."""
+    return declare(
+        room.bot, room.driver, room.slack, user=room.ws.alice, channel=room.ws.general,
+        title="Credential leak", private=True,
+    )  # fmt: skip
+
+
+def _unchanged(room: Room, incident: Incident) -> None:
+    now = _incident(room, must(incident.id))
+    assert (now.status, now.severity) == (incident.status, incident.severity)
+    with room.bot.runtime.services.db.session() as session:
+        roles = incidents.roles_of(session, incident_id=must(incident.id))
+    assert list(roles.values()) == [room.ws.alice]
+
+
+def _fill(template: str | None, incident_id: int | None) -> str | None:
+    return template % incident_id if template and "%s" in template else template
+
+
+def test_every_button_naming_another_incident_is_refused_in_an_incident_channel(
+    room: Room,
+) -> None:
+    secret = _secret(room)
+    opened = len(room.slack.calls_to("views.open"))
+    for action_id, value, block_id in BUTTONS:
+        click = room.driver.block_actions(
+            action_id,
+            user=room.ws.bob,
+            channel=room.channel,
+            value=_fill(value, secret.id),
+            block_id=_fill(block_id, secret.id),
+        )
+        refusal = _refusal(room, click.response_url)
+        assert "is about another incident than this channel's (#1)" in refusal, action_id
+    assert len(room.slack.calls_to("views.open")) == opened
+    _unchanged(room, secret)
+
+
+def test_every_button_naming_a_private_incident_is_refused_to_outsiders_anywhere(
+    room: Room,
+) -> None:
+    secret = _secret(room)
+    carol = room.ws.carol
+    dm = room.slack.dm_channel_id(carol)
+    with room.bot.runtime.services.db.session() as session:
+        item = ActionItem(
+            incident_id=must(secret.id), text="Rotate keys", owner=room.ws.alice,
+            via="command", created_by=room.ws.alice,
+        )  # fmt: skip
+        session.add(item)
+        session.flush()
+        item_id = must(item.id)
+    opened = len(room.slack.calls_to("views.open"))
+    for action_id, value, block_id in [*BUTTONS, ("action_item_done", str(item_id), None)]:
+        click = room.driver.block_actions(
+            action_id,
+            user=carol,
+            channel=dm,  # a direct message: no channel of its own to match
+            value=_fill(value, secret.id),
+            block_id=_fill(block_id, secret.id),
+        )
+        refusal = _refusal(room, click.response_url)
+        assert f"Incident {secret.id} does not exist, or it is private" in refusal, action_id
+        assert "Credential leak" not in refusal
+    assert len(room.slack.calls_to("views.open")) == opened
+    _unchanged(room, secret)
+    with room.bot.runtime.services.db.session() as session:
+        assert must(session.get(ActionItem, item_id)).state == "open"
+
+
+def test_every_form_naming_another_incident_is_refused(room: Room) -> None:
+    secret = _secret(room)
+    carol = room.ws.carol
+    room.slack.add_members(room.channel, carol)  # a responder of #1, outside #2
+    room.command("update", user=carol)
+    form = room.slack.wait_for(lambda: room.slack.current_view(carol))
+    for callback_id, values in FORMS.items():
+        forged = {
+            **form,
+            "callback_id": callback_id,
+            "private_metadata": f'{{"incident_id":{secret.id}}}',
+        }
+        assert room.driver.view_submission(forged, values, user=carol).status == 200
+    expected = f"Incident {secret.id} does not exist, or it is private"
+    room.slack.wait_for(lambda: len(_dms_with(room, carol, expected)) == len(FORMS))
+    # An action-item form from #1's channel that names #2.
+    metadata = f'{{"channel":"{room.channel}","incident_id":{secret.id}}}'
+    item_form = {**form, "callback_id": "action_item_modal", "private_metadata": metadata}
+    room.driver.view_submission(item_form, {"text": {"text": "Leaked"}}, user=carol)
+    room.slack.wait_for(
+        partial(_dms_with, room, carol, "about another incident than this channel's")
+    )
+    _unchanged(room, secret)
+    assert "Leaked" not in str(room.slack.messages(must(secret.channel_id), include_replies=True))
+    with room.bot.runtime.services.db.session() as session:
+        assert session.get(ActionItem, 1) is None

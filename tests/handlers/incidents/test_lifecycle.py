@@ -200,9 +200,9 @@ def test_card_controls(
     driver.block_actions("incident_post_update", user=workspace.bob, message=card, channel=channel)
     slack.wait_for("views.open", count=2)
     assert slack.modal(workspace.bob)["callback_id"] == "update_modal"
-    driver.block_actions("incident_resolve", user=workspace.carol, message=card, channel=channel)
+    driver.block_actions("incident_resolve", user=workspace.alice, message=card, channel=channel)
     slack.wait_for("views.open", count=3)
-    assert slack.modal(workspace.carol)["callback_id"] == "resolve_modal"
+    assert slack.modal(workspace.alice)["callback_id"] == "resolve_modal"
     slack.wait_for(lambda: "SEV1" in str(_card(slack, incident)["blocks"]))
     assert slack.channel(channel)["topic"]["value"].startswith("SEV1 | Identified")
 

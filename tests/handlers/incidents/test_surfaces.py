@@ -49,7 +49,8 @@ def test_a_refused_card_update_still_updates_topic_and_broadcast(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, workspace: Workspace
 ) -> None:
     announce = slack.add_channel("incidents")
-    bot = start_bot(incident_broadcast_channel="#incidents")
+    # Bob is an incident admin: he may change an incident whose channel he is not in.
+    bot = start_bot(incident_broadcast_channel="#incidents", incident_admins=workspace.bob)
     driver = bot.driver(slack)
     incident = declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
     channel = must(incident.channel_id)
