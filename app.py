@@ -32,6 +32,7 @@ from bot.slack import jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
 from web import keepalive
+from web.hooks import AlertHooks
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
 
 log = logging.getLogger("incident_bot")
@@ -99,6 +100,7 @@ def create_runtime(settings: Settings) -> Runtime:
         db=db,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
+        hooks=AlertHooks(settings=settings, db=db, rules=settings.alert_rules()).routes(),
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs.schedule(scheduler, services)
