@@ -63,6 +63,9 @@ class AlertGroup(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=_at())
     acknowledged_by: str | None = Field(default=None, max_length=64)
     acknowledged_at: datetime | None = Field(default=None, sa_column=_at())
+    dismissed_by: str | None = Field(default=None, max_length=32)
+    dismissed_at: datetime | None = Field(default=None, sa_column=_at())
+    dismiss_reason: str | None = Field(default=None, max_length=500)
     incident_id: int | None = Field(
         default=None, foreign_key="incident.id", index=True, ondelete="SET NULL"
     )
