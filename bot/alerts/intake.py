@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 STORE_ATTEMPTS = 5
 GROUP_LOCK_SPACE = 0x1C1D_0A1E  # first key of the two-key advisory lock of alert groups
 RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock: try again
+LOOKUP_CHUNK = 500  # fingerprints per IN (...) list
 SEVERITY_RANK = {"sev1": 1, "sev2": 2, "sev3": 3, "sev4": 4}
 
 
@@ -127,14 +128,32 @@ def _new_group(
     return group
 
 
-def _latest(session: Session, source: str, fingerprint: str) -> Alert | None:
-    statement = (
-        select(Alert)
-        .where(Alert.source == source, Alert.fingerprint == fingerprint)
-        .order_by(col(Alert.id).desc())
-        .limit(1)
-    )
-    return session.exec(statement).first()
+def _existing(
+    session: Session, source: str, fingerprints: list[str]
+) -> tuple[dict[str, Alert], dict[str, Alert]]:
+    """The open row of each fingerprint, and the latest closed row of the others.
+
+    Two queries per delivery, however many alerts it carries (Alertmanager sends the whole
+    group every time).
+    """
+    open_rows: dict[str, Alert] = {}
+    latest: dict[str, Alert] = {}
+    for start in range(0, len(fingerprints), LOOKUP_CHUNK):
+        chunk = fingerprints[start : start + LOOKUP_CHUNK]
+        keys = [_open_key(source, fingerprint) for fingerprint in chunk]
+        for row in session.exec(select(Alert).where(col(Alert.open_key).in_(keys))).all():
+            open_rows[row.fingerprint] = row
+        closed = [fingerprint for fingerprint in chunk if fingerprint not in open_rows]
+        if not closed:
+            continue
+        newest = (
+            select(func.max(Alert.id))
+            .where(Alert.source == source, col(Alert.fingerprint).in_(closed))
+            .group_by(col(Alert.fingerprint))
+        )
+        for row in session.exec(select(Alert).where(col(Alert.id).in_(newest))).all():
+            latest[row.fingerprint] = row
+    return open_rows, latest
 
 
 def _describe(row: Alert, alert: AlertIn, now: datetime) -> None:
@@ -213,10 +232,11 @@ def ingest(
     opened: list[int] = []
     touched: dict[int, AlertGroup] = {}
     new = repeated = resolved = stale = duplicate = 0
-    for alert in batch.alerts:
-        open_row = session.exec(
-            select(Alert).where(Alert.open_key == _open_key(source, alert.fingerprint))
-        ).first()
+    # One entry per fingerprint (the last wins when a delivery repeats one).
+    unique = list({alert.fingerprint: alert for alert in batch.alerts}.values())
+    open_rows, latest_rows = _existing(session, source, [a.fingerprint for a in unique])
+    for alert in unique:
+        open_row = open_rows.get(alert.fingerprint)
         if open_row is not None:
             owner = session.get(AlertGroup, open_row.group_id)
             assert owner is not None
@@ -232,7 +252,7 @@ def ingest(
                 repeated += 1
             session.add(open_row)
             continue
-        latest = _latest(session, source, alert.fingerprint)
+        latest = latest_rows.get(alert.fingerprint)
         if latest is not None and alert.state is AlertState.RESOLVED:
             duplicate += 1  # the resolve is already recorded
             continue
@@ -253,7 +273,6 @@ def ingest(
             new += 1
         else:
             resolved += 1
-        session.flush()
     session.flush()
     for touched_group in touched.values():
         if touched_group.id == (group.id if group else None):

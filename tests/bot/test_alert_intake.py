@@ -204,3 +204,21 @@ def test_the_first_matching_rule_decides_when_a_group_opens(db: Database, tmp_pa
     store(db, am("alertmanager_resolved"), rules=rules, now=T0)
     store(db, am("alertmanager_one_resolved"), rules=rules, now=T0)
     assert groups(db)[0].status == "resolved" and groups(db)[0].escalation_due_at is None
+
+
+def test_a_big_group_in_one_delivery(db: Database) -> None:
+    """Alertmanager sends the whole group each time: 600 alerts, twice, then half resolved."""
+    body = payload("alertmanager_firing")
+    template = body["alerts"][0]
+    body["alerts"] = [
+        {**template, "fingerprint": f"{i:016x}", "labels": {**template["labels"], "n": str(i)}}
+        for i in range(600)
+    ]
+    assert store(db, parse_prometheus(body), now=T0).new == 600
+    assert store(db, parse_prometheus(body), now=T0).repeated == 600
+    for alert in body["alerts"][:300]:
+        alert["status"], alert["endsAt"] = "resolved", "2026-11-29T19:20:00Z"
+    result = store(db, parse_prometheus(body), now=T0)
+    assert (result.resolved, result.repeated) == (300, 300)
+    (group,) = groups(db)
+    assert (group.alert_count, group.firing_count, group.status) == (600, 300, "firing")
