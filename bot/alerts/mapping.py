@@ -294,7 +294,6 @@ BUILTIN_SPECS: dict[str, dict[str, Any]] = {
             "MONITORING_UNAVAILABLE": "warning",
             "INFO": "info",
         },
-        "description": "{ProblemDetailsText}",
         "link": "{ProblemURL}",
         "labels": {
             "problem": "{ProblemID}",

@@ -168,3 +168,24 @@ def test_builtin_tool_mappings(
     assert fired.state is AlertState.FIRING and done.state is AlertState.RESOLVED
     assert fired.severity == severity
     assert fired.title and fired.labels["integration"] == name
+
+
+def test_the_readme_ships_the_builtin_mappings() -> None:
+    """The mappings the README gives are exactly the built-in ones (and they load)."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from bot.alerts.mapping import BUILTIN_SPECS
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    marker = readme.index("<!-- alert-mappings:")
+    block = re.search(r"```yaml\n(.*?)```", readme[marker:], re.DOTALL)
+    assert block is not None
+    shipped = yaml.safe_load(block.group(1))["mappings"]
+    assert set(shipped) == set(BUILTIN_SPECS) >= {
+        "datadog", "newrelic", "dynatrace", "zabbix", "nagios", "xmatters"
+    }  # fmt: skip
+    for name, spec in shipped.items():
+        assert AlertMapping.from_dict(name, spec) == BUILTIN[name], name
