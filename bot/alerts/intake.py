@@ -186,6 +186,17 @@ def _new_alert(group: AlertGroup, source: str, alert: AlertIn, now: datetime) ->
     return row
 
 
+def _close_left_out(session: Session, group: AlertGroup, source: str, now: datetime) -> int:
+    """Close the group's alerts the sender left out of a delivery that resolves the group."""
+    rows = session.exec(
+        select(Alert).where(Alert.group_id == group.id, col(Alert.open_key).is_not(None))
+    ).all()
+    for row in rows:
+        row.status, row.open_key, row.resolved_at, row.ends_at = "resolved", None, now, now
+        session.add(row)
+    return len(rows)
+
+
 def _recount(session: Session, group: AlertGroup, now: datetime) -> None:
     rows = session.exec(
         select(Alert.status, Alert.severity, func.min(Alert.starts_at), func.count())
@@ -273,6 +284,9 @@ def ingest(
             new += 1
         else:
             resolved += 1
+    if batch.all_resolved and group is not None and group.status == "firing":
+        resolved += _close_left_out(session, group, source, now)
+        touched[group.id or 0] = group
     session.flush()
     for touched_group in touched.values():
         if touched_group.id == (group.id if group else None):

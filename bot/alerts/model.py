@@ -74,6 +74,9 @@ class Batch:
     labels: dict[str, str] = field(default_factory=dict)
     delivery_id: str | None = None  # the sender's id of this delivery (retries repeat it)
     ignored: str | None = None  # set when the delivery carries no alert (a ping, a note)
+    # The sender says the whole group resolved (Alertmanager's group status), even alerts
+    # it left out of this delivery (`truncatedAlerts`).
+    all_resolved: bool = False
 
 
 def ignored(source: Source, reason: str, delivery_id: str | None = None) -> Batch:

@@ -125,6 +125,7 @@ def parse_prometheus(body: Any, source: Source = Source.ALERTMANAGER) -> Batch:
         title=_group_title(payload, alerts, common),
         alerts=alerts,
         labels=common,
+        all_resolved=payload.get("status") == "resolved",
     )
 
 
@@ -190,7 +191,10 @@ def parse_pagerduty(body: Any, delivery_id: str | None) -> Batch:
         severity=labels.get("priority") or labels.get("urgency"),
         labels=labels,
         links=links_of(incident=data.get("html_url")),
-        starts_at=parse_time(data.get("created_at"), "event.data.created_at") or occurred,
+        # A reopened incident fires anew from the reopening (its created_at is the first time).
+        starts_at=occurred
+        if event_type == "incident.reopened"
+        else parse_time(data.get("created_at"), "event.data.created_at") or occurred,
         ends_at=occurred if resolved else None,
         acknowledged_by=_summary(event.get("agent"))
         if event_type == "incident.acknowledged"

@@ -222,3 +222,26 @@ def test_a_big_group_in_one_delivery(db: Database) -> None:
     assert (result.resolved, result.repeated) == (300, 300)
     (group,) = groups(db)
     assert (group.alert_count, group.firing_count, group.status) == (600, 300, "firing")
+
+
+def test_a_truncated_resolve_closes_the_alerts_left_out(db: Database) -> None:
+    """With max_alerts, Alertmanager's final resolve may list only some alerts of the group."""
+    store(db, am("alertmanager_firing"), now=T0)
+    body = payload("alertmanager_resolved")
+    body["truncatedAlerts"] = 1  # the other alert was left out
+    result = store(db, parse_prometheus(body), now=T0 + timedelta(minutes=1))
+    assert result.resolved == 2
+    (group,) = groups(db)
+    assert group.status == "resolved" and group.firing_count == 0
+    assert {a.status for a in alerts(db)} == {"resolved"}
+
+
+def test_a_reopened_pagerduty_incident_fires_again(db: Database) -> None:
+    store(db, parse_pagerduty(payload("pagerduty_triggered"), "d1"), now=T0)
+    store(db, parse_pagerduty(payload("pagerduty_resolved"), "d2"), now=T0)
+    reopened = payload("pagerduty_triggered")
+    reopened["event"]["event_type"] = "incident.reopened"
+    reopened["event"]["occurred_at"] = "2020-04-10T08:00:00Z"
+    result = store(db, parse_pagerduty(reopened, "d3"), now=T0)
+    assert result.new == 1 and len(result.opened) == 1
+    assert [g.status for g in groups(db)] == ["resolved", "firing"]
