@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 import handlers
 from bot.core.errors import ConfigError
@@ -50,13 +51,17 @@ class Runtime:
     executor: ThreadPoolExecutor
 
     def start_background(self) -> None:
-        """Start the scheduler (the server is started by the caller)."""
+        """Start the scheduler and the alert triage worker (the caller starts the server)."""
         self.scheduler.start()
+        if self.services.alerts is not None:
+            self.services.alerts.start()
 
     def shutdown(self) -> None:
         """Finish in-flight listener work, stop the scheduler, close the database."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        if self.services.alerts is not None:
+            self.services.alerts.stop()
         self.executor.shutdown(wait=True)
         self.services.db.dispose()
 
@@ -73,6 +78,16 @@ def slack_client(settings: Settings) -> WebClient:
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def alert_hooks(services: Services) -> list[BaseRoute]:
+    """POST /hooks/<source>: stored alerts go on to their triage messages."""
+    triage = services.alerts
+    assert triage is not None  # made by subscribers.install
+    hooks = AlertHooks(
+        settings=services.settings, db=services.db, rules=triage.rules, on_stored=triage.on_stored
+    )
+    return hooks.routes()
 
 
 def create_runtime(settings: Settings) -> Runtime:
@@ -100,7 +115,7 @@ def create_runtime(settings: Settings) -> Runtime:
         db=db,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
-        hooks=AlertHooks(settings=settings, db=db, rules=settings.alert_rules()).routes(),
+        hooks=alert_hooks(services),
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs.schedule(scheduler, services)

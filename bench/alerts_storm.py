@@ -32,10 +32,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bench.load import percentile
 from bench.processes import TOKEN, start_bot
+from blocks.alerts import group_of
 from storage import Database
 from storage.models_alerts import Alert, AlertGroup
 from tests.emulator import SlackEmulator
@@ -134,15 +135,38 @@ def storm(url: str, alerts: int, groups: int, seconds: float, senders: int) -> d
     }
 
 
+def converge(url: str, timeout: float) -> float | None:
+    """Seconds until every group's triage message shows its latest version (None: timeout)."""
+    db = Database(url)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < timeout:
+            with db.read() as session:
+                behind = session.exec(
+                    select(func.count())
+                    .select_from(AlertGroup)
+                    .where(col(AlertGroup.posted_version) < col(AlertGroup.version))
+                ).one()
+            if behind == 0:
+                return round(time.monotonic() - started, 1)
+            time.sleep(0.5)
+        return None
+    finally:
+        db.dispose()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='ib-storm-')}/storm.db"
     with SlackEmulator(bot_token=TOKEN) as emulator:
         channel = emulator.seed_demo()["general"]
-        os.environ["ALERT_WEBHOOK_TOKEN"] = HOOK_TOKEN  # read by the bot process only
+        emulator.enable_rate_limits()  # Slack's tiers and 1 post per second per channel
+        extra = {"ALERT_WEBHOOK_TOKEN": HOOK_TOKEN, "ALERTS_CHANNEL": channel}
+        os.environ.update(extra)  # read by the bot process only
         try:
             bot = start_bot(emulator.api_url, url, channel)
         finally:
-            del os.environ["ALERT_WEBHOOK_TOKEN"]
+            for name in extra:
+                del os.environ[name]
         try:
             figures = storm(
                 f"http://127.0.0.1:{bot.port}/hooks/alertmanager",
@@ -151,9 +175,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 args.seconds,
                 args.senders,
             )
+            figures["triage_seconds"] = converge(url, args.converge_timeout)
             figures["bot_cpu_seconds"] = round(bot.cpu_seconds(), 2)
         finally:
             bot.stop()
+        posts = emulator.calls_to("chat.postMessage")
+        figures["triage_messages"] = sum(
+            1 for m in emulator.messages(channel) if group_of(m) is not None
+        )
+        figures["post_calls"] = len(posts)
+        figures["update_calls"] = len(emulator.calls_to("chat.update"))
+        figures["rate_limited_calls"] = sum(1 for c in emulator.calls if c.status == 429)
     db = Database(url)
     try:
         with db.read() as session:
@@ -192,6 +224,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "statuses"
     ] == {200: args.alerts}
     figures["one_group_per_sender_group"] = stored_groups == args.groups
+    # One triage message per group (the warm-up group has one too), none twice.
+    figures["one_message_per_group"] = figures["triage_messages"] == args.groups + 1
     figures["p99_under_target"] = figures["latency_ms_p99"] < TARGET_P99_MS
     return figures
 
@@ -211,8 +245,13 @@ def report(figures: dict[str, Any]) -> str:
             f"({figures['distinct_fingerprints']} distinct, {figures['repeats']} repeats), "
             f"alerts per group {figures['alerts_per_group'][0]}-{figures['alerts_per_group'][1]};"
             f" bot CPU {figures['bot_cpu_seconds']} s",
+            f"  triage: {figures['triage_messages']} messages (storm groups + 1 warm-up) "
+            f"shown up to date after {figures['triage_seconds']} s; {figures['post_calls']} "
+            f"chat.postMessage, {figures['update_calls']} chat.update, "
+            f"{figures['rate_limited_calls']} answered 429 (rate limits on, retried)",
             f"  every alert stored once: {figures['every_alert_once']}; one group per sender "
-            f"group: {figures['one_group_per_sender_group']}; p99 under target: "
+            f"group: {figures['one_group_per_sender_group']}; one message per group: "
+            f"{figures['one_message_per_group']}; p99 under target: "
             f"{figures['p99_under_target']}",
         ]
     )
@@ -226,6 +265,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=10.0, help="spread the alerts over")
     parser.add_argument("--senders", type=int, default=32, help="concurrent HTTP connections")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--converge-timeout", type=float, default=300.0, help="seconds to wait for Slack"
+    )
     args = parser.parse_args(argv)
     figures = run(args)
     print(report(figures))
@@ -234,4 +276,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 if __name__ == "__main__":
     result = main()
-    sys.exit(0 if result["every_alert_once"] and result["one_group_per_sender_group"] else 1)
+    passed = (
+        result["every_alert_once"]
+        and result["one_group_per_sender_group"]
+        and result["one_message_per_group"]
+    )
+    sys.exit(0 if passed else 1)

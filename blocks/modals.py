@@ -36,9 +36,11 @@ def declare_modal(
     title: str = "",
     summary: str = "",
     origin: dict[str, str] | None = None,
+    severity: str | None = None,
 ) -> View:
     """The declare form. `origin` carries the channel/ts/permalink of a source message."""
     severities = severity_options(with_descriptions=True)
+    preset = next((option for option in severities if option.value == severity), None)
     blocks: list[Block] = [
         InputBlock(
             block_id=Field.TITLE,
@@ -54,7 +56,10 @@ def declare_modal(
             block_id=Field.SEVERITY,
             label="Severity",
             element=StaticSelectElement(
-                action_id=Field.SEVERITY, placeholder="Choose a severity", options=severities
+                action_id=Field.SEVERITY,
+                placeholder="Choose a severity",
+                options=severities,
+                initial_option=preset,
             ),
         ),
         InputBlock(

@@ -56,6 +56,16 @@ class AlertGroup(SQLModel, table=True):
     # Bumped by every change the triage message shows; Slack shows `posted_version`.
     version: int = Field(default=1)
     posted_version: int = Field(default=0)
+    # The triage message, once posted; `post_started_at` is set before posting, so a post
+    # whose answer was lost is looked for in the channel instead of being posted twice.
+    message_channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    post_started_at: datetime | None = Field(default=None, sa_column=_at())
+    # The replica refreshing the message right now, until when.
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=_at())
+    # When the linked incident's channel was told that the alerts resolved.
+    incident_told_at: datetime | None = Field(default=None, sa_column=_at())
     # When the earliest alert started (the incident's detection time), when one last arrived.
     first_alert_at: datetime = Field(sa_column=_at(nullable=False))
     last_alert_at: datetime = Field(sa_column=_at(nullable=False))

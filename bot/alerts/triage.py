@@ -18,7 +18,7 @@ from bot.alerts.escalation import Targets
 from bot.alerts.rules import AlertRules
 from bot.core.errors import InvalidInput, NotFound
 from storage.models import Incident
-from storage.models_alerts import AlertGroup
+from storage.models_alerts import Alert, AlertGroup
 
 REASON_MAX = 500
 
@@ -136,3 +136,122 @@ def claim_due_levels(
             for level in levels
         ]
     return claimed
+
+
+# --- Keeping the triage message current (the Slack side calls these) --------------------------
+
+SHOWN_ALERTS = 5
+
+
+@dataclass(frozen=True)
+class TriageView:
+    """What a triage message shows: the group, its first alerts, its incident's number."""
+
+    group: AlertGroup
+    alerts: tuple[Alert, ...]
+    incident_number: int | None
+    incident_channel: str | None
+
+
+def view(session: Session, group_id: int) -> TriageView:
+    """A snapshot of a group for rendering (firing alerts first, then the latest)."""
+    group = session.get(AlertGroup, group_id)
+    if group is None:
+        raise NotFound("That alert group no longer exists.")
+    alerts = session.exec(
+        select(Alert)
+        .where(Alert.group_id == group_id)
+        .order_by(col(Alert.status), col(Alert.id))
+        .limit(SHOWN_ALERTS)
+    ).all()
+    incident = session.get(Incident, group.incident_id) if group.incident_id else None
+    return TriageView(
+        group,
+        tuple(alerts),
+        incident.number if incident else None,
+        incident.channel_id if incident else None,
+    )
+
+
+def lease(session: Session, *, group_id: int, owner: str, now: datetime, until: datetime) -> bool:
+    """Take the group's message for refreshing (one replica at a time); False if taken."""
+    result = session.execute(
+        update(AlertGroup)
+        .where(col(AlertGroup.id) == group_id)
+        .where(
+            (col(AlertGroup.lease_until).is_(None))
+            | (col(AlertGroup.lease_until) < now)
+            | (col(AlertGroup.lease_owner) == owner)
+        )
+        .values(lease_owner=owner, lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(session: Session, *, group_id: int, owner: str) -> None:
+    """Give the lease up."""
+    session.execute(
+        update(AlertGroup)
+        .where(col(AlertGroup.id) == group_id, col(AlertGroup.lease_owner) == owner)
+        .values(lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def posting(session: Session, *, group_id: int, now: datetime) -> None:
+    """Note that a first post is about to be sent (looked for before any second one)."""
+    session.execute(
+        update(AlertGroup)
+        .where(col(AlertGroup.id) == group_id, col(AlertGroup.post_started_at).is_(None))
+        .values(post_started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def shown(
+    session: Session, *, group_id: int, version: int, channel: str | None, ts: str | None
+) -> None:
+    """Slack now shows `version` of the group (in the message `channel`/`ts`, if any)."""
+    values: dict[str, object] = {"posted_version": version}
+    if channel and ts:
+        values.update(message_channel=channel, message_ts=ts)
+    session.execute(
+        update(AlertGroup)
+        .where(col(AlertGroup.id) == group_id, col(AlertGroup.posted_version) < version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def behind(session: Session, *, limit: int = 100) -> list[int]:
+    """Groups whose message does not show their latest version (after a failure or a restart)."""
+    ids = session.exec(
+        select(AlertGroup.id)
+        .where(col(AlertGroup.posted_version) < col(AlertGroup.version))
+        .order_by(col(AlertGroup.id))
+        .limit(limit)
+    ).all()
+    return [group_id for group_id in ids if group_id is not None]
+
+
+def for_message(session: Session, *, channel: str, ts: str) -> int | None:
+    """The group whose triage message is `channel`/`ts`."""
+    return session.exec(
+        select(AlertGroup.id).where(
+            AlertGroup.message_channel == channel, AlertGroup.message_ts == ts
+        )
+    ).first()
+
+
+def to_tell_resolved(session: Session, *, group_id: int, now: datetime) -> str | None:
+    """The linked incident's channel, once, when the group has resolved; else None."""
+    group = _group(session, group_id)
+    if group.status != "resolved" or group.incident_id is None or group.incident_told_at:
+        return None
+    incident = session.get(Incident, group.incident_id)
+    if incident is None or incident.channel_id is None:
+        return None
+    group.incident_told_at = now
+    session.add(group)
+    return incident.channel_id

@@ -14,6 +14,7 @@ from bot.settings import Settings
 from storage import Database
 
 if TYPE_CHECKING:
+    from bot.slack.alert_triage import AlertTriage
     from bot.slack.surfaces import IncidentSlack
     from bot.slack.timeline_capture import TimelineCapture
 
@@ -28,6 +29,7 @@ class Services:
     events: EventBus = field(default_factory=EventBus)
     surfaces: IncidentSlack | None = None  # set by bot.slack.subscribers.install
     timeline: TimelineCapture | None = None  # set by bot.slack.subscribers.install
+    alerts: AlertTriage | None = None  # set by bot.slack.subscribers.install
 
     def commit(self, operation: Callable[[Session], IncidentEvent | None]) -> IncidentEvent | None:
         """Run a domain operation in one transaction; return its event, not yet published."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import reminders
 from bot.reminders.policy import ReminderPolicy
+from bot.slack.alert_triage import AlertTriage
 from bot.slack.postmortems import PostmortemSlack
 from bot.slack.services import Services
 from bot.slack.surfaces import IncidentSlack
@@ -22,4 +23,6 @@ def install(services: Services) -> IncidentSlack:
         reminders.subscriber(services.db, ReminderPolicy.from_settings(services.settings)),
     )
     services.events.subscribe("postmortems", PostmortemSlack(services).on_event)
+    services.alerts = AlertTriage(services, services.settings.alert_rules())
+    services.events.subscribe("alerts", services.alerts.on_event)
     return surfaces

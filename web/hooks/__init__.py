@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.alerts import auth
 from bot.alerts.intake import IntakeResult, store
@@ -198,7 +198,7 @@ class AlertHooks:
             request, self._mapped(mapping, Source.GENERIC), check_before=self._bearer
         )
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[BaseRoute]:
         """The routes to mount on the bot's server."""
         handlers: dict[str, Callable[[Request], Awaitable[Response]]] = {
             "/hooks/alertmanager": self.alertmanager,
