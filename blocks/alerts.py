@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -27,6 +28,7 @@ from slack_sdk.models.views import View
 from blocks.text import SECTION_MAX, mention, slack_date, truncate
 from bot.alerts.escalation import Targets
 from bot.alerts.model import incident_severity
+from bot.alerts.rules import AlertRules
 from bot.alerts.triage import REASON_MAX, TriageView
 from bot.core.slack_text import escape
 from bot.incidents import MESSAGE_MAX, TITLE_MAX
@@ -284,3 +286,43 @@ def resolved_notice(v: TriageView) -> str:
         f"*{escape(v.group.title)}* ({v.group.alert_count} alert(s)). The incident stays open "
         "until you resolve it."
     )
+
+
+def _delay(after: timedelta) -> str:
+    seconds = int(after.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def oncall_text(rules: AlertRules, now: datetime) -> str:
+    """`/incident oncall`: each schedule's person now, and whom each policy reaches, in order."""
+    if not rules.schedules and not rules.policies:
+        return (
+            "No on-call schedules or escalation policies are set up: they live in the file "
+            "ALERT_RULES_FILE names (see the README)."
+        )
+    lines = []
+    if rules.schedules:
+        lines.append("*On call now*")
+        for name, schedule in rules.schedules.items():
+            shift = schedule.shift(now)
+            note = " (override)" if shift.override else ""
+            lines.append(
+                f"• {escape(name)}: {mention(shift.user)} until {slack_date(shift.end)}{note}"
+            )
+    if rules.policies:
+        lines.append("*Escalation policies*")
+        for name, policy in rules.policies.items():
+            steps = []
+            for index, level in enumerate(policy.levels):
+                targets = policy.targets(index, rules.schedules, now)
+                who = [mention(user) for user in targets.users]
+                if targets.group:
+                    who.append(f"<!subteam^{targets.group}>")
+                when = "at once" if not level.after else f"after {_delay(level.after)}"
+                via = f" (schedule {escape(level.schedule)})" if level.schedule else ""
+                steps.append(f"{index + 1}. {when}: {', '.join(who)}{via}")
+            lines.append(f"• {escape(name)}: " + "; ".join(steps))
+    return truncate("\n".join(lines), SECTION_MAX)

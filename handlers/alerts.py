@@ -20,7 +20,8 @@ from bot import incidents
 from bot.alerts import triage
 from bot.core.errors import DomainError, InvalidInput
 from bot.slack.services import Services
-from handlers.context import services_of
+from handlers.commands import route
+from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
 from storage.types import utcnow
 
@@ -190,6 +191,16 @@ def submit_link(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
         return
     ack()
     _refresh(services, group_id)
+
+
+@route("oncall")
+def oncall_command(request: CommandRequest) -> None:
+    """`/incident oncall`: who is on call now, for each schedule and escalation policy."""
+    triage_side = request.services.alerts
+    rules = (
+        triage_side.rules if triage_side is not None else request.services.settings.alert_rules()
+    )
+    request.respond(text=render.oncall_text(rules, utcnow()), response_type="ephemeral")
 
 
 def register(app: App) -> None:

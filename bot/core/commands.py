@@ -56,6 +56,7 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident actions [mine]",
         "List this incident's action items (mine: yours, everywhere).",
     ),
+    Subcommand("oncall", "/incident oncall", "Who is on call now, for each escalation policy."),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )

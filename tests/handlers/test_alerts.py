@@ -17,7 +17,7 @@ from storage.models_alerts import AlertGroup
 from tests.alert_fixtures import raw
 from tests.conftest import Workspace
 from tests.emulator import SlackEmulator
-from tests.harness import RunningBot
+from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, wait_for_setup
 
 pytestmark = pytest.mark.scenario
@@ -275,3 +275,18 @@ def test_escalation_reaches_the_on_call_person_then_the_next_level(
     assert "level 2 of 2" in replies[1]["text"] and f"<@{workspace.bob}>" in replies[1]["text"]
     triage.sweep()  # nothing more: each level once
     assert len(slack.replies(workspace.general, message["ts"])) == 2
+
+
+def test_oncall_command(
+    start_bot: Callable[..., RunningBot], tmp_path: Path, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    bot = rules_bot(start_bot, tmp_path, workspace)
+    result = bot.driver(slack).slash_command(
+        "oncall", user=workspace.alice, channel=workspace.general
+    )
+    text = response_to(slack, result.response_url)["text"]
+    assert f"• primary: <@{workspace.carol}> until" in text
+    assert (
+        f"1. at once: <@{workspace.carol}> (schedule primary); 2. after 1s: <@{workspace.bob}>"
+        in text
+    )
