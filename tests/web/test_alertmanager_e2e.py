@@ -1,9 +1,11 @@
 """End to end with the real Alertmanager (Debian's prometheus-alertmanager).
 
 Alertmanager is configured to post to the running bot with a bearer token over loopback; an
-alert injected through Alertmanager's API v2 is stored by the bot, then its resolve closes
-it. A second route posts with a wrong token: Alertmanager is refused and nothing is stored.
-`scripts/test-deps` installs the package; without it the test skips and says so.
+alert injected through Alertmanager's API v2 is stored by the bot and its triage message
+appears; Declare opens the prefilled form and declares; the alert's resolve closes it and
+reaches the incident's channel. A second route posts with a wrong token: Alertmanager is
+refused and nothing is stored. `scripts/test-deps` installs the package; without it the test
+skips and says so.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from blocks import alerts as render
 from storage import Database
 from storage.models_alerts import Alert, AlertGroup
+from tests.conftest import Workspace
+from tests.emulator import SlackEmulator
 from tests.harness import RunningBot
+from tests.scenarios import wait_for_setup
 
 TOKEN = "alertmanager-e2e-token-0123456789"
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -152,9 +158,12 @@ def webhook_failures(base: str) -> float:
 
 @pytest.mark.scenario
 def test_alertmanager_to_the_bot_and_back(
-    start_bot: Callable[..., RunningBot], alertmanager: Callable[[str], str]
+    start_bot: Callable[..., RunningBot],
+    alertmanager: Callable[[str], str],
+    slack: SlackEmulator,
+    workspace: Workspace,
 ) -> None:
-    bot = start_bot(alert_webhook_token=TOKEN)
+    bot = start_bot(alert_webhook_token=TOKEN, alerts_channel="#general")
     base = alertmanager(bot.base_url + "/hooks/alertmanager")
     db: Database = bot.runtime.services.db
     labels = {"alertname": "DiskFull", "severity": "critical", "instance": "db-1:9100"}
@@ -173,10 +182,43 @@ def test_alertmanager_to_the_bot_and_back(
     assert alert.links["runbook"] == "https://runbooks.example.com/disk"
     assert alert.labels["instance"] == "db-1:9100"
 
-    # The alert ends: Alertmanager sends the resolve, which closes the stored alert.
+    # The triage message appears; Declare opens the prefilled form; the incident is declared.
+    def triage_message() -> dict[str, Any] | None:
+        found = [m for m in slack.messages(workspace.general) if render.group_of(m)]
+        return found[-1] if found else None
+
+    message = wait_for(triage_message)
+    assert "Disk almost full on db-1" in str(message["blocks"])
+    driver = bot.driver(slack)
+    driver.block_actions(
+        render.DECLARE, user=workspace.alice, message=message, channel=workspace.general
+    )
+    form = wait_for(lambda: slack.current_view(workspace.alice))
+    inputs = {b["block_id"]: b["element"] for b in form["blocks"] if b["type"] == "input"}
+    assert inputs["title"]["initial_value"] == "Disk almost full on db-1"
+    assert inputs["severity"]["initial_option"]["value"] == "sev1"
+    values = {
+        "title": {"title": inputs["title"]["initial_value"]},
+        "severity": {"severity": "sev1"},
+        "summary": {"summary": inputs["summary"]["initial_value"]},
+        "impact": {"impact": ""},
+        "manager": {"manager": workspace.alice},
+    }
+    assert driver.view_submission(form, values, user=workspace.alice).status == 200
+    incident = wait_for_setup(bot)
+    assert incident.channel_id is not None
+
+    # The alert ends: Alertmanager sends the resolve, which closes the stored alert, and the
+    # incident's channel is told (the incident stays open).
     inject(base, labels, endsAt=datetime.now(UTC).isoformat().replace("+00:00", "Z"))
     resolved = wait_for(lambda: (g := stored_group()) is not None and g.status == "resolved")
     assert resolved
+    wait_for(
+        lambda: any(
+            "alerts of this incident resolved" in m.get("text", "")
+            for m in slack.messages(incident.channel_id or "")
+        )
+    )
     with db.read() as session:
         (alert,) = session.exec(select(Alert)).all()
         assert alert.status == "resolved" and alert.resolved_at is not None
