@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 import handlers
 from bot.core.errors import ConfigError
@@ -33,6 +34,7 @@ from bot.slack import jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
 from web import keepalive
+from web.hooks import AlertHooks
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
 from web.statuspage.site import StatusPageSite
 
@@ -52,15 +54,20 @@ class Runtime:
     status_page: StatusPageSite | None = None
 
     def start_background(self) -> None:
-        """Start the status page's cache and the scheduler (the caller starts the server)."""
+        """Start the status page's cache, the scheduler and the alert triage worker (the caller
+        starts the server)."""
         if self.status_page is not None:
             self.status_page.start()
         self.scheduler.start()
+        if self.services.alerts is not None:
+            self.services.alerts.start()
 
     def shutdown(self) -> None:
         """Finish in-flight listener work, stop the scheduler, close the database."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        if self.services.alerts is not None:
+            self.services.alerts.stop()
         self.executor.shutdown(wait=True)
         if self.status_page is not None:
             self.status_page.stop()
@@ -81,6 +88,15 @@ def slack_client(settings: Settings) -> WebClient:
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def alert_hooks(services: Services) -> list[BaseRoute]:
+    """POST /hooks/<source>: stored alerts go on to their triage messages."""
+    triage = services.alerts
+    hooks = AlertHooks(
+        settings=services.settings, db=services.db, rules=triage.rules, on_stored=triage.on_stored
+    )
+    return hooks.routes()
 
 
 def create_runtime(settings: Settings) -> Runtime:
@@ -115,6 +131,7 @@ def create_runtime(settings: Settings) -> Runtime:
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
         status_page=status_page,
+        hooks=alert_hooks(services),
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)

@@ -38,9 +38,11 @@ def declare_modal(
     summary: str = "",
     origin: DeclareOrigin | None = None,
     extra: Sequence[Block] = (),
+    severity: str | None = None,
 ) -> View:
     """The declare form. `origin` is the message it is declared from, if any."""
     severities = severity_options(with_descriptions=True)
+    preset = next((option for option in severities if option.value == severity), None)
     blocks: list[Block] = [
         InputBlock(
             block_id=Field.TITLE,
@@ -56,7 +58,10 @@ def declare_modal(
             block_id=Field.SEVERITY,
             label="Severity",
             element=StaticSelectElement(
-                action_id=Field.SEVERITY, placeholder="Choose a severity", options=severities
+                action_id=Field.SEVERITY,
+                placeholder="Choose a severity",
+                options=severities,
+                initial_option=preset,
             ),
         ),
         InputBlock(

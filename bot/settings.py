@@ -9,6 +9,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.alerts.rules import EMPTY as NO_ALERT_RULES
+from bot.alerts.rules import AlertRules, load_rules
+from bot.alerts.yamlfile import FileError
 from bot.core.errors import ConfigError
 from bot.followups import policy as followup_policy
 from bot.permissions import Admins, Policy, check_reachable
@@ -20,6 +23,9 @@ from storage.db import DEFAULT_URL
 SLACK_API_URL = "https://slack.com/api/"
 PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "placeholder", "...")
 _EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")
+_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{2,20})$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+CREDENTIAL_MIN = 16
 
 _WHERE_BOT_TOKEN = (
     "api.slack.com/apps -> your app -> OAuth & Permissions -> Bot User OAuth Token (xoxb-...)"
@@ -99,6 +105,81 @@ class Settings(BaseSettings):
     access_cache_seconds: float = Field(default=30.0, ge=0, le=600)
     # Per-person rate limits: declarations and costly requests (count/duration, or off).
     rate_limits: str = DEFAULT_LIMITS
+    # Alerts from monitoring tools (POST /hooks/<source>); empty credentials refuse them all.
+    alert_webhook_token: str = ""
+    grafana_webhook_secret: str = ""
+    grafana_signature_header: str = "X-Grafana-Alerting-Signature"
+    grafana_timestamp_header: str = ""
+    pagerduty_webhook_secret: str = ""  # several, comma-separated, while rotating
+    opsgenie_webhook_username: str = ""
+    opsgenie_webhook_password: str = ""
+    alerts_channel: str = ""
+    alert_rules_file: str = ""
+
+    @field_validator(
+        "alert_webhook_token",
+        "grafana_webhook_secret",
+        "opsgenie_webhook_password",
+    )
+    @classmethod
+    def _credential(cls, value: str) -> str:
+        value = value.strip()
+        if value and (_is_placeholder(value) or len(value) < CREDENTIAL_MIN):
+            raise ValueError(
+                f"use a random value of at least {CREDENTIAL_MIN} characters "
+                "(for example from `openssl rand -hex 24`), or leave it empty"
+            )
+        return value
+
+    @field_validator("pagerduty_webhook_secret")
+    @classmethod
+    def _pagerduty_secrets(cls, value: str) -> str:
+        secrets = [part.strip() for part in value.split(",") if part.strip()]
+        for secret in secrets:
+            if _is_placeholder(secret) or len(secret) < CREDENTIAL_MIN:
+                raise ValueError(
+                    "each secret is the one PagerDuty showed when the webhook subscription "
+                    "was created (comma-separated while rotating)"
+                )
+        return ",".join(secrets)
+
+    @field_validator("opsgenie_webhook_username")
+    @classmethod
+    def _opsgenie_username(cls, value: str) -> str:
+        if ":" in value:
+            raise ValueError("a basic-auth user name cannot contain ':'")
+        return value.strip()
+
+    @field_validator("grafana_signature_header", "grafana_timestamp_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _HEADER_NAME.match(value):
+            raise ValueError(f"{value!r} is not an HTTP header name")
+        return value
+
+    @field_validator("alerts_channel")
+    @classmethod
+    def _alerts_channel(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _CHANNEL.match(value):
+            raise ValueError("must be a channel id (C0123ABCD) or #name")
+        return value
+
+    @field_validator("alert_rules_file")
+    @classmethod
+    def _alert_rules_file(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            try:
+                load_rules(value)
+            except FileError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    def alert_rules(self) -> AlertRules:
+        """ALERT_RULES_FILE, read and checked (no rules when it is not set)."""
+        return load_rules(self.alert_rules_file) if self.alert_rules_file else NO_ALERT_RULES
 
     @field_validator("reminder_intervals")
     @classmethod

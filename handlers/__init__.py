@@ -9,6 +9,7 @@ from slack_bolt import App
 
 from bot.slack.services import Services
 from handlers import (
+    alerts,
     commands,
     errors,
     events,
@@ -35,3 +36,4 @@ def register_all(app: App, services: Services) -> None:
     postmortems.register(app)
     statuspage.register(app)
     events.register(app)
+    alerts.register(app)

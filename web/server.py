@@ -13,7 +13,7 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
@@ -146,6 +146,7 @@ def create_web_app(
     dispatch_threads: int = 64,
     signing_secret: str = "",
     status_page: StatusPageSite | None = None,
+    hooks: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint).
 
@@ -188,6 +189,7 @@ def create_web_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     if bolt_app is not None:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    routes.extend(hooks)  # POST /hooks/<source> (web/hooks)
     if status_page is not None:  # the public status page (web/statuspage)
         routes.extend(status_page.routes())
         return Starlette(routes=routes, middleware=status_page.middleware())

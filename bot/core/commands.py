@@ -70,6 +70,7 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident component <name> <status>",
         "Set a status page component's status without an incident.",
     ),
+    Subcommand("oncall", "/incident oncall", "Who is on call now, for each escalation policy."),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )

@@ -49,6 +49,11 @@ class Services:
         self.timeline = TimelineCapture(self)
         self.status_page_jobs: StatusPageJobs | None = None  # set by bot.slack.statuspage.schedule
         self.access = SlackAccess(self)  # facts about people for the permission rules
+        # Imported here: the triage side declares incidents through bot.slack.operations,
+        # which needs this module.
+        from bot.slack.alert_triage import AlertTriage
+
+        self.alerts: AlertTriage = AlertTriage(self, settings.alert_rules())
 
     def apply(
         self, operation: Callable[[Session], R], *, on_commit: Callable[[], object] | None = None

@@ -19,13 +19,21 @@ without stopping the others.
 6. ``action_items`` (ActionItemEvent: created, completed): announces new items to the
    channel and the owner; says in the channel when one is done.
 7. ``reminder_wakeup`` (IncidentEvent): wakes the reminder ticker when the re-planned
-   reminder falls due before its next tick. Last: it needs step 3's rows.
+   reminder falls due before its next tick. After step 3: it needs step 3's rows.
+8. ``alerts`` (IncidentDeclared): links an alert group to the incident declared from its
+   triage message, and updates that message.
 """
 
 from __future__ import annotations
 
 from bot import reminders
-from bot.core.events import ActionItemEvent, IncidentEvent, IncidentResolved, PostmortemEvent
+from bot.core.events import (
+    ActionItemEvent,
+    IncidentDeclared,
+    IncidentEvent,
+    IncidentResolved,
+    PostmortemEvent,
+)
 from bot.reminders.policy import ReminderPolicy
 from bot.slack.action_items import ActionItemSlack
 from bot.slack.jobs import ReminderTicker
@@ -51,3 +59,4 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
     bus.subscribe("action_items", ActionItemSlack(services).on_event, ActionItemEvent)
     if reminder_ticker is not None:
         bus.subscribe("reminder_wakeup", reminder_ticker.on_event, IncidentEvent)
+    bus.subscribe("alerts", services.alerts.on_event, IncidentDeclared)

@@ -21,6 +21,7 @@ from slack_sdk.models.basic_objects import JsonObject
 import blocks
 from blocks import (
     action_items,
+    alerts,
     help,
     incident,
     listing,
@@ -32,6 +33,8 @@ from blocks import (
 )
 from blocks.payloads import DeclareOrigin, MessageCopy, SharedMessage
 from blocks.text import link, truncate
+from bot.alerts.escalation import Targets
+from bot.alerts.triage import TriageView
 from bot.core import commands
 from bot.core.vocabulary import Role, Severity
 from bot.followups import Subject
@@ -42,12 +45,45 @@ from bot.reminders.claims import Outgoing as ReminderOutgoing
 from bot.reminders.policy import Kind as ReminderKind
 from bot.statuspage.config import load_text
 from storage.models import Incident
+from storage.models_alerts import Alert, AlertGroup
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.models_timeline import TimelineEntry
 from tests.markup import FORBIDDEN, HOSTILE, texts
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 BENIGN = "Checkout is down for EU customers"
+
+
+def triage_view(text: str) -> TriageView:
+    """An alert group whose sender (a monitoring tool) put `text` everywhere it could."""
+    labels = {"service": text[:100], "summary": text}
+    group = AlertGroup(
+        id=7,
+        source="alertmanager",
+        group_key="k",
+        title=text[:300],
+        severity="critical",
+        labels=labels,
+        firing_count=1,
+        alert_count=1,
+        first_alert_at=NOW,
+        last_alert_at=NOW,
+        created_at=NOW,
+    )
+    alert = Alert(
+        id=1,
+        group_id=7,
+        source="alertmanager",
+        fingerprint="f",
+        title=text[:300],
+        description=text,
+        labels=labels,
+        annotations={"summary": text, "description": text},
+        links={"runbook": HOSTILE_LINK, "source": "https://prometheus.example/graph"},
+    )
+    return TriageView(group, (alert,), None, None)
+
+
 PAGE = load_text(
     "name: Acme Status\nurl: https://status.acme.example\ncomponents:\n  - name: API\n",
     path="status.yml",
@@ -292,6 +328,15 @@ BUILDERS: dict[str, list[Case]] = {
             preview=t,
         )
     ],
+    "alerts.triage_blocks": [lambda t: alerts.triage_blocks(triage_view(t))],
+    "alerts.triage_text": [lambda t: alerts.triage_text(triage_view(t))],
+    "alerts.headline": [lambda t: alerts.headline(triage_view(t))],
+    "alerts.dismiss_modal": [lambda t: alerts.dismiss_modal(triage_view(t))],
+    "alerts.link_modal": [lambda t: alerts.link_modal(triage_view(t), [(7, t[:150])])],
+    "alerts.escalation_text": [
+        lambda t: alerts.escalation_text(triage_view(t), 1, 2, Targets(users=("U0BOB",)))
+    ],
+    "alerts.resolved_notice": [lambda t: alerts.resolved_notice(triage_view(t))],
     "statuspage.statuspage_modal": [
         lambda t: statuspage.statuspage_modal(
             PAGE, incident_id=7, headline=t, title=t[:150], on_page_url=None
@@ -303,6 +348,10 @@ BUILDERS: dict[str, list[Case]] = {
 
 # Helpers that render nothing a person typed (ids, labels, numbers, dates, lookups).
 NO_TEXT = {
+    "alerts.url",  # makes a sender's URL safe inside <...|...>; covered through triage_blocks
+    "alerts.group_of",  # reads a block id back
+    "alerts.declare_prefill",  # plain text for the declare form's inputs
+    "alerts.oncall_text",  # the operator's rules file only
     # the status page's pieces that render only the operator's configuration and our own URLs
     "statuspage.card_field",
     "statuspage.checklist_note",

@@ -93,6 +93,7 @@ def test_subscribers_are_installed_once_in_the_documented_order(db: Database) ->
         "postmortem_document",
         "action_items",
         "reminder_wakeup",
+        "alerts",
     ]
     assert re.findall(r"^\d\. ``(\w+)``", subscribers.__doc__ or "", re.M) == names
     with pytest.raises(RuntimeError, match="already"):
