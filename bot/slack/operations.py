@@ -25,7 +25,10 @@ def declare_incident(services: Services, **fields: Any) -> tuple[Incident, Incid
     for attempt in range(DECLARE_ATTEMPTS):
         try:
             with services.db.session() as session:
-                return incidents.declare(session, **fields)
+                incident, event = incidents.declare(session, **fields)
+                if event is not None:
+                    services.record(session, event)  # in the declaration's transaction
+                return incident, event
         except IntegrityError:
             with services.db.session() as session:
                 existing = session.exec(

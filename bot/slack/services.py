@@ -28,11 +28,21 @@ class Services:
     events: EventBus = field(default_factory=EventBus)
     surfaces: IncidentSlack | None = None  # set by bot.slack.subscribers.install
     timeline: TimelineCapture | None = None  # set by bot.slack.subscribers.install
+    # Called with each event inside the transaction that made it (stakeholder notices).
+    recorders: list[Callable[[Session, IncidentEvent], None]] = field(default_factory=list)
 
     def commit(self, operation: Callable[[Session], IncidentEvent | None]) -> IncidentEvent | None:
         """Run a domain operation in one transaction; return its event, not yet published."""
         with self.db.session() as session:
-            return operation(session)
+            event = operation(session)
+            if event is not None:
+                self.record(session, event)
+            return event
+
+    def record(self, session: Session, event: IncidentEvent) -> None:
+        """Let the recorders add their rows to the transaction of `event`'s change."""
+        for recorder in self.recorders:
+            recorder(session, event)
 
     def publish(self, event: IncidentEvent | None) -> None:
         """Tell every subscriber about a committed change."""
