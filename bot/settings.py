@@ -217,6 +217,10 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not Path(value).is_dir():
             raise ValueError(f"{value} is not a directory")
+        if value:
+            from bot.stakeholders.mail import check_templates  # Jinja2 only; no cycle
+
+            check_templates(value)
         return value
 
     @model_validator(mode="after")

@@ -52,6 +52,9 @@ class StakeholderNotice(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_column=_at())
     attempts: int = Field(default=0)
+    # Set while an attempt is under way: still set when a lease is claimed again means the
+    # previous sender stopped mid-attempt, so whether it got through is unknown.
+    sending_since: datetime | None = Field(default=None, sa_column=_at())
     last_error: str | None = Field(default=None, max_length=300)
     # What the receiving side called it: a Message-ID, an SMS id, a status id, a Slack ts.
     provider_ref: str | None = Field(default=None, max_length=200)

@@ -121,6 +121,7 @@ class Workspace:
             self.view_owner: dict[str, str] = {}
             self.modal_stacks: dict[str, list[str]] = {}
             self.home_views: dict[str, str] = {}
+            self.usergroups: dict[str, dict[str, Any]] = {}
             self.triggers: dict[str, Trigger] = {}
             self.response_urls: dict[str, dict[str, Any]] = {}
             self.responses: list[dict[str, Any]] = []
