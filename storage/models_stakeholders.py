@@ -54,8 +54,8 @@ class StakeholderNotice(SQLModel, table=True):
     attempts: int = Field(default=0)
     # Set while an attempt is under way: still set when a lease is claimed again means the
     # previous sender stopped mid-attempt, so whether it got through is unknown.
-    sending_since: datetime | None = Field(default=None, sa_column=_at())
-    last_error: str | None = Field(default=None, max_length=300)
+    pending_since: datetime | None = Field(default=None, sa_column=_at())
+    last_error: str | None = Field(default=None, max_length=200)
     # What the receiving side called it: a Message-ID, an SMS id, a status id, a Slack ts.
     provider_ref: str | None = Field(default=None, max_length=200)
     requested_by: str | None = Field(default=None, max_length=32)

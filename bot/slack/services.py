@@ -14,6 +14,7 @@ from bot.settings import Settings
 from storage import Database
 
 if TYPE_CHECKING:
+    from bot.slack.notice_sender import NoticeTicker
     from bot.slack.surfaces import IncidentSlack
     from bot.slack.timeline_capture import TimelineCapture
 
@@ -28,6 +29,7 @@ class Services:
     events: EventBus = field(default_factory=EventBus)
     surfaces: IncidentSlack | None = None  # set by bot.slack.subscribers.install
     timeline: TimelineCapture | None = None  # set by bot.slack.subscribers.install
+    notices: NoticeTicker | None = None  # set by bot.slack.notice_sender.schedule
     # Called with each event inside the transaction that made it (stakeholder notices).
     recorders: list[Callable[[Session, IncidentEvent], None]] = field(default_factory=list)
 

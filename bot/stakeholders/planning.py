@@ -272,6 +272,6 @@ def recorder(policy: NoticePolicy) -> Callable[[Session, IncidentEvent], None]:
     """The in-transaction hook for `Services.recorders`: plan each change's notices."""
 
     def record(session: Session, event: IncidentEvent) -> None:
-        plan_event(session, event, policy=policy)
+        plan_event(session, event, policy=policy, now=event.at)
 
     return record
