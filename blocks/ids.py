@@ -45,6 +45,8 @@ class Action(StrEnum):
     ACTION_ITEM_DONE = "action_item_done"
     POSTMORTEM_EDIT = "postmortem_edit"
     POSTMORTEM_COMPLETE = "postmortem_complete"
+    EMAIL_MANAGERS = "incident_email_managers"
+    RETRY_NOTICES = "incident_retry_notices"
 
 
 class Field(StrEnum):
@@ -66,3 +68,4 @@ class Field(StrEnum):
     OWNER = "owner"
     DUE = "due"
     ROOT_CAUSE = "root_cause"
+    QUIET = "quiet"

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.ids import Action
+from blocks.stakeholders import email_managers_blocks
 from blocks.text import HEADER_MAX, SECTION_MAX, duration, mention, slack_date, truncate
 from bot.core.vocabulary import Role, Severity, Status
 from bot.incidents import IncidentView
@@ -166,9 +167,12 @@ def checklist_text(view: IncidentView) -> str:
     )
 
 
-def checklist_blocks(view: IncidentView) -> list[Block]:
-    """The incident manager's checklist as blocks."""
-    return [SectionBlock(text=truncate(checklist_text(view), SECTION_MAX))]
+def checklist_blocks(view: IncidentView, *, email_managers: bool = False) -> list[Block]:
+    """The incident manager's checklist as blocks (with step 3's button when it can be done)."""
+    blocks: list[Block] = [SectionBlock(text=truncate(checklist_text(view), SECTION_MAX))]
+    if email_managers and view.incident.id is not None:
+        blocks.extend(email_managers_blocks(view.incident.id))
+    return blocks
 
 
 def setup_failed_text(view: IncidentView, error: str) -> str:

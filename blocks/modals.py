@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -36,8 +37,10 @@ def declare_modal(
     title: str = "",
     summary: str = "",
     origin: dict[str, str] | None = None,
+    notified: Sequence[Block] = (),
 ) -> View:
-    """The declare form. `origin` carries the channel/ts/permalink of a source message."""
+    """The declare form. `origin` carries the channel/ts/permalink of a source message;
+    `notified` says which stakeholders a declaration tells."""
     severities = severity_options(with_descriptions=True)
     blocks: list[Block] = [
         InputBlock(
@@ -97,6 +100,7 @@ def declare_modal(
                 ],
             ),
         ),
+        *notified,
     ]
     return View(
         type="modal",
@@ -109,8 +113,9 @@ def declare_modal(
     )
 
 
-def update_modal(view: IncidentView, *, message: str = "") -> View:
-    """Post an update, optionally moving the incident to a new status."""
+def update_modal(view: IncidentView, *, message: str = "", notified: Sequence[Block] = ()) -> View:
+    """Post an update, optionally moving the incident to a new status; `notified` says who
+    outside the channel is told, with a way to tell nobody this once."""
     statuses = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
@@ -133,6 +138,19 @@ def update_modal(view: IncidentView, *, message: str = "") -> View:
             ),
         ),
     ]
+    if notified:
+        blocks.extend(notified)
+        blocks.append(
+            InputBlock(
+                block_id=Field.QUIET,
+                label="Stakeholders",
+                optional=True,
+                element=CheckboxesElement(
+                    action_id=Field.QUIET,
+                    options=[Option(value="quiet", text="Don't notify them about this update")],
+                ),
+            )
+        )
     return View(
         type="modal",
         callback_id=Callback.UPDATE_MODAL,

@@ -7,6 +7,7 @@ objects, so it is shown as typed and never read as markup or mentions.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -20,7 +21,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from blocks.ids import Action
 from blocks.text import HEADER_MAX, SECTION_MAX, truncate
+from bot.stakeholders.actions import CommsRow
 from bot.stakeholders.wording import Facts
 
 KEY_PREFIX = "notice_"
@@ -103,4 +106,132 @@ def notice_blocks(
             ]
         )
     )
+    return blocks
+
+
+# -- what responders see --------------------------------------------------------------------
+
+STATE_MARKS = {
+    "sent": ":white_check_mark: delivered",
+    "pending": ":hourglass_flowing_sand: sending",
+    "held": ":lock: waiting for the incident manager",
+    "failed": ":x: *failed*",
+    "skipped": ":heavy_minus_sign: skipped",
+}
+CHANNEL_LABELS = {
+    "slack": "Slack DM",
+    "invite": "channel invite",
+    "email": "e-mail",
+    "sms": "SMS",
+    "webhook": "webhook",
+    "mastodon": "Mastodon",
+}
+COMMS_MAX_LINES = 40
+
+
+def preview_blocks(lines: list[str], *, what: str, private_note: bool = False) -> list[Block]:
+    """`Who will be notified` for a form: one line per group, or that nobody is."""
+    if lines:
+        body = "\n".join(f"• {escape(line)}" for line in lines)
+        text = f":mega: *{what}*\n{body}"
+    else:
+        text = f":mega: *{what}*\nNo stakeholder group (STAKEHOLDERS_FILE)."
+    if private_note:
+        text += (
+            "\n_A private incident tells nobody outside its channel until its incident manager "
+            "confirms a group with `/incident notify <group>`._"
+        )
+    return [ContextBlock(elements=[MarkdownTextObject(text=truncate(text, SECTION_MAX))])]
+
+
+def email_managers_blocks(incident_id: int) -> list[Block]:
+    """The checklist's step 3 as one button."""
+    return [
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Email the managers",
+                    action_id=Action.EMAIL_MANAGERS,
+                    value=str(incident_id),
+                    style="primary",
+                )
+            ]
+        )
+    ]
+
+
+def _recipient(row: CommsRow) -> str:
+    if row.channel in ("slack", "invite") and _USER_ID.match(row.recipient):
+        return f"<@{row.recipient}>"
+    if row.channel in ("slack", "invite") and row.recipient.startswith("S"):
+        return f"<!subteam^{row.recipient}>"
+    return escape(row.recipient)
+
+
+def _when(at: datetime) -> str:
+    return f"<!date^{int(at.timestamp())}^{{time}}|{at.strftime('%H:%M UTC')}>"
+
+
+def comms_text(number: int, rows: list[CommsRow]) -> str:
+    """One line: how many notices, and how many failed."""
+    failed = sum(1 for r in rows if r.state == "failed")
+    tail = f", *{failed} failed*" if failed else ""
+    return f"Stakeholder notices of incident #{number}: {len(rows)}{tail}."
+
+
+def comms_blocks(number: int, rows: list[CommsRow], *, incident_id: int) -> list[Block]:
+    """Who was told what, when, over which channel and whether it arrived; failures first."""
+    if not rows:
+        return [
+            SectionBlock(
+                text=f"Nobody outside the channel has been notified about incident #{number} yet."
+            )
+        ]
+    shown = [r for r in rows if not r.expanded]  # a user group: its members have their own
+    failed = [r for r in shown if r.state == "failed"]
+    others = [r for r in shown if r.state != "failed"]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=comms_text(number, shown)))]
+
+    def line(row: CommsRow) -> str:
+        what = escape(truncate(row.summary.replace("\n", " "), 80))
+        when = _when(row.sent_at or row.created_at)
+        mark = STATE_MARKS.get(row.state, row.state)
+        error = ""
+        if row.state == "failed" and row.last_error:
+            error = f" — {escape(truncate(row.last_error, 120))}"
+        group = f" ({escape(row.group)})" if row.group else ""
+        label = "message" if row.trigger == "manual" else row.trigger.replace("_", " ")
+        return (
+            f"{mark} · {when} · {CHANNEL_LABELS.get(row.channel, row.channel)} to "
+            f"{_recipient(row)}{group} · {label}: {what}{error}"
+        )
+
+    if failed:
+        text = "*:warning: Failed after retries*\n" + "\n".join(line(r) for r in failed[:15])
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_MAX))))
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Retry failed notices",
+                        action_id=Action.RETRY_NOTICES,
+                        value=str(incident_id),
+                    )
+                ]
+            )
+        )
+    recent = others[-COMMS_MAX_LINES:]
+    for start in range(0, len(recent), 10):
+        chunk = "\n".join(line(r) for r in recent[start : start + 10])
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(chunk, SECTION_MAX))))
+    if len(others) > COMMS_MAX_LINES:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"The {len(others) - COMMS_MAX_LINES} oldest are not shown."
+                    )
+                ]
+            )
+        )
     return blocks

@@ -8,7 +8,16 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.services import Services
-from handlers import commands, errors, events, incidents, postmortems, reminders, timeline
+from handlers import (
+    commands,
+    errors,
+    events,
+    incidents,
+    postmortems,
+    reminders,
+    stakeholders,
+    timeline,
+)
 from handlers.context import inject_services
 
 
@@ -21,4 +30,5 @@ def register_all(app: App, services: Services) -> None:
     timeline.register(app)
     reminders.register(app)
     postmortems.register(app)
+    stakeholders.register(app)
     events.register(app)

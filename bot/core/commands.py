@@ -56,6 +56,18 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident actions [mine]",
         "List this incident's action items (mine: yours, everywhere).",
     ),
+    Subcommand(
+        "notify",
+        "/incident notify <group> [message]",
+        "Tell a stakeholder group about the incident now.",
+        True,
+    ),
+    Subcommand(
+        "comms",
+        "/incident comms",
+        "Who was told what, when and how, and whether it arrived.",
+        True,
+    ),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )

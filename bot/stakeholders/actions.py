@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.core.vocabulary import Role, Severity
 from bot.reminders import now_or
+from bot.stakeholders import claims
 from bot.stakeholders.config import Group, Quadrant, Trigger, Via
 from bot.stakeholders.planning import (
     HELD,
@@ -139,11 +140,13 @@ def notify(
     incident = _incident(session, incident_id)
     authorise(session, incident, actor)
     assert incident.id is not None
-    if incident.private:  # the manager asking is the manager confirming these groups
-        for group in groups:
-            _release(session, incident, group, actor, now)
     total = 0
     for group in groups:
+        if incident.private:  # the manager asking is the manager confirming this group
+            released = _release(session, incident, group, actor, now)
+            total += released
+            if released and not text:
+                continue  # what waited for the confirmation goes out; nothing to add
         planned = targets(
             policy,
             trigger=Trigger.MANUAL,
@@ -196,6 +199,15 @@ def email_managers(
     )
 
 
+def retry_failed(
+    session: Session, *, incident_id: int, actor: str, now: datetime | None = None
+) -> int:
+    """Send an incident's failed notices again (a fresh round of attempts); count them."""
+    incident = _incident(session, incident_id)
+    authorise(session, incident, actor)
+    return claims.retry_failed(session, incident_id=incident_id, now=now_or(now))
+
+
 @dataclass(frozen=True)
 class CommsRow:
     """One notice as `/incident comms` shows it."""
@@ -211,6 +223,7 @@ class CommsRow:
     last_error: str | None
     requested_by: str | None
     summary: str
+    expanded: bool = False  # a Slack user group's row: its members have rows of their own
 
 
 def _summary(payload: dict[str, Any]) -> str:
@@ -221,7 +234,7 @@ def _summary(payload: dict[str, Any]) -> str:
 
 
 def comms(session: Session, *, incident_id: int) -> list[CommsRow]:
-    """Every notice of an incident, oldest first (group rows expanded are left out)."""
+    """Every notice of an incident, oldest first."""
     rows = session.exec(
         select(StakeholderNotice)
         .where(StakeholderNotice.incident_id == incident_id)
@@ -240,6 +253,7 @@ def comms(session: Session, *, incident_id: int) -> list[CommsRow]:
             last_error=r.last_error,
             requested_by=r.requested_by,
             summary=_summary(json.loads(r.payload or "{}")),
+            expanded=(r.provider_ref or "").startswith("expanded to"),
         )
         for r in rows
     ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -268,10 +270,25 @@ def plan_event(
     )
 
 
+_QUIET: ContextVar[bool] = ContextVar("stakeholder_notices_quiet", default=False)
+
+
+@contextmanager
+def quietly() -> Iterator[None]:
+    """Changes committed inside (on this thread) notify no stakeholder: the incident
+    manager's "don't notify stakeholders about this update"."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
+
+
 def recorder(policy: NoticePolicy) -> Callable[[Session, IncidentEvent], None]:
     """The in-transaction hook for `Services.recorders`: plan each change's notices."""
 
     def record(session: Session, event: IncidentEvent) -> None:
-        plan_event(session, event, policy=policy, now=event.at)
+        if not _QUIET.get():
+            plan_event(session, event, policy=policy, now=event.at)
 
     return record

@@ -19,6 +19,7 @@ from handlers.context import CommandRequest, ack_then, services_of
 from handlers.errors import new_reference
 from handlers.guard import guarded
 from handlers.payloads import metadata, state_value
+from handlers.stakeholders import declare_notified
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +29,37 @@ def declare_command(request: CommandRequest) -> None:
     """`/incident declare [title]` opens the form with the title filled in."""
     request.client.views_open(
         trigger_id=request.trigger_id,
-        view=declare_modal(user_id=request.user_id, title=request.args),
+        view=declare_modal(
+            user_id=request.user_id,
+            title=request.args,
+            notified=declare_notified(request.services),
+        ),
     )
 
 
-def declare_shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_shortcut(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Global shortcut "Declare incident"."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    notified = declare_notified(services_of(context))
+    view = declare_modal(user_id=body["user"]["id"], notified=notified)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def declare_from_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_home(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """The App Home's Declare button."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    notified = declare_notified(services_of(context))
+    view = declare_modal(user_id=body["user"]["id"], notified=notified)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_message(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Message shortcut: the summary starts as the message, with a link to it."""
     ack()
     trigger_id = body["trigger_id"]
@@ -61,7 +76,12 @@ def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> N
     origin = {"channel": channel, "ts": ts, "permalink": permalink}
     client.views_open(
         trigger_id=trigger_id,
-        view=declare_modal(user_id=body["user"]["id"], summary=summary, origin=origin),
+        view=declare_modal(
+            user_id=body["user"]["id"],
+            summary=summary,
+            origin=origin,
+            notified=declare_notified(services_of(context)),
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -13,10 +14,12 @@ from bot import incidents
 from bot.core.errors import InvalidInput
 from bot.core.vocabulary import Status, parse_severity, parse_status
 from bot.slack.services import Services
+from bot.stakeholders.planning import quietly
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
 from handlers.payloads import incident_id_of_action, metadata, state_value
+from handlers.stakeholders import update_notified
 
 
 def _view_in_channel(services: Services, channel_id: str) -> incidents.IncidentView:
@@ -63,7 +66,7 @@ def severity_command(request: CommandRequest) -> None:
 def update_command(request: CommandRequest) -> None:
     """`/incident update [text]` opens the update form."""
     view = _view_in_channel(request.services, request.channel_id)
-    _open_update(request.client, request.trigger_id, view, request.args)
+    _open_update(request.client, request.trigger_id, view, request.args, request.services)
 
 
 @route("resolve")
@@ -74,11 +77,18 @@ def resolve_command(request: CommandRequest) -> None:
 
 
 def _open_update(
-    client: WebClient, trigger_id: str, view: incidents.IncidentView, text: str
+    client: WebClient,
+    trigger_id: str,
+    view: incidents.IncidentView,
+    text: str,
+    services: Services,
 ) -> None:
     if view.status is Status.RESOLVED:
         raise InvalidInput(f"Incident #{view.incident.number} is resolved; it takes no updates.")
-    client.views_open(trigger_id=trigger_id, view=update_modal(view, message=text))
+    notified = update_notified(services, view)
+    client.views_open(
+        trigger_id=trigger_id, view=update_modal(view, message=text, notified=notified)
+    )
 
 
 def _open_resolve(client: WebClient, trigger_id: str, view: incidents.IncidentView) -> None:
@@ -90,8 +100,9 @@ def _open_resolve(client: WebClient, trigger_id: str, view: incidents.IncidentVi
 def update_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Card button: Post update."""
     ack()
-    view = _view(services_of(context), incident_id_of_action(body))
-    _open_update(client, body["trigger_id"], view, "")
+    services = services_of(context)
+    view = _view(services, incident_id_of_action(body))
+    _open_update(client, body["trigger_id"], view, "", services)
 
 
 def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -138,18 +149,20 @@ def submit_update(
     incident_id = int(metadata(view)["incident_id"])
     status_value = state_value(view, Field.STATUS)
     message = state_value(view, Field.MESSAGE) or ""
+    quiet = "quiet" in (state_value(view, Field.QUIET) or [])
     services = services_of(context)
     try:
         status = parse_status(status_value) if status_value else None
-        event = services.commit(
-            lambda s: incidents.post_update(
-                s,
-                incident=incidents.get(s, incident_id=incident_id),
-                author=body["user"]["id"],
-                message=message,
-                status=status,
+        with quietly() if quiet else nullcontext():  # no stakeholder notices this once
+            event = services.commit(
+                lambda s: incidents.post_update(
+                    s,
+                    incident=incidents.get(s, incident_id=incident_id),
+                    author=body["user"]["id"],
+                    message=message,
+                    status=status,
+                )
             )
-        )
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.MESSAGE.value: str(exc)})
         return
