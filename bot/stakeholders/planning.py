@@ -232,6 +232,8 @@ def plan_event(
     session: Session, event: IncidentEvent, *, policy: NoticePolicy, now: datetime | None = None
 ) -> int:
     """Plan the notices of one committed-to-be incident change; returns the rows added."""
+    if not policy.directory.groups and not policy.webhooks:
+        return 0  # nobody to tell: not even a query
     occurrence = occurrence_of(event)
     if occurrence is None:
         return 0
