@@ -82,7 +82,6 @@ def create_runtime(settings: Settings) -> Runtime:
     db.migrate()
     client = slack_client(settings)
     services = Services(settings=settings, db=db, slack=client)
-    subscribers.install(services)
     # At most WORKER_THREADS listeners work after acknowledging; new requests never wait.
     executor = ListenerPool(max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads)
     bolt_app = App(
@@ -101,7 +100,8 @@ def create_runtime(settings: Settings) -> Runtime:
         signing_secret=settings.slack_signing_secret,
     )
     scheduler = BackgroundScheduler(timezone="UTC")
-    jobs.schedule(scheduler, services)
+    ticker = jobs.schedule(scheduler, services)
+    subscribers.install(services, reminder_ticker=ticker)  # before any request is served
     return Runtime(services, bolt_app, web_app, scheduler, executor)
 
 

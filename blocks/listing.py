@@ -18,7 +18,7 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Action
 from blocks.incident import SEVERITY_EMOJI, headline
-from blocks.text import duration, mention, truncate
+from blocks.text import duration, escape, mention, truncate
 from bot.incidents import IncidentView
 
 MESSAGE_ROWS = 45  # a message may hold 50 blocks
@@ -31,7 +31,7 @@ def incident_line(view: IncidentView, *, now: datetime) -> str:
     end = inc.resolved_at or now
     where = f"<#{inc.channel_id}>" if inc.channel_id else "_channel not created_"
     return truncate(
-        f"{SEVERITY_EMOJI[view.severity]} *{headline(view)}*\n"
+        f"{SEVERITY_EMOJI[view.severity]} *{escape(headline(view))}*\n"
         f"{view.severity.label} · {view.status.label} · IM {mention(view.manager)} · "
         f"{duration((end - inc.declared_at).total_seconds())} · {where}",
         2900,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -22,13 +20,15 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Callback, Field
 from blocks.incident import headline, severity_options
-from blocks.text import truncate
+from blocks.payloads import DeclareOrigin, IncidentForm
+from blocks.text import escape, truncate
 from bot.core.vocabulary import Role, Status
 from bot.incidents import MESSAGE_MAX, TITLE_MAX, IncidentView
 
 
-def _metadata(**values: Any) -> str:
-    return json.dumps(values, separators=(",", ":"))
+def _about(view: IncidentView) -> str:
+    assert view.incident.id is not None
+    return IncidentForm(incident_id=view.incident.id).encode()
 
 
 def declare_modal(
@@ -36,11 +36,11 @@ def declare_modal(
     user_id: str,
     title: str = "",
     summary: str = "",
-    origin: dict[str, str] | None = None,
+    origin: DeclareOrigin | None = None,
     notified: Sequence[Block] = (),
 ) -> View:
-    """The declare form. `origin` carries the channel/ts/permalink of a source message;
-    `notified` says which stakeholders a declaration tells."""
+    """The declare form. `origin` is the message it is declared from, if any; `notified`
+    says which stakeholders a declaration tells."""
     severities = severity_options(with_descriptions=True)
     blocks: list[Block] = [
         InputBlock(
@@ -108,7 +108,7 @@ def declare_modal(
         title="Declare an incident",
         submit="Declare",
         close="Cancel",
-        private_metadata=_metadata(**(origin or {})),
+        private_metadata=(origin or DeclareOrigin()).encode(),
         blocks=blocks,
     )
 
@@ -118,7 +118,7 @@ def update_modal(view: IncidentView, *, message: str = "", notified: Sequence[Bl
     outside the channel is told, with a way to tell nobody this once."""
     statuses = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
         InputBlock(
             block_id=Field.MESSAGE,
             label="What is new?",
@@ -157,7 +157,7 @@ def update_modal(view: IncidentView, *, message: str = "", notified: Sequence[Bl
         title="Post an update",
         submit="Post",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )
 
@@ -165,7 +165,7 @@ def update_modal(view: IncidentView, *, message: str = "", notified: Sequence[Bl
 def resolve_modal(view: IncidentView) -> View:
     """Ask for a short resolution summary."""
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
         InputBlock(
             block_id=Field.RESOLUTION,
             label="How was it resolved?",
@@ -183,7 +183,7 @@ def resolve_modal(view: IncidentView) -> View:
         title="Resolve incident",
         submit="Resolve",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )
 
@@ -211,6 +211,6 @@ def role_modal(view: IncidentView) -> View:
         title="Assign a role",
         submit="Assign",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )

@@ -22,7 +22,8 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.ids import Action
-from blocks.text import HEADER_MAX, SECTION_MAX, truncate
+from blocks.payloads import IncidentValue
+from blocks.text import HEADER_MAX, SECTION_MAX, escape, truncate
 from bot.stakeholders.actions import CommsRow
 from bot.stakeholders.wording import Facts
 
@@ -49,11 +50,6 @@ def _plain(text: str, limit: int = FIELD_MAX) -> PlainTextObject:
     return PlainTextObject(text=truncate(text, limit), emoji=False)
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters as entities, so `text` is never markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def notice_text(data: Facts) -> str:
     """The notification text (what phones and screen readers show)."""
     return escape(truncate(data.headline, SECTION_MAX))
@@ -73,7 +69,7 @@ def notice_blocks(
     ]
     if data.message:
         blocks.append(SectionBlock(text=_plain(data.message, SECTION_MAX)))
-    lead = f"<@{manager_id}>" if manager_id and _USER_ID.match(manager_id) else data.manager
+    lead = f"<@{manager_id}>" if manager_id and _USER_ID.match(manager_id) else escape(data.manager)
     fields: list[Any] = [
         MarkdownTextObject(text=f"*Severity*\n{data.severity}"),
         MarkdownTextObject(text=f"*Status*\n{data.status}"),
@@ -116,6 +112,7 @@ STATE_MARKS = {
     "pending": ":hourglass_flowing_sand: sending",
     "held": ":lock: waiting for the incident manager",
     "failed": ":x: *failed*",
+    "retrying": ":warning: *retrying*",
     "skipped": ":heavy_minus_sign: skipped",
 }
 CHANNEL_LABELS = {
@@ -152,7 +149,7 @@ def email_managers_blocks(incident_id: int) -> list[Block]:
                 ButtonElement(
                     text="Email the managers",
                     action_id=Action.EMAIL_MANAGERS,
-                    value=str(incident_id),
+                    value=IncidentValue(incident_id=incident_id).encode(),
                     style="primary",
                 )
             ]
@@ -164,7 +161,7 @@ def _recipient(row: CommsRow) -> str:
     if row.channel in ("slack", "invite") and _USER_ID.match(row.recipient):
         return f"<@{row.recipient}>"
     if row.channel in ("slack", "invite") and row.recipient.startswith("S"):
-        return f"<!subteam^{row.recipient}>"
+        return f"user group `{escape(row.recipient)}`"  # named, never pinged
     return escape(row.recipient)
 
 
@@ -175,7 +172,9 @@ def _when(at: datetime) -> str:
 def comms_text(number: int, rows: list[CommsRow]) -> str:
     """One line: how many notices, and how many failed."""
     failed = sum(1 for r in rows if r.state == "failed")
+    retrying = sum(1 for r in rows if r.state == "retrying")
     tail = f", *{failed} failed*" if failed else ""
+    tail += f", *{retrying} retrying*" if retrying else ""
     return f"Stakeholder notices of incident #{number}: {len(rows)}{tail}."
 
 
@@ -188,8 +187,8 @@ def comms_blocks(number: int, rows: list[CommsRow], *, incident_id: int) -> list
             )
         ]
     shown = [r for r in rows if not r.expanded]  # a user group: its members have their own
-    failed = [r for r in shown if r.state == "failed"]
-    others = [r for r in shown if r.state != "failed"]
+    failed = [r for r in shown if r.state in ("failed", "retrying")]
+    others = [r for r in shown if r.state not in ("failed", "retrying")]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=comms_text(number, shown)))]
 
     def line(row: CommsRow) -> str:
@@ -197,7 +196,7 @@ def comms_blocks(number: int, rows: list[CommsRow], *, incident_id: int) -> list
         when = _when(row.sent_at or row.created_at)
         mark = STATE_MARKS.get(row.state, row.state)
         error = ""
-        if row.state == "failed" and row.last_error:
+        if row.state in ("failed", "retrying") and row.last_error:
             error = f" — {escape(truncate(row.last_error, 120))}"
         group = f" ({escape(row.group)})" if row.group else ""
         label = "message" if row.trigger == "manual" else row.trigger.replace("_", " ")
@@ -207,15 +206,16 @@ def comms_blocks(number: int, rows: list[CommsRow], *, incident_id: int) -> list
         )
 
     if failed:
-        text = "*:warning: Failed after retries*\n" + "\n".join(line(r) for r in failed[:15])
+        text = "*:warning: Not delivered*\n" + "\n".join(line(r) for r in failed[:15])
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_MAX))))
+    if any(r.state == "failed" for r in failed):
         blocks.append(
             ActionsBlock(
                 elements=[
                     ButtonElement(
                         text="Retry failed notices",
                         action_id=Action.RETRY_NOTICES,
-                        value=str(incident_id),
+                        value=IncidentValue(incident_id=incident_id).encode(),
                     )
                 ]
             )

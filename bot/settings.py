@@ -6,7 +6,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.errors import ConfigError
@@ -65,7 +72,9 @@ class Settings(BaseSettings):
     # Quiet hours for low severities, e.g. "sev3,sev4@22:00-08:00" in QUIET_HOURS_TZ; empty: off.
     quiet_hours: str = ""
     quiet_hours_tz: str = "UTC"
-    # Post-mortems: a Jinja2 Markdown template file (empty: the built-in one), due date.
+    # Post-mortems: a Jinja2 Markdown template file (empty: the built-in one), the files of its
+    # folder it may include or import (comma-separated names), due date.
+    postmortem_template_includes: str = ""  # before postmortem_template, which checks with it
     postmortem_template: str = ""
     postmortem_due_working_days: int = Field(default=5, ge=0, le=60)
     # Reaction that turns a message into an action item.
@@ -91,7 +100,6 @@ class Settings(BaseSettings):
     webhooks_file: str = ""
     status_page_url: str = ""
     stakeholder_templates_dir: str = ""
-    notice_max_attempts: int = Field(default=12, ge=1, le=50)
     notice_lease_seconds: float = Field(default=60.0, ge=5, le=600)
     sms_provider: Literal["", "twilio", "vonage"] = ""
     twilio_account_sid: str = ""
@@ -131,12 +139,24 @@ class Settings(BaseSettings):
         reminder_policy.parse_quiet_hours(value)
         return value
 
+    @field_validator("postmortem_template_includes")
+    @classmethod
+    def _postmortem_template_includes(cls, value: str) -> str:
+        from bot.postmortems.template_files import parse_includes  # Jinja2 only; no cycle
+
+        return ",".join(parse_includes(value))
+
     @field_validator("postmortem_template")
     @classmethod
-    def _postmortem_template(cls, value: str) -> str:
+    def _postmortem_template(cls, value: str, info: ValidationInfo) -> str:
         from bot.postmortems.docs import check_template  # Jinja2 only; no cycle
 
-        check_template(value.strip())
+        includes = [
+            n for n in str(info.data.get("postmortem_template_includes", "")).split(",") if n
+        ]
+        if includes and not value.strip():
+            raise ValueError("POSTMORTEM_TEMPLATE_INCLUDES is set, but no POSTMORTEM_TEMPLATE")
+        check_template(value.strip(), includes)
         return value.strip()
 
     @field_validator("action_item_emoji")
@@ -283,6 +303,11 @@ class Settings(BaseSettings):
     def timeline_emojis(self) -> frozenset[str]:
         """The reaction names that put a message on the timeline."""
         return frozenset(self.timeline_emoji.split(","))
+
+    @property
+    def postmortem_includes(self) -> tuple[str, ...]:
+        """The files POSTMORTEM_TEMPLATE may include or import (names in its own folder)."""
+        return tuple(n for n in self.postmortem_template_includes.split(",") if n)
 
     @property
     def socket_mode(self) -> bool:

@@ -19,11 +19,14 @@ from handlers import (
     timeline,
 )
 from handlers.context import inject_services
+from handlers.scope import resolve_scope
 
 
 def register_all(app: App, services: Services) -> None:
-    """Install the services middleware, the error handler and every listener."""
+    """Install the middleware (services, then each request's scope), the error handler and
+    every listener."""
     app.use(inject_services(services))
+    app.use(resolve_scope)
     errors.register(app)
     commands.register(app)
     incidents.register(app)

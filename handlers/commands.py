@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 
 from blocks.help import help_blocks, help_text
 from blocks.ids import Command
-from bot.core import commands
-from handlers.context import CommandRequest, services_of
+from bot.core import commands, slack_text
+from handlers.context import CommandRequest, scope_of, services_of
 from handlers.guard import guarded
 
 Route = Callable[[CommandRequest], None]
@@ -48,23 +48,26 @@ def handle_incident(
     """Acknowledge within Slack's 3 seconds, then run the sub-command."""
     ack()
     name, args = commands.split(body.get("text", ""))
+    scope = scope_of(context)
     request = CommandRequest(
         services=services_of(context),
         name=name,
         args=args,
-        user_id=body["user_id"],
-        channel_id=body.get("channel_id", ""),
+        user_id=scope.user_id,
+        channel_id=scope.channel_id or "",
         trigger_id=body.get("trigger_id", ""),
         respond=respond,
         client=client,
         body=body,
+        scope=scope,
     )
     handler = ROUTES.get(name)
     if handler is None:
         subs = commands.catalogue()
+        typed = slack_text.render(name)  # Slack sent it escaped; the builders escape it again
         respond(
-            text=f"`{name}` is not an /incident command. " + help_text(subs),
-            blocks=help_blocks(subs, unknown=name, suggestion=commands.suggest(name)),
+            text=f"`{slack_text.escape(typed)}` is not an /incident command. " + help_text(subs),
+            blocks=help_blocks(subs, unknown=typed, suggestion=commands.suggest(name)),
             response_type="ephemeral",
         )
         return

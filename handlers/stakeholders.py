@@ -15,7 +15,8 @@ from slack_sdk.models.blocks import Block
 
 from blocks import stakeholders as render
 from blocks.ids import Action
-from bot import incidents
+from blocks.payloads import IncidentValue
+from blocks.text import escape
 from bot.core.errors import InvalidInput
 from bot.core.vocabulary import Severity
 from bot.incidents import IncidentView
@@ -24,9 +25,8 @@ from bot.stakeholders import actions, preview
 from bot.stakeholders.config import Trigger
 from bot.stakeholders.planning import NoticePolicy
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
+from handlers.context import CommandRequest, scope_of, services_of
 from handlers.guard import guarded
-from handlers.payloads import incident_id_of_action
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,11 @@ def notify_command(request: CommandRequest) -> None:
             f"Say which group: `/incident notify <group> [message]`. Groups: {names}."
         )
     group, message = directory.split_group(request.args)
+    incident_id = request.scope.incident_id
     with services.db.session() as session:
-        incident = incidents.in_channel(session, channel_id=request.channel_id)
-        assert incident.id is not None
         sent = actions.notify(
             session,
-            incident_id=incident.id,
+            incident_id=incident_id,
             groups=[group],
             message=message,
             actor=request.user_id,
@@ -89,11 +88,11 @@ def notify_command(request: CommandRequest) -> None:
     _wake(services)
     request.respond(
         text=(
-            f":outbox_tray: Notifying *{render.escape(group.name)}*: {sent.notices} "
+            f":outbox_tray: Notifying *{escape(group.name)}*: {sent.notices} "
             f"notice{'s' if sent.notices != 1 else ''} on the way. `/incident comms` shows "
             "when they arrive."
             if sent.notices
-            else f"*{render.escape(group.name)}* has nobody this can reach."
+            else f"*{escape(group.name)}* has nobody this can reach."
         ),
         response_type="ephemeral",
     )
@@ -103,9 +102,9 @@ def notify_command(request: CommandRequest) -> None:
 def comms_command(request: CommandRequest) -> None:
     """`/incident comms`: who was told what, when, over which channel, and did it arrive."""
     services = request.services
+    incident = request.scope.require_incident()
+    assert incident.id is not None
     with services.db.read() as session:
-        incident = incidents.in_channel(session, channel_id=request.channel_id)
-        assert incident.id is not None
         rows = actions.comms(session, incident_id=incident.id)
     request.respond(
         text=render.comms_text(incident.number, rows),
@@ -118,13 +117,14 @@ def email_managers(ack: Ack, body: dict[str, Any], respond: Respond, context: Bo
     """The checklist's "Email the managers": the summary and status link to their groups."""
     ack()
     services = services_of(context)
-    incident_id = incident_id_of_action(body)
+    scope = scope_of(context)
+    incident_id = scope.expect(IncidentValue).incident_id
     with services.db.session() as session:
         sent = actions.email_managers(
-            session, incident_id=incident_id, actor=body["user"]["id"], policy=policy_of(services)
+            session, incident_id=incident_id, actor=scope.user_id, policy=policy_of(services)
         )
     _wake(services)
-    groups = ", ".join(render.escape(g) for g in sent.groups)
+    groups = ", ".join(escape(g) for g in sent.groups)
     respond(
         text=f":email: E-mailing {groups}: {sent.notices} on the way (`/incident comms` in the "
         "incident channel shows when they arrive).",
@@ -137,9 +137,10 @@ def retry_notices(ack: Ack, body: dict[str, Any], respond: Respond, context: Bol
     """`/incident comms`' "Retry failed notices"."""
     ack()
     services = services_of(context)
-    incident_id = incident_id_of_action(body)
+    scope = scope_of(context)
+    incident_id = scope.expect(IncidentValue).incident_id
     with services.db.session() as session:
-        count = actions.retry_failed(session, incident_id=incident_id, actor=body["user"]["id"])
+        count = actions.retry_failed(session, incident_id=incident_id, actor=scope.user_id)
     _wake(services)
     respond(
         text=f":repeat: Sending {count} failed notice{'s' if count != 1 else ''} again.",

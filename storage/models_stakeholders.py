@@ -2,10 +2,11 @@
 
 `stakeholder_notice` holds one row per (incident event, recipient, channel), under a unique
 key: it is written in the same transaction as the incident change it is about, so a notice is
-planned exactly when the change is committed. A replica sends a due row under a lease and
-records the outcome on the row (sent, or failed after its retries), so `/incident comms`
-reads who was told what from here. `stakeholder_release` records which groups the incident
-manager confirmed for a private incident (its notices wait, `held`, until then).
+planned exactly when the change is committed. It is a source of the delivery engine (a
+replica sends a due row under a lease) and the outcome stays on the row (sent; or retrying,
+or given up, with the error), so `/incident comms` reads who was told what from here.
+`stakeholder_release` records which groups the incident manager confirmed for a private
+incident (its notices wait, `held`, until then).
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ class StakeholderNotice(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_column=_at())
     attempts: int = Field(default=0)
-    # Set while an attempt is under way: still set when a lease is claimed again means the
-    # previous sender stopped mid-attempt, so whether it got through is unknown.
+    # The delivery engine's marks (bot.core.delivery): set before an attempt, kept while an
+    # earlier attempt may have got through, so the next one looks before sending again.
+    pending_key: str | None = Field(default=None, max_length=64)
     pending_since: datetime | None = Field(default=None, sa_column=_at())
     last_error: str | None = Field(default=None, max_length=200)
     # What the receiving side called it: a Message-ID, an SMS id, a status id, a Slack ts.

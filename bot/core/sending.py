@@ -3,7 +3,9 @@
 A sender is anything with `send(item) -> None`: it returns when the item was handed over,
 and raises `Retryable` when trying again later may succeed (a timeout, a 429, a 5xx) or
 `Permanent` when it cannot (a refused address, bad credentials). `retry_after` carries the
-receiver's own hint (Retry-After) in seconds.
+receiver's own hint (Retry-After) in seconds; `maybe_sent` says the request went out and
+its outcome is unknown, so the next attempt should look before sending again (the delivery
+engine's `Delivered.MAYBE`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ class SendError(Exception):
 
     retryable: bool = False
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, maybe_sent: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
 
 
 class Retryable(SendError):

@@ -54,7 +54,7 @@ class MastodonSender:
         except NotDelivered as exc:
             raise Retryable(f"Mastodon unreachable: {exc}") from exc
         except NoAnswer as exc:  # the Idempotency-Key makes a retry safe
-            raise Retryable(f"Mastodon did not answer: {exc}") from exc
+            raise Retryable(f"Mastodon did not answer: {exc}", maybe_sent=True) from exc
         if response.status == 200:
             return
         data = response.json()

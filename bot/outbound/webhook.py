@@ -84,8 +84,10 @@ class WebhookSender:
         }
         try:
             response = post(hook.url, body, headers)
-        except (NotDelivered, NoAnswer) as exc:
+        except NotDelivered as exc:
             raise Retryable(f"webhook unreachable: {exc}") from exc
+        except NoAnswer as exc:  # the receiver drops a repeated X-Incident-Delivery
+            raise Retryable(f"the webhook did not answer: {exc}", maybe_sent=True) from exc
         if 200 <= response.status < 300:
             return
         text = f"the webhook answered HTTP {response.status}"

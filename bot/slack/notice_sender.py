@@ -1,16 +1,13 @@
-"""Sending planned stakeholder notices: one loop per replica, on the scheduler's threads.
+"""Sending planned stakeholder notices with the delivery engine, on every replica.
 
-MINIMAL STAND-IN for the generic delivery engine (bot/core/delivery.py + its Slack runner,
-being built apart): when it lands, `stakeholder_notice` becomes one of its sources and this
-loop and `bot.stakeholders.claims` are replaced by it. The senders it drives already speak
-the engine's item interface: `send(notice) -> None`, raising Retryable or Permanent.
-
-Each tick leases due notices (`claims.claim`), so with several replicas each notice goes to
-one; a replica that dies gives its leases up when they run out, and the next one knows the
-earlier attempt's outcome is unknown (Slack DMs are then looked for first; SMS is not
-re-sent). Failures are retried with back-off and, after NOTICE_MAX_ATTEMPTS, kept as failed
-for `/incident comms`. Nothing here runs on a Slack request: an unreachable mail server or
-SMS provider only ever holds a scheduler thread.
+`stakeholder_notice` is a source of the engine (`bot.stakeholders.claims.NoticeSource`); the
+engine leases due rows to one replica, fixes the attempt's key before the side effect and
+records the outcome under its failure rules. This module is the source's send function: it
+hands each notice to the sender of its channel (e-mail, SMS, webhook and Mastodon in
+bot/outbound, Slack DMs and invitations in `bot.slack.notices`), which raises Retryable or
+Permanent, and turns that into the engine's Receipt or Failure. A notice to a Slack user
+group becomes one notice per member first. Nothing here runs on a Slack request: an
+unreachable mail server or SMS provider only ever holds a scheduler thread.
 """
 
 from __future__ import annotations
@@ -21,7 +18,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,34 +26,26 @@ from apscheduler.schedulers.base import BaseScheduler
 from slack_sdk import WebClient
 
 from bot.core import slack_text
+from bot.core.delivery import Delivered, Failure, Job, Receipt
 from bot.core.events import IncidentEvent
 from bot.core.sending import Permanent, Sender, SendError
 from bot.outbound.mastodon import MastodonSender
 from bot.outbound.notice_mail import NoticeMailSender
 from bot.outbound.sms import SmsSender, provider_from
 from bot.outbound.webhook import WebhookSender
+from bot.slack.delivery import Runner, delivery_client
 from bot.slack.notices import SlackNoticeSender, is_user_group
 from bot.slack.services import Services
 from bot.stakeholders import claims
+from bot.stakeholders.claims import NoticeConfig, NoticeSource
 from bot.stakeholders.notice import Notice
+from storage import Database
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-TICK_JOB = "notices-tick"
-CLAIM_BATCH = 50
 SEND_THREADS = 4
 NAME_CACHE_SECONDS = 600.0
-
-
-def notice_client(slack: WebClient, *, lease: timedelta) -> WebClient:
-    """A client like `slack` whose calls end well within the lease, with no silent retries."""
-    return WebClient(
-        token=slack.token,
-        base_url=slack.base_url,
-        timeout=max(1, min(10, int(lease.total_seconds() / 3))),
-        retry_handlers=[],
-    )
 
 
 class Names:
@@ -86,8 +74,68 @@ class Names:
         return name
 
 
-class NoticeTicker:
-    """One replica's notice loop."""
+class NoticeSend:
+    """The send function of the notices source: one notice, one sender, one outcome."""
+
+    def __init__(
+        self,
+        db: Database,
+        senders: dict[str, Sender[Notice]],
+        slack: SlackNoticeSender,
+        names: Callable[[str], str | None],
+    ) -> None:
+        self.db = db
+        self.senders = senders
+        self.slack = slack
+        self.names = names
+
+    def __call__(
+        self, job: Job[Notice], clock: Callable[[], datetime], renew: Callable[[], bool]
+    ) -> Receipt | Failure | None:
+        notice = job.item
+        try:
+            if notice.channel in ("slack", "invite") and is_user_group(notice.recipient):
+                return self._expand(notice, clock)
+            sender = self.senders.get(notice.channel)
+            if sender is None:
+                raise Permanent(f"no sender for {notice.channel}")
+            notice = self.readable(notice)
+            if not renew():  # the look-ups took long and another replica has it now
+                return None
+            sender.send(notice)
+        except SendError as exc:
+            maybe = Delivered.MAYBE if exc.maybe_sent else Delivered.NO
+            return Failure(
+                str(exc), maybe, permanent=not exc.retryable, retry_after=exc.retry_after
+            )
+        return Receipt(clock(), notice.recipient[:200], self._reference(notice))
+
+    def _expand(self, notice: Notice, clock: Callable[[], datetime]) -> Receipt:
+        users = self.slack.members(notice.recipient)
+        with self.db.session() as session:
+            claims.add_members(session, parent_id=notice.id, users=users, now=clock())
+        return Receipt(clock(), notice.recipient, f"expanded to {len(set(users))} members")
+
+    def readable(self, notice: Notice) -> Notice:
+        """The payload with people's names and Slack markup turned into plain text."""
+        payload: dict[str, Any] = dict(notice.payload)
+        manager = payload.get("manager")
+        if manager and not payload.get("manager_name"):
+            payload["manager_name"] = self.names(str(manager))
+        message = str(payload.get("message") or "")
+        if message:
+            payload["message_text"] = slack_text.render(message, user_name=self.names)
+        return replace(notice, payload=payload)
+
+    def _reference(self, notice: Notice) -> str | None:
+        mail = self.senders.get("email")
+        if notice.channel == "email" and isinstance(mail, NoticeMailSender):
+            return mail.mail_for(notice).message_id
+        return None
+
+
+class NoticeRunner:
+    """One replica's notice loop: the engine's runner for the notices source."""
 
     def __init__(
         self,
@@ -99,16 +147,11 @@ class NoticeTicker:
         senders: dict[str, Sender[Notice]] | None = None,
     ) -> None:
         settings = services.settings
-        self.db = services.db
-        self.owner = owner
         self.scheduler = scheduler
-        self.clock = clock
         self.lease = timedelta(seconds=settings.notice_lease_seconds)
-        self.max_attempts = settings.notice_max_attempts
-        slack = notice_client(services.slack, lease=self.lease)
+        slack = delivery_client(services.slack, lease=self.lease)
         self.slack = SlackNoticeSender(slack)
-        self.names = Names(slack)
-        self.senders: dict[str, Sender[Notice]] = senders or {
+        all_senders: dict[str, Sender[Notice]] = {
             "slack": self.slack,
             "invite": self.slack,
             "email": NoticeMailSender(settings),
@@ -116,44 +159,27 @@ class NoticeTicker:
             "webhook": WebhookSender(settings.webhooks),
             "mastodon": MastodonSender(settings.mastodon_api_url, settings.mastodon_access_token),
         }
-        self.mail = self.senders.get("email")
-
-    # -- the loop ------------------------------------------------------------------------
+        all_senders.update(senders or {})
+        self.send = NoticeSend(services.db, all_senders, self.slack, Names(slack))
+        self.runner = Runner(
+            services.db,
+            NoticeSource(NoticeConfig(lease=self.lease)),
+            self.send,
+            owner=owner,
+            clock=clock,
+            threads=SEND_THREADS,
+        )
 
     def tick(self) -> Counter[str]:
-        """Send every due notice; returns what happened to each."""
-        outcomes: Counter[str] = Counter()
-        while True:
-            with self.db.session() as session:
-                ids = claims.claim(
-                    session,
-                    owner=self.owner,
-                    lease=self.lease,
-                    now=self.clock(),
-                    limit=CLAIM_BATCH,
-                )
-            if len(ids) > 1:
-                with ThreadPoolExecutor(
-                    min(SEND_THREADS, len(ids)), thread_name_prefix="notice"
-                ) as pool:
-                    outcomes.update(pool.map(self.send, ids))
-            else:
-                outcomes.update(map(self.send, ids))
-            if len(ids) < CLAIM_BATCH:
-                break
-        if outcomes:
-            log.info("notices: %s", dict(outcomes))
-        return outcomes
+        """Send every due notice; what happened to each (sent, failed: retried, gave_up)."""
+        return self.runner.tick()
 
     def safe_tick(self) -> None:
         """The scheduled job: a failing tick (database down) is logged and tried again."""
-        try:
-            self.tick()
-        except Exception:
-            log.exception("notice tick failed; the next tick tries again")
+        self.runner.safe_tick()
 
     def wake(self) -> None:
-        """Run a tick now (after a change planned notices), not at the next interval."""
+        """Run a tick now (a change or a request planned notices), not at the next interval."""
         if self.scheduler is None or not self.scheduler.running:
             return
         self.scheduler.add_job(
@@ -167,100 +193,3 @@ class NoticeTicker:
     def on_event(self, event: IncidentEvent) -> None:
         """Event-bus subscriber: a committed change may have planned notices."""
         self.wake()
-
-    # -- one notice ------------------------------------------------------------------------
-
-    def send(self, notice_id: int) -> str:
-        """Check, send and record one leased notice; returns the outcome."""
-        with self.db.session() as session:
-            notice = claims.load(session, notice_id=notice_id, owner=self.owner, now=self.clock())
-        if notice is None:
-            return "skipped"
-        try:
-            if notice.channel in ("slack", "invite") and is_user_group(notice.recipient):
-                return self._expand(notice)
-            sender = self.senders.get(notice.channel)
-            if sender is None:
-                raise Permanent(f"no sender for {notice.channel}")
-            notice = self._readable(notice)
-            with self.db.session() as session:
-                if not claims.renew(
-                    session,
-                    notice_id=notice.id,
-                    owner=self.owner,
-                    lease=self.lease,
-                    now=self.clock(),
-                ):
-                    return "skipped"
-            sender.send(notice)
-        except SendError as exc:
-            return self._failed(notice, str(exc), exc.retryable, exc.retry_after)
-        except Exception as exc:  # a bug, or an unexpected answer: retried, then shown
-            log.exception("notice %s to %s failed", notice.id, notice.channel)
-            return self._failed(notice, f"{type(exc).__name__}: {exc}", True, None)
-        with self.db.session() as session:
-            claims.record_sent(
-                session,
-                notice_id=notice.id,
-                owner=self.owner,
-                provider_ref=self._reference(notice),
-                now=self.clock(),
-            )
-        return "sent"
-
-    def _expand(self, notice: Notice) -> str:
-        users = self.slack.members(notice.recipient)
-        with self.db.session() as session:
-            claims.expand(
-                session, notice_id=notice.id, owner=self.owner, users=users, now=self.clock()
-            )
-        return "expanded"
-
-    def _failed(self, notice: Notice, error: str, retryable: bool, after: float | None) -> str:
-        log.warning("notice %s (%s) not sent: %s", notice.id, notice.channel, error)
-        with self.db.session() as session:
-            state = claims.record_failure(
-                session,
-                notice_id=notice.id,
-                owner=self.owner,
-                error=error,
-                retryable=retryable,
-                retry_after=after,
-                max_attempts=self.max_attempts,
-                now=self.clock(),
-            )
-        return "failed" if state == "failed" else "retry"
-
-    def _readable(self, notice: Notice) -> Notice:
-        """The payload with people's names and Slack markup turned into plain text."""
-        payload: dict[str, Any] = dict(notice.payload)
-        manager = payload.get("manager")
-        if manager and not payload.get("manager_name"):
-            payload["manager_name"] = self.names(str(manager))
-        message = str(payload.get("message") or "")
-        if message:
-            payload["message_text"] = slack_text.render(message, user_name=self.names)
-        return replace(notice, payload=payload)
-
-    def _reference(self, notice: Notice) -> str | None:
-        if notice.channel == "email" and isinstance(self.mail, NoticeMailSender):
-            return self.mail.mail_for(notice).message_id
-        return None
-
-
-def schedule(scheduler: BaseScheduler, services: Services, *, owner: str) -> NoticeTicker:
-    """Add the notice tick to `scheduler`, and wake it after every committed change."""
-    ticker = NoticeTicker(services, owner=owner, scheduler=scheduler)
-    scheduler.add_job(
-        ticker.safe_tick,
-        "interval",
-        seconds=services.settings.scheduler_tick_seconds,
-        id=TICK_JOB,
-        next_run_time=utcnow(),  # at start: whatever fell due while the bot was down
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-    )
-    services.events.subscribe("notice_wakeup", ticker.on_event)
-    services.notices = ticker
-    return ticker

@@ -16,35 +16,29 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from blocks import stakeholders as render
+from bot.core.delivery import Delivered
 from bot.core.sending import Permanent, Retryable, SendError
+from bot.slack import delivery
 from bot.stakeholders.notice import Notice
 from bot.stakeholders.wording import facts
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_ERRORS = {
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-}
 HISTORY_LIMIT = 100
 
 
 def classify(exc: Exception, what: str) -> SendError:
-    """A Slack failure as Retryable (rate limits, 5xx, network) or Permanent (refusals)."""
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        data = exc.response.data if isinstance(exc.response.data, dict) else {}
-        code = str(data.get("error") or f"HTTP {status}")
-        headers = exc.response.headers or {}
-        retry_after = headers.get("Retry-After") or headers.get("retry-after")
-        text = f"{what}: Slack answered `{code}`"
-        if status == 429 or status >= 500 or code in RETRYABLE_ERRORS:
-            return Retryable(text, retry_after=float(retry_after) if retry_after else None)
+    """A Slack failure under the delivery engine's rules (`bot.slack.delivery.classify`):
+    Retryable for rate limits, 5xx, network trouble and workspace-wide refusals, with
+    `maybe_sent` when the outcome is unknown; Permanent for any other refusal."""
+    failure = delivery.classify(exc, requested=True)
+    if failure is None:  # (a SlackApiError always carries a refusal)
+        return Retryable(f"{what}: {exc}")
+    text = f"{what}: {failure.error}"
+    if failure.permanent:
         return Permanent(text)
-    return Retryable(f"{what}: {type(exc).__name__}: {exc}")
+    maybe = failure.delivered is Delivered.MAYBE
+    return Retryable(text, retry_after=failure.retry_after, maybe_sent=maybe)
 
 
 def is_user_group(recipient: str) -> bool:

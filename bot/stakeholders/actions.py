@@ -226,6 +226,15 @@ class CommsRow:
     expanded: bool = False  # a Slack user group's row: its members have rows of their own
 
 
+def _state(row: StakeholderNotice) -> str:
+    """sent, held, failed (given up), retrying (failed, due again) or pending."""
+    if claims.is_given_up(row):
+        return "failed"
+    if row.state == PENDING and row.attempts and row.last_error:
+        return "retrying"
+    return row.state
+
+
 def _summary(payload: dict[str, Any]) -> str:
     message = str(payload.get("message") or "")
     if message:
@@ -246,7 +255,7 @@ def comms(session: Session, *, incident_id: int) -> list[CommsRow]:
             group=r.group_name,
             channel=r.channel,
             recipient=r.recipient,
-            state=r.state,
+            state=_state(r),
             created_at=r.created_at,
             sent_at=r.sent_at,
             attempts=r.attempts,

@@ -1,7 +1,7 @@
 """Which incident events stakeholders hear about, read in one place.
 
-Incident events are becoming one dataclass per kind; `occurrence_of` is the only code here
-that looks inside them, so that change touches this one function.
+`occurrence_of` is the only code here that looks inside incident events (one dataclass per
+kind, bot/core/events.py): a new kind, or a changed one, touches this one function.
 """
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.events import EventKind, IncidentEvent
+from bot.core.events import (
+    Event,
+    IncidentDeclared,
+    IncidentResolved,
+    SeverityChanged,
+    UpdatePosted,
+)
 from bot.stakeholders.config import Trigger
 
 
@@ -32,24 +38,22 @@ class Occurrence:
     new_severity: str | None = None
 
 
-def occurrence_of(event: IncidentEvent) -> Occurrence | None:
+def occurrence_of(event: Event) -> Occurrence | None:
     """The stakeholder view of `event`, or None for events stakeholders are not told about."""
-    detail = event.detail
     stamp = event.at.isoformat(timespec="microseconds")
-    if event.kind is EventKind.DECLARED:
+    old: str | None = None
+    new: str | None = None
+    if isinstance(event, IncidentDeclared):
         trigger, ref, message = Trigger.DECLARED, "declared", ""
-    elif event.kind is EventKind.UPDATE_POSTED:
-        trigger, ref = Trigger.UPDATE, f"update:{detail.get('update_id')}"
-        message = str(detail.get("message") or "")
-    elif event.kind is EventKind.SEVERITY_CHANGED:
+    elif isinstance(event, UpdatePosted):
+        trigger, ref, message = Trigger.UPDATE, f"update:{event.update_id}", event.message
+    elif isinstance(event, SeverityChanged):
         trigger, ref, message = Trigger.SEVERITY_CHANGED, f"severity:{stamp}", ""
-    elif event.kind is EventKind.RESOLVED:
-        trigger, ref = Trigger.RESOLVED, f"resolved:{stamp}"
-        message = str(detail.get("resolution") or "")
+        old, new = event.old.value, event.new.value
+    elif isinstance(event, IncidentResolved):
+        trigger, ref, message = Trigger.RESOLVED, f"resolved:{stamp}", event.resolution
     else:
         return None
-    old = detail.get("old") if trigger is Trigger.SEVERITY_CHANGED else None
-    new = detail.get("new") if trigger is Trigger.SEVERITY_CHANGED else None
     return Occurrence(
         trigger=trigger,
         incident_id=event.incident_id,
@@ -57,6 +61,6 @@ def occurrence_of(event: IncidentEvent) -> Occurrence | None:
         actor=event.actor,
         at=event.at,
         message=message,
-        old_severity=str(old) if old else None,
-        new_severity=str(new) if new else None,
+        old_severity=old,
+        new_severity=new,
     )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from bot.core.events import IncidentEvent
+from bot.core.events import Event
 from bot.core.vocabulary import Role, Severity
 from bot.reminders import insert_ignoring, now_or
 from bot.stakeholders.config import Directory, Group, Trigger, Via
@@ -229,7 +229,7 @@ def insert(
 
 
 def plan_event(
-    session: Session, event: IncidentEvent, *, policy: NoticePolicy, now: datetime | None = None
+    session: Session, event: Event, *, policy: NoticePolicy, now: datetime | None = None
 ) -> int:
     """Plan the notices of one committed-to-be incident change; returns the rows added."""
     if not policy.directory.groups and not policy.webhooks:
@@ -286,10 +286,10 @@ def quietly() -> Iterator[None]:
         _QUIET.reset(token)
 
 
-def recorder(policy: NoticePolicy) -> Callable[[Session, IncidentEvent], None]:
+def recorder(policy: NoticePolicy) -> Callable[[Session, Event], None]:
     """The in-transaction hook for `Services.recorders`: plan each change's notices."""
 
-    def record(session: Session, event: IncidentEvent) -> None:
+    def record(session: Session, event: Event) -> None:
         if not _QUIET.get():
             plan_event(session, event, policy=policy, now=event.at)
 

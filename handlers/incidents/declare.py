@@ -11,14 +11,18 @@ from slack_sdk.errors import SlackApiError
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
+from blocks.payloads import DeclareOrigin, IncidentValue
 from bot import incidents
 from bot.core.errors import InvalidInput
+from bot.core.slack_text import escape
+from bot.incidents import rules
+from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, services_of
+from handlers.context import CommandRequest, ack_then, readable, scope_of, services_of
 from handlers.errors import new_reference
+from handlers.forms import state_value
 from handlers.guard import guarded
-from handlers.payloads import metadata, state_value
 from handlers.stakeholders import declare_notified
 
 log = logging.getLogger(__name__)
@@ -31,7 +35,7 @@ def declare_command(request: CommandRequest) -> None:
         trigger_id=request.trigger_id,
         view=declare_modal(
             user_id=request.user_id,
-            title=request.args,
+            title=readable(request.services, request.args),
             notified=declare_notified(request.services),
         ),
     )
@@ -66,14 +70,10 @@ def declare_from_message(
     channel = body["channel"]["id"]
     message = body.get("message", {})
     ts = message.get("ts", "")
-    permalink = ""
-    try:
-        permalink = client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-    except SlackApiError as exc:
-        log.warning("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
-    text = message.get("text", "")
+    permalink = services_of(context).directory.permalink(MessageRef(channel, ts)) or ""
+    text = readable(services_of(context), message.get("text", ""))
     summary = f"{text}\n\nFrom: {permalink}" if permalink else text
-    origin = {"channel": channel, "ts": ts, "permalink": permalink}
+    origin = DeclareOrigin(channel=channel, ts=ts, permalink=permalink)
     client.views_open(
         trigger_id=trigger_id,
         view=declare_modal(
@@ -103,35 +103,35 @@ def submit_declare(
         "summary": state_value(view, Field.SUMMARY) or "",
         "impact": state_value(view, Field.IMPACT) or "",
     }
+    manager = state_value(view, Field.MANAGER) or user
     try:
-        incidents.validate_declaration(title=form["title"], severity=form["severity"])
+        incidents.validate_declaration(**form)
+        rules.clean_user(manager, field=Field.MANAGER.value, name="incident manager")
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
-    origin = metadata(view)
+    origin = scope_of(context).expect(DeclareOrigin)
     fields = {
         **form,
-        "manager": state_value(view, Field.MANAGER) or user,
+        "manager": manager,
         "private": "private" in (state_value(view, Field.PRIVATE) or []),
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
-        "origin_channel_id": origin.get("channel") or None,
-        "origin_message_ts": origin.get("ts") or None,
-        "origin_permalink": origin.get("permalink") or None,
+        "origin_channel_id": origin.channel or None,
+        "origin_message_ts": origin.ts or None,
+        "origin_permalink": origin.permalink or None,
     }
 
     def record() -> None:
         try:
-            incident, event = declare_incident(services, **fields)
+            incident, created = declare_incident(services, **fields)  # publishes its event
         except Exception as exc:
             _declare_failed(client, user=user, form=form, error=exc)
             return
-        if event is None:
+        if not created:
             log.info(
                 "declare form %s submitted again; incident #%s exists", view_id, incident.number
             )
-            return
-        services.events.publish(event)
 
     view_id = view["id"]
     ack_then(ack, record)  # the form's payload is not kept while the work waits for a slot
@@ -144,7 +144,7 @@ def _declare_failed(
     reference = new_reference()
     log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
     entered = "\n".join(
-        f"*{label}:* {form[key]}"
+        f"*{label}:* {escape(str(form[key]))}"
         for key, label in (
             ("title", "Title"),
             ("severity", "Severity"),
@@ -168,8 +168,7 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """The "Retry setup" button finishes an incident whose setup failed."""
     ack()
     services = services_of(context)
-    assert services.surfaces is not None
-    incident_id = int(body["actions"][0]["value"])
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     try:
         view = services.surfaces.setup(incident_id)
     except SlackApiError:

@@ -10,23 +10,18 @@ from slack_sdk import WebClient
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import resolve_modal, update_modal
+from blocks.payloads import CardBlockId, IncidentForm, IncidentValue
 from bot import incidents
+from bot.core import inputs
 from bot.core.errors import InvalidInput
-from bot.core.vocabulary import Status, parse_severity, parse_status
+from bot.core.vocabulary import Severity, Status, parse_severity, parse_status
 from bot.slack.services import Services
 from bot.stakeholders.planning import quietly
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
+from handlers.context import CommandRequest, readable, scope_of, services_of
+from handlers.forms import state_value
 from handlers.guard import guarded
-from handlers.payloads import incident_id_of_action, metadata, state_value
 from handlers.stakeholders import update_notified
-
-
-def _view_in_channel(services: Services, channel_id: str) -> incidents.IncidentView:
-    with services.db.read() as session:
-        incident = incidents.in_channel(session, channel_id=channel_id)
-        assert incident.id is not None
-        return incidents.view(session, incident_id=incident.id)
 
 
 def _view(services: Services, incident_id: int) -> incidents.IncidentView:
@@ -34,45 +29,48 @@ def _view(services: Services, incident_id: int) -> incidents.IncidentView:
         return incidents.view(session, incident_id=incident_id)
 
 
+def _set_status(services: Services, incident_id: int, status: Status, actor: str) -> None:
+    services.apply(
+        lambda s: incidents.set_status(
+            s, incident=incidents.get(s, incident_id=incident_id), status=status, actor=actor
+        )
+    )
+
+
+def _set_severity(services: Services, incident_id: int, severity: Severity, actor: str) -> None:
+    services.apply(
+        lambda s: incidents.set_severity(
+            s, incident=incidents.get(s, incident_id=incident_id), severity=severity, actor=actor
+        )
+    )
+
+
 @route("status")
 def status_command(request: CommandRequest) -> None:
     """`/incident status <status>`"""
     status = parse_status(request.args)
-    request.services.apply(
-        lambda s: incidents.set_status(
-            s,
-            incident=incidents.in_channel(s, channel_id=request.channel_id),
-            status=status,
-            actor=request.user_id,
-        )
-    )
+    _set_status(request.services, request.scope.incident_id, status, request.user_id)
 
 
 @route("severity")
 def severity_command(request: CommandRequest) -> None:
     """`/incident severity <sev>`"""
     severity = parse_severity(request.args)
-    request.services.apply(
-        lambda s: incidents.set_severity(
-            s,
-            incident=incidents.in_channel(s, channel_id=request.channel_id),
-            severity=severity,
-            actor=request.user_id,
-        )
-    )
+    _set_severity(request.services, request.scope.incident_id, severity, request.user_id)
 
 
 @route("update")
 def update_command(request: CommandRequest) -> None:
     """`/incident update [text]` opens the update form."""
-    view = _view_in_channel(request.services, request.channel_id)
-    _open_update(request.client, request.trigger_id, view, request.args, request.services)
+    view = _view(request.services, request.scope.incident_id)
+    text = readable(request.services, request.args)
+    _open_update(request.client, request.trigger_id, view, text, request.services)
 
 
 @route("resolve")
 def resolve_command(request: CommandRequest) -> None:
     """`/incident resolve` asks how it was resolved."""
-    view = _view_in_channel(request.services, request.channel_id)
+    view = _view(request.services, request.scope.incident_id)
     _open_resolve(request.client, request.trigger_id, view)
 
 
@@ -85,10 +83,8 @@ def _open_update(
 ) -> None:
     if view.status is Status.RESOLVED:
         raise InvalidInput(f"Incident #{view.incident.number} is resolved; it takes no updates.")
-    notified = update_notified(services, view)
-    client.views_open(
-        trigger_id=trigger_id, view=update_modal(view, message=text, notified=notified)
-    )
+    form = update_modal(view, message=text, notified=update_notified(services, view))
+    client.views_open(trigger_id=trigger_id, view=form)
 
 
 def _open_resolve(client: WebClient, trigger_id: str, view: incidents.IncidentView) -> None:
@@ -100,53 +96,44 @@ def _open_resolve(client: WebClient, trigger_id: str, view: incidents.IncidentVi
 def update_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Card button: Post update."""
     ack()
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     services = services_of(context)
-    view = _view(services, incident_id_of_action(body))
-    _open_update(client, body["trigger_id"], view, "", services)
+    _open_update(client, body["trigger_id"], _view(services, incident_id), "", services)
 
 
 def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Card button: Resolve."""
     ack()
-    view = _view(services_of(context), incident_id_of_action(body))
-    _open_resolve(client, body["trigger_id"], view)
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
+    _open_resolve(client, body["trigger_id"], _view(services_of(context), incident_id))
+
+
+def _selected(body: dict[str, Any]) -> str:
+    return str((body["actions"][0].get("selected_option") or {}).get("value") or "")
 
 
 def status_select(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """Card select: change status."""
     ack()
-    status = parse_status(body["actions"][0]["selected_option"]["value"])
-    incident_id = incident_id_of_action(body)
-    services_of(context).apply(
-        lambda s: incidents.set_status(
-            s,
-            incident=incidents.get(s, incident_id=incident_id),
-            status=status,
-            actor=body["user"]["id"],
-        )
-    )
+    scope = scope_of(context)
+    incident_id = scope.expect(CardBlockId).incident_id
+    _set_status(services_of(context), incident_id, parse_status(_selected(body)), scope.user_id)
 
 
 def severity_select(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """Card select: change severity."""
     ack()
-    severity = parse_severity(body["actions"][0]["selected_option"]["value"])
-    incident_id = incident_id_of_action(body)
-    services_of(context).apply(
-        lambda s: incidents.set_severity(
-            s,
-            incident=incidents.get(s, incident_id=incident_id),
-            severity=severity,
-            actor=body["user"]["id"],
-        )
-    )
+    scope = scope_of(context)
+    incident_id = scope.expect(CardBlockId).incident_id
+    severity = parse_severity(_selected(body))
+    _set_severity(services_of(context), incident_id, severity, scope.user_id)
 
 
 def submit_update(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
     """The update form: the one update event."""
-    incident_id = int(metadata(view)["incident_id"])
+    incident_id = scope_of(context).expect(IncidentForm).incident_id
     status_value = state_value(view, Field.STATUS)
     message = state_value(view, Field.MESSAGE) or ""
     quiet = "quiet" in (state_value(view, Field.QUIET) or [])
@@ -154,46 +141,42 @@ def submit_update(
     try:
         status = parse_status(status_value) if status_value else None
         with quietly() if quiet else nullcontext():  # no stakeholder notices this once
-            event = services.commit(
+            services.apply(
                 lambda s: incidents.post_update(
                     s,
                     incident=incidents.get(s, incident_id=incident_id),
                     author=body["user"]["id"],
                     message=message,
                     status=status,
-                )
+                ),
+                on_commit=ack,  # close the form before the Slack calls the change triggers
             )
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.MESSAGE.value: str(exc)})
-        return
-    ack()  # close the form before the Slack calls the change triggers
-    services.publish(event)
 
 
 def submit_resolve(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
     """The resolve form."""
-    incident_id = int(metadata(view)["incident_id"])
+    incident_id = scope_of(context).expect(IncidentForm).incident_id
     resolution = (state_value(view, Field.RESOLUTION) or "").strip()
-    if not resolution:
+    if not inputs.visible(resolution):
         ack(response_action="errors", errors={Field.RESOLUTION.value: "Say how it was resolved."})
         return
     services = services_of(context)
     try:
-        event = services.commit(
+        services.apply(
             lambda s: incidents.resolve(
                 s,
                 incident=incidents.get(s, incident_id=incident_id),
                 actor=body["user"]["id"],
                 resolution=resolution,
-            )
+            ),
+            on_commit=ack,
         )
     except InvalidInput as exc:
         ack(response_action="errors", errors={Field.RESOLUTION.value: str(exc)})
-        return
-    ack()
-    services.publish(event)
 
 
 def register(app: App) -> None:

@@ -1,5 +1,5 @@
-"""The notice loop end to end: planned rows leased, sent over SMTP, SMS, Slack and webhooks
-exactly once, retried, then shown as failed (both databases)."""
+"""The notices source of the delivery engine end to end: planned rows leased, sent over SMTP,
+SMS, Slack and webhooks exactly once, retried, given up and shown (both databases)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from slack_sdk import WebClient
 from sqlmodel import col, select
 
 from bot import incidents
+from bot.core import delivery
 from bot.settings import load_settings
-from bot.slack.notice_sender import NoticeTicker
+from bot.slack.notice_sender import NoticeRunner
 from bot.slack.operations import declare_incident
 from bot.slack.services import Services
 from bot.stakeholders import actions, claims
-from bot.stakeholders.planning import NoticePolicy, recorder
+from bot.stakeholders.claims import NoticeConfig, NoticeSource
 from storage import Database
 from storage.models_stakeholders import StakeholderNotice
 from tests.conftest import Workspace
@@ -55,10 +56,8 @@ class World:
     product: str
     clock: Clock
 
-    def ticker(self, owner: str = "replica-a", **senders: Any) -> NoticeTicker:
-        ticker = NoticeTicker(self.services, owner=owner, clock=self.clock)
-        ticker.senders.update(senders)
-        return ticker
+    def ticker(self, owner: str = "replica-a") -> NoticeRunner:
+        return NoticeRunner(self.services, owner=owner, clock=self.clock)
 
     def notices(self) -> list[StakeholderNotice]:
         with self.services.db.read() as session:
@@ -67,7 +66,7 @@ class World:
             )
 
     def declare(self, title: str, severity: str = "sev1", key: str | None = None) -> int:
-        incident, event = declare_incident(
+        incident, created = declare_incident(
             self.services,
             title=title,
             severity=severity,
@@ -76,7 +75,7 @@ class World:
             impact="Card payments fail",
             now=self.clock.now,
         )
-        assert incident.id is not None and event is not None
+        assert incident.id is not None and created
         channel = self.slack.add_channel(f"inc-{incident.number}", members=[self.people.alice])
         with self.services.db.session() as session:
             row = incidents.get(session, incident_id=incident.id)
@@ -135,20 +134,20 @@ def world(
             twilio_auth_token=TWILIO_TOKEN,
             twilio_from="+15550001111",
             twilio_api_url=fakes.url,
-            notice_max_attempts=3,
         )
         client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
-        services = Services(settings=settings, db=db, slack=client)
-        services.recorders.append(recorder(NoticePolicy.from_settings(settings)))
+        services = Services(settings=settings, db=db, slack=client)  # plans from the settings
         yield World(services, smtp, fakes, hooks, slack, workspace, product, Clock())
 
 
 def test_a_sev1_declaration_reaches_every_recipient_once(world: World) -> None:
     incident_id = world.declare("Checkout is down")
     ticker = world.ticker()
+    groups = [n for n in world.notices() if n.recipient == world.product]
+    assert len(groups) == 2  # the product user group, for the DM and the invite
     first = ticker.tick()
-    assert first["expanded"] == 2  # the product user group, for the DM and the invite
-    assert ticker.tick()["sent"] == 4  # its members' DMs and invites
+    assert first == Counter({"sent": len(world.notices()) - 4})  # the groups were expanded
+    assert ticker.tick() == Counter({"sent": 4})  # their members' DMs and invites
     assert ticker.tick() == Counter()  # nothing left
     people = world.people
     for address in ("cto@acme.example", "pm@acme.example", "ops@customer.example"):
@@ -177,7 +176,7 @@ def test_a_sev4_skips_the_sev1_sev2_group_and_resolving_mails_again(world: World
     world.ticker().tick()
     assert world.mails_to("cto@acme.example") == []
     assert len(world.mails_to("pm@acme.example")) == 1
-    event = world.services.commit(
+    event = world.services.apply(
         lambda s: incidents.resolve(
             s,
             incident=incidents.get(s, incident_id=incident_id),
@@ -202,7 +201,7 @@ def test_two_replicas_send_each_notice_once(world: World) -> None:
     outcomes: list[Counter[str]] = []
     start = threading.Barrier(2)
 
-    def run(ticker: NoticeTicker) -> None:
+    def run(ticker: NoticeRunner) -> None:
         start.wait()
         for _ in range(3):
             outcomes.append(ticker.tick())
@@ -219,30 +218,36 @@ def test_two_replicas_send_each_notice_once(world: World) -> None:
     assert len(world.slack.dms(world.people.alice)) == 4
     assert len(world.hooks.deliveries) == 4 and world.hooks.duplicates == 0
     assert {n.state for n in world.notices()} == {"sent"}
-    senders = Counter(o for counter in outcomes for o in counter.elements())
-    assert senders["sent"] == len(
-        [n for n in world.notices() if n.parent_id or n.recipient[0] != "S"]
-    )
+    total = Counter(o for counter in outcomes for o in counter.elements())
+    assert total["sent"] == len(world.notices())  # each row sent (or expanded) once
 
 
-def test_failures_are_retried_then_shown(world: World) -> None:
+def test_failures_are_retried_and_shown_and_refusals_given_up(world: World) -> None:
     incident_id = world.declare("Mail relay trouble", severity="sev3")
     world.smtp.handler.fail_with = "451 4.3.0 Try again later"
     ticker = world.ticker()
-    assert ticker.tick()["retry"] == 2  # pm@ and ops@ (sev3: not the management group)
+    assert ticker.tick()["failed"] == 2  # pm@ and ops@ (sev3: not the management group)
     row = next(n for n in world.notices() if n.recipient == "pm@acme.example")
     assert (row.state, row.attempts) == ("pending", 1) and "451" in (row.last_error or "")
     assert row.due_at is not None and row.due_at > world.clock.now
-    assert ticker.tick()["retry"] == 0  # not before the back-off
+    assert ticker.tick()["failed"] == 0  # not before the back-off
     world.clock.now += timedelta(seconds=3)
-    assert ticker.tick()["retry"] == 2
-    world.clock.now += timedelta(seconds=5)
-    assert ticker.tick()["failed"] == 2  # the third attempt of NOTICE_MAX_ATTEMPTS=3
+    assert ticker.tick()["failed"] == 2
     with world.services.db.read() as session:
-        shown = actions.comms(session, incident_id=incident_id)
-    failed = [c for c in shown if c.state == "failed"]
+        shown = {c.recipient: c for c in actions.comms(session, incident_id=incident_id)}
+    retrying = shown["pm@acme.example"]
+    assert retrying.state == "retrying" and retrying.attempts == 2
+    assert "451" in (retrying.last_error or "")
+    world.smtp.handler.fail_with = "550 5.1.1 No such user"  # now a refusal: given up
+    world.clock.now += timedelta(seconds=5)
+    assert ticker.tick()["gave_up"] == 2
+    world.clock.now += timedelta(minutes=10)
+    assert ticker.tick() == Counter()  # given up: not retried on its own
+    with world.services.db.read() as session:
+        shown = {c.recipient: c for c in actions.comms(session, incident_id=incident_id)}
+    failed = [c for c in shown.values() if c.state == "failed"]
     assert {c.recipient for c in failed} == {"pm@acme.example", "ops@customer.example"}
-    assert all("451" in (c.last_error or "") and c.attempts == 3 for c in failed)
+    assert all("550" in (c.last_error or "") for c in failed)
     world.smtp.handler.fail_with = None
     with world.services.db.session() as session:
         assert claims.retry_failed(session, incident_id=incident_id, now=world.clock.now) == 2
@@ -253,9 +258,9 @@ def test_failures_are_retried_then_shown(world: World) -> None:
 def test_a_permanent_refusal_is_shown_at_once(world: World) -> None:
     world.declare("Bad number")
     world.fakes.fail("twilio", 400)
-    world.ticker().tick()
+    assert world.ticker().tick()["gave_up"] == 1
     [sms] = [n for n in world.notices() if n.channel == "sms"]
-    assert (sms.state, sms.attempts) == ("failed", 1) and "21211" in (sms.last_error or "")
+    assert claims.is_given_up(sms) and "21211" in (sms.last_error or "")
 
 
 def test_429_and_500_from_the_sms_provider_are_retried(world: World) -> None:
@@ -271,8 +276,28 @@ def test_429_and_500_from_the_sms_provider_are_retried(world: World) -> None:
     world.clock.now += timedelta(seconds=10)
     ticker.tick()
     [sms] = [n for n in world.notices() if n.channel == "sms"]
-    assert (sms.state, sms.attempts) == ("sent", 3)
+    assert sms.state == "sent"
+    assert [c.status for c in world.fakes.calls_to("twilio")] == [429, 500, 201]
     assert len(world.fakes.texts) == 1
+
+
+def _die_mid_send(world: World, owner: str, channel: str) -> list[int]:
+    """A replica leases the due notices, starts each attempt, sends the `channel` ones, dies."""
+    dead = NoticeRunner(world.services, owner=owner, clock=world.clock)
+    source = NoticeSource(NoticeConfig(lease=dead.lease))
+    db = world.services.db
+    with db.session() as session:
+        leased = delivery.claim(session, source, owner=owner, now=world.clock.now)
+    started = []
+    for claimed in leased:
+        with db.session() as session:
+            job = delivery.prepare(session, source, claimed, owner=owner, now=world.clock.now)
+        assert job is not None
+        if job.item.channel == channel:
+            started.append(job.item.id)
+            if channel == "slack":
+                dead.slack.send(dead.send.readable(job.item))
+    return started
 
 
 def test_a_replica_that_died_mid_send_is_taken_over_without_a_second_message(
@@ -280,56 +305,29 @@ def test_a_replica_that_died_mid_send_is_taken_over_without_a_second_message(
 ) -> None:
     world.declare("Crash test")
     world.ticker("replica-a").tick()  # expands the user group; the members' rows are new
-    db = world.services.db
-    dead = world.ticker("replica-dead")
-    with db.session() as session:
-        leased = claims.claim(
-            session, owner="replica-dead", lease=dead.lease, now=world.clock.now, limit=50
-        )
-    assert leased
-    for notice_id in leased:  # each attempt starts, the DMs reach Slack, then the process dies
-        with db.session() as session:
-            item = claims.load(
-                session, notice_id=notice_id, owner="replica-dead", now=world.clock.now
-            )
-            assert item is not None
-            assert claims.renew(
-                session,
-                notice_id=notice_id,
-                owner="replica-dead",
-                lease=dead.lease,
-                now=world.clock.now,
-            )
-        if item.channel == "slack":
-            dead.slack.send(dead._readable(item))
-    assert world.ticker("replica-b").tick() == Counter()  # the lease still holds
-    world.clock.now += dead.lease + timedelta(seconds=1)
+    assert len(_die_mid_send(world, "replica-dead", "slack")) == 2  # alice's and carol's DMs
+    assert world.ticker("replica-b").tick() == Counter()  # the leases still hold
+    world.clock.now += timedelta(seconds=world.services.settings.notice_lease_seconds + 1)
     outcome = world.ticker("replica-b").tick()
-    assert outcome["sent"] >= 2
+    assert outcome["sent"] == 4  # the DMs looked for first and found; the invites made
     assert len(world.slack.dms(world.people.alice)) == 1
     assert len(world.slack.dms(world.people.carol)) == 1
 
 
 def test_a_dead_replica_s_sms_is_not_sent_twice(world: World) -> None:
     world.declare("SMS crash")
-    db = world.services.db
-    lease = timedelta(seconds=60)
-    with db.session() as session:
-        leased = claims.claim(session, owner="dead", lease=lease, now=world.clock.now, limit=50)
-    [sms_id] = [n.id for n in world.notices() if n.channel == "sms" and n.id in leased]
-    with db.session() as session:
-        claims.renew(session, notice_id=sms_id, owner="dead", lease=lease, now=world.clock.now)
-    world.clock.now += lease + timedelta(seconds=1)
+    [sms_id] = _die_mid_send(world, "dead", "sms")  # the request may have reached Twilio
+    world.clock.now += timedelta(seconds=world.services.settings.notice_lease_seconds + 1)
     world.ticker("replica-b").tick()
     [sms] = [n for n in world.notices() if n.id == sms_id]
-    assert sms.state == "failed" and "may have been sent" in (sms.last_error or "")
+    assert claims.is_given_up(sms) and "may have been sent" in (sms.last_error or "")
     assert world.fakes.texts == []
 
 
 def test_payload_names_and_markup_are_made_readable(world: World) -> None:
     incident_id = world.declare("Names")
     world.ticker().tick()
-    event = world.services.commit(
+    event = world.services.apply(
         lambda s: incidents.post_update(
             s,
             incident=incidents.get(s, incident_id=incident_id),

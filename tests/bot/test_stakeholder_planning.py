@@ -7,7 +7,6 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -15,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot import incidents
 from bot.core.errors import InvalidInput
-from bot.core.events import IncidentEvent
+from bot.core.events import Event
 from bot.core.vocabulary import Role, Severity
 from bot.reminders.policy import parse_intervals
 from bot.settings import load_settings
@@ -149,19 +148,19 @@ def test_a_sev4_declaration_skips_groups_limited_to_sev1_and_sev2(
 def test_updates_severity_changes_and_resolution(db: Database, policy: NoticePolicy) -> None:
     with db.session() as session:
         incident = _declare(session, policy, severity="sev2")
-        event = incidents.post_update(
+        update = incidents.post_update(
             session, incident=incident, author="U0ALICE", message="Rolled back", now=T0
         )
-        plan_event(session, event, policy=policy, now=T0)
-        event = incidents.set_severity(
+        plan_event(session, update, policy=policy, now=T0)
+        escalated = incidents.set_severity(
             session, incident=incident, severity=Severity.SEV1, actor="U0ALICE", now=T0
         )
-        plan_event(session, event, policy=policy, now=T0)
-        event = incidents.resolve(
+        plan_event(session, escalated, policy=policy, now=T0)
+        resolved = incidents.resolve(
             session, incident=incident, actor="U0ALICE", resolution="Fixed", now=T0
         )
-        plan_event(session, event, policy=policy, now=T0)
-        plan_event(session, event, policy=policy, now=T0)  # planning twice adds nothing
+        plan_event(session, resolved, policy=policy, now=T0)
+        plan_event(session, resolved, policy=policy, now=T0)  # planning twice adds nothing
     assert incident.id is not None
     counts = Counter(n.trigger for n in notices(db, incident.id))
     assert plan(db, incident.id, "update") == {
@@ -175,8 +174,8 @@ def test_updates_severity_changes_and_resolution(db: Database, policy: NoticePol
     assert ("email", "ops@customer.example") in plan(db, incident.id, "resolved")
     assert ("webhook", "https://hooks.example/b") in plan(db, incident.id, "resolved")
     assert counts["resolved"] == len(plan(db, incident.id, "resolved"))
-    update = next(n for n in notices(db, incident.id) if n.trigger == "update")
-    assert json.loads(update.payload)["message"] == "Rolled back"
+    row = next(n for n in notices(db, incident.id) if n.trigger == "update")
+    assert json.loads(row.payload)["message"] == "Rolled back"
 
 
 def test_a_private_incident_holds_notices_until_the_manager_confirms_a_group(
@@ -206,7 +205,7 @@ def test_a_private_incident_holds_notices_until_the_manager_confirms_a_group(
     assert states[("slack", "U0CTO0001")] == states[("email", "cto@acme.example")] == "pending"
     assert states[("email", "pm@acme.example")] == "held"
     with db.session() as session:  # a confirmed group hears about what follows at once
-        event = incidents.post_update(
+        incidents.post_update(
             session,
             incident=incidents.get(session, incident_id=incident.id),
             author="U0ALICE",
@@ -291,37 +290,29 @@ def _services(db: Database, policy: NoticePolicy) -> Services:
 
 def test_services_plan_in_the_transaction_of_the_change(db: Database, policy: NoticePolicy) -> None:
     services = _services(db, policy)
-    incident, event = declare_incident(
+    incident, created = declare_incident(
         services, title="API down", severity="sev1", declared_by="U0ALICE", declare_key="k1"
     )
-    assert event is not None and incident.id is not None
+    assert created and incident.id is not None
     declared = len(notices(db, incident.id))
     assert declared > 0
-    _, none = declare_incident(  # the same form again: no event, no more notices
+    _, again = declare_incident(  # the same form again: no event, no more notices
         services, title="API down", severity="sev1", declared_by="U0ALICE", declare_key="k1"
     )
-    assert none is None and len(notices(db, incident.id)) == declared
+    assert not again and len(notices(db, incident.id)) == declared
 
-    def update_then_fail(session: Session) -> IncidentEvent:
-        event = incidents.post_update(
-            session,
-            incident=incidents.get(session, incident_id=incident.id or 0),
-            author="U0ALICE",
-            message="half-done",
-        )
-        services.record(session, event)
-        raise RuntimeError("the change fails after planning")
+    seen: list[int] = []
 
-    with pytest.raises(RuntimeError):
-        services.commit(update_then_fail)
-    assert len(notices(db, incident.id)) == declared  # rolled back with the change
+    def counting_recorder(session: Session, event: Event) -> None:
+        # Inside the change's transaction: the update is there, not yet committed.
+        seen.append(len(notices_in(session, incident.id or 0)))
 
-    def failing_recorder(session: Session, event: Any) -> None:
+    def failing_recorder(session: Session, event: Event) -> None:
         raise RuntimeError("planning failed")
 
-    services.recorders.append(failing_recorder)
+    services.recorders.extend([counting_recorder, failing_recorder])
     with pytest.raises(RuntimeError):
-        services.commit(
+        services.apply(
             lambda s: incidents.post_update(
                 s,
                 incident=incidents.get(s, incident_id=incident.id or 0),
@@ -329,5 +320,15 @@ def test_services_plan_in_the_transaction_of_the_change(db: Database, policy: No
                 message="never recorded",
             )
         )
+    assert seen and seen[0] > declared  # the update's notices were planned in the change...
+    assert len(notices(db, incident.id)) == declared  # ...and rolled back with it
     with db.read() as session:
         assert incidents.get(session, incident_id=incident.id).last_update_at is None
+
+
+def notices_in(session: Session, incident_id: int) -> list[StakeholderNotice]:
+    return list(
+        session.exec(
+            select(StakeholderNotice).where(StakeholderNotice.incident_id == incident_id)
+        ).all()
+    )

@@ -46,15 +46,6 @@ def answer(slack: SlackEmulator, driver: SlackDriver, text: str, *, user: str, c
     return str(response_to(slack, result.response_url)["text"])
 
 
-@pytest.fixture
-def incident(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
-) -> Incident:
-    return declare(
-        bot, driver, slack, user=workspace.alice, channel=workspace.general, manager=workspace.bob
-    )
-
-
 def test_action_command_creates_an_item_and_tells_the_owner(
     bot: RunningBot,
     driver: SlackDriver,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.stakeholders.claims import is_given_up
 from storage.models_stakeholders import StakeholderNotice
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
@@ -132,16 +133,14 @@ def test_notify_a_group_now_and_see_it_in_comms(
     smtp.handler.fail_with = "550 5.1.1 No such user"
     driver.slash_command("notify management", user=workspace.alice, channel=channel)
     slack.wait_for(
-        lambda: any(
-            n.state == "failed" and n.recipient == "cto@acme.example" for n in notices(bot)
-        ),
+        lambda: any(is_given_up(n) and n.recipient == "cto@acme.example" for n in notices(bot)),
         timeout=10,
     )
     comms = driver.slash_command("comms", user=workspace.bob, channel=channel)
     body = response_to(slack, comms.response_url)
     assert "1 failed" in body["text"]
     text = str(body["blocks"])
-    assert "Failed after retries" in text and "cto@acme.example" in text and "550" in text
+    assert "Not delivered" in text and "cto@acme.example" in text and "550" in text
     assert "all@acme.example" in text and "delivered" in text
 
     smtp.handler.fail_with = None

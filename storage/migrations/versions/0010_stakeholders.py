@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("lease_until", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("pending_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("pending_since", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("provider_ref", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),

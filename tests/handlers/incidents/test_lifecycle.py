@@ -14,6 +14,8 @@ from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, must
 
+pytestmark = pytest.mark.scenario
+
 
 def _incident(bot: RunningBot) -> Incident:
     with bot.runtime.services.db.session() as session:
@@ -24,15 +26,6 @@ def _card(slack: SlackEmulator, incident: Incident) -> dict:
     message = slack.message(must(incident.channel_id), must(incident.card_ts))
     assert message is not None
     return message
-
-
-@pytest.fixture
-def incident(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
-) -> Incident:
-    return declare(
-        bot, driver, slack, user=workspace.alice, channel=workspace.general, manager=workspace.bob
-    )
 
 
 def test_status_through_every_stage_to_resolved(
