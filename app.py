@@ -2,6 +2,7 @@
 
 python app.py            # migrate the database, then serve (HTTP or Socket Mode)
 python app.py migrate    # apply database migrations and exit
+python app.py export-status DIR   # write the status page, its API files and feeds to DIR
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.slack.services import Services
 from storage import Database
 from web import keepalive
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
+from web.statuspage.site import StatusPageSite
 
 log = logging.getLogger("incident_bot")
 LISTENER_THREADS_MAX = 1024  # threads are added only while none is idle
@@ -47,9 +49,12 @@ class Runtime:
     web_app: Starlette
     scheduler: BackgroundScheduler
     executor: ThreadPoolExecutor
+    status_page: StatusPageSite | None = None
 
     def start_background(self) -> None:
-        """Start the scheduler (the server is started by the caller)."""
+        """Start the status page's cache and the scheduler (the caller starts the server)."""
+        if self.status_page is not None:
+            self.status_page.start()
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -57,6 +62,10 @@ class Runtime:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.executor.shutdown(wait=True)
+        if self.status_page is not None:
+            self.status_page.stop()
+        if self.services.status_page_jobs is not None:
+            self.services.status_page_jobs.stop()
         self.services.db.dispose()
 
 
@@ -93,16 +102,24 @@ def create_runtime(settings: Settings) -> Runtime:
     )
     bolt_app.use(acks_first(executor))
     handlers.register_all(bolt_app, services)
+    status_page = None
+    if settings.status_page is not None:
+        status_page = StatusPageSite(
+            db=db,
+            config=settings.status_page,
+            refresh_seconds=settings.status_page_refresh_seconds,
+        )
     web_app = create_web_app(
         bolt_app=None if settings.socket_mode else bolt_app,
         db=db,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
+        status_page=status_page,
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)
     subscribers.install(services, reminder_ticker=ticker)  # before any request is served
-    return Runtime(services, bolt_app, web_app, scheduler, executor)
+    return Runtime(services, bolt_app, web_app, scheduler, executor, status_page)
 
 
 def serve(runtime: Runtime) -> None:
@@ -140,7 +157,10 @@ def serve(runtime: Runtime) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "export-status"]
+    )
+    parser.add_argument("directory", nargs="?", help="export-status: where to write the files")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -156,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         Database(settings.database_url).migrate()
         print("database is up to date")
         return 0
+    if args.command == "export-status":
+        from web.statuspage.export import export_command
+
+        return export_command(settings, args.directory)
     try:
         runtime = create_runtime(settings)
     except ConfigError as exc:

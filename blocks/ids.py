@@ -25,6 +25,8 @@ class Callback(StrEnum):
     TIMELINE_PICK_MODAL = "timeline_pick_incident"
     ACTION_ITEM_MODAL = "action_item_modal"
     POSTMORTEM_MODAL = "postmortem_modal"
+    STATUSPAGE_MODAL = "statuspage_modal"
+    MAINTENANCE_MODAL = "maintenance_modal"
 
 
 class Action(StrEnum):

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from blocks import statuspage
 from blocks.ids import Action
 from blocks.payloads import CardBlockId, IncidentValue
 from blocks.stakeholders import email_managers_blocks
@@ -96,6 +97,9 @@ def card_blocks(view: IncidentView) -> list[Block]:
         MarkdownTextObject(text=f"*Scribe*\n{mention(view.roles.get(Role.SCRIBE))}"),
         MarkdownTextObject(text=f"*Started*\n{slack_date(inc.declared_at)}"),
     ]
+    on_page = statuspage.card_field(view.status_page_enabled, view.public_url)
+    if on_page is not None:
+        fields.append(MarkdownTextObject(text=on_page))
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f":rotating_light: {headline(view)}", HEADER_MAX)),
         SectionBlock(fields=fields),
@@ -173,7 +177,11 @@ def broadcast_blocks(view: IncidentView, *, now: datetime) -> list[Block]:
 
 def checklist_text(view: IncidentView) -> str:
     """The direct message a new incident manager gets."""
-    items = "\n".join(f"{n}. {item}" for n, item in enumerate(CHECKLIST, start=1))
+    note = statuspage.checklist_note(view.status_page_enabled, view.public_url)
+    items = "\n".join(
+        f"{n}. {item}{note if item == CHECKLIST[1] else ''}"
+        for n, item in enumerate(CHECKLIST, start=1)
+    )
     where = f"<#{view.incident.channel_id}>" if view.incident.channel_id else "the incident"
     return (
         f"You are now the incident manager of *{escape(headline(view))}* in {where}. "

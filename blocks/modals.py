@@ -37,10 +37,9 @@ def declare_modal(
     title: str = "",
     summary: str = "",
     origin: DeclareOrigin | None = None,
-    notified: Sequence[Block] = (),
+    extra: Sequence[Block] = (),
 ) -> View:
-    """The declare form. `origin` is the message it is declared from, if any; `notified`
-    says which stakeholders a declaration tells."""
+    """The declare form. `origin` is the message it is declared from, if any."""
     severities = severity_options(with_descriptions=True)
     blocks: list[Block] = [
         InputBlock(
@@ -100,7 +99,7 @@ def declare_modal(
                 ],
             ),
         ),
-        *notified,
+        *extra,  # e.g. the status page fields (blocks.statuspage)
     ]
     return View(
         type="modal",
@@ -113,9 +112,8 @@ def declare_modal(
     )
 
 
-def update_modal(view: IncidentView, *, message: str = "", notified: Sequence[Block] = ()) -> View:
-    """Post an update, optionally moving the incident to a new status; `notified` says who
-    outside the channel is told, with a way to tell nobody this once."""
+def update_modal(view: IncidentView, *, message: str = "", extra: Sequence[Block] = ()) -> View:
+    """Post an update, optionally moving the incident to a new status."""
     statuses = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
@@ -137,20 +135,8 @@ def update_modal(view: IncidentView, *, message: str = "", notified: Sequence[Bl
                 action_id=Field.STATUS, placeholder=f"Keep: {view.status.label}", options=statuses
             ),
         ),
+        *extra,  # e.g. the status page fields (blocks.statuspage)
     ]
-    if notified:
-        blocks.extend(notified)
-        blocks.append(
-            InputBlock(
-                block_id=Field.QUIET,
-                label="Stakeholders",
-                optional=True,
-                element=CheckboxesElement(
-                    action_id=Field.QUIET,
-                    options=[Option(value="quiet", text="Don't notify them about this update")],
-                ),
-            )
-        )
     return View(
         type="modal",
         callback_id=Callback.UPDATE_MODAL,
@@ -162,7 +148,7 @@ def update_modal(view: IncidentView, *, message: str = "", notified: Sequence[Bl
     )
 
 
-def resolve_modal(view: IncidentView) -> View:
+def resolve_modal(view: IncidentView, *, extra: Sequence[Block] = ()) -> View:
     """Ask for a short resolution summary."""
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
@@ -176,6 +162,7 @@ def resolve_modal(view: IncidentView) -> View:
         ContextBlock(
             elements=[MarkdownTextObject(text="This goes on the card and into the post-mortem.")]
         ),
+        *extra,  # e.g. the final status page message (blocks.statuspage)
     ]
     return View(
         type="modal",

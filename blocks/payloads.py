@@ -338,6 +338,7 @@ _BY_CALLBACK: dict[str, type[_Json]] = {
     Callback.RESOLVE_MODAL: IncidentForm,
     Callback.ROLE_MODAL: IncidentForm,
     Callback.POSTMORTEM_MODAL: IncidentForm,
+    Callback.STATUSPAGE_MODAL: IncidentForm,
     Callback.TIMELINE_PICK_MODAL: SharedMessage,
     Callback.ACTION_ITEM_MODAL: ActionItemForm,
 }

@@ -14,14 +14,17 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextObject,
     SectionBlock,
 )
 
-from blocks.ids import Action
+from blocks.ids import Action, Field
 from blocks.payloads import IncidentValue
 from blocks.text import HEADER_MAX, SECTION_MAX, escape, truncate
 from bot.stakeholders.actions import CommsRow
@@ -139,6 +142,19 @@ def preview_blocks(lines: list[str], *, what: str, private_note: bool = False) -
             "confirms a group with `/incident notify <group>`._"
         )
     return [ContextBlock(elements=[MarkdownTextObject(text=truncate(text, SECTION_MAX))])]
+
+
+def quiet_input() -> InputBlock:
+    """The update form's "Don't notify them about this update"."""
+    return InputBlock(
+        block_id=Field.QUIET,
+        label="Stakeholders",
+        optional=True,
+        element=CheckboxesElement(
+            action_id=Field.QUIET,
+            options=[Option(value="quiet", text="Don't notify them about this update")],
+        ),
+    )
 
 
 def email_managers_blocks(incident_id: int) -> list[Block]:

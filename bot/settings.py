@@ -23,6 +23,7 @@ from bot.stakeholders import config as stakeholder_config
 from bot.stakeholders import webhooks as webhook_config
 from bot.stakeholders.config import Directory, Via
 from bot.stakeholders.webhooks import Webhook
+from bot.statuspage import config as status_page_config
 from storage.db import DEFAULT_URL
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -114,6 +115,11 @@ class Settings(BaseSettings):
     mastodon_access_token: str = ""
     _stakeholders: Directory = PrivateAttr(default_factory=Directory)
     _webhooks: tuple[Webhook, ...] = PrivateAttr(default=())
+    # Public status page: a YAML file (name, url, components); empty: no status page.
+    status_page_timezone: str = "UTC"
+    status_page_file: str = ""
+    # How often each replica checks whether another one changed the page (seconds).
+    status_page_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("reminder_intervals")
     @classmethod
@@ -290,6 +296,21 @@ class Settings(BaseSettings):
         """The receivers of WEBHOOKS_FILE (none when it is not set)."""
         return self._webhooks
 
+    @field_validator("status_page_timezone")
+    @classmethod
+    def _status_page_timezone(cls, value: str) -> str:
+        status_page_config.parse_timezone(value)
+        return value.strip() or "UTC"
+
+    @field_validator("status_page_file")
+    @classmethod
+    def _status_page_file(cls, value: str, info: ValidationInfo) -> str:
+        path = value.strip()
+        if path:
+            timezone = info.data.get("status_page_timezone") or "UTC"
+            status_page_config.load(path, timezone=timezone)  # the file's line and reason
+        return path
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -308,6 +329,13 @@ class Settings(BaseSettings):
     def postmortem_includes(self) -> tuple[str, ...]:
         """The files POSTMORTEM_TEMPLATE may include or import (names in its own folder)."""
         return tuple(n for n in self.postmortem_template_includes.split(",") if n)
+
+    @property
+    def status_page(self) -> status_page_config.PageConfig | None:
+        """The status page's configuration, or None when STATUS_PAGE_FILE is not set."""
+        if not self.status_page_file:
+            return None
+        return status_page_config.cached(self.status_page_file, self.status_page_timezone)
 
     @property
     def socket_mode(self) -> bool:

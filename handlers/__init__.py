@@ -16,6 +16,7 @@ from handlers import (
     postmortems,
     reminders,
     stakeholders,
+    statuspage,
     timeline,
 )
 from handlers.context import inject_services
@@ -34,4 +35,5 @@ def register_all(app: App, services: Services) -> None:
     reminders.register(app)
     postmortems.register(app)
     stakeholders.register(app)
+    statuspage.register(app)
     events.register(app)

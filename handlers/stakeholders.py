@@ -59,7 +59,7 @@ def update_notified(services: Services, view: IncidentView) -> list[Block]:
     lines = [p.line for p in found]
     if view.incident.private:
         lines = [f"{line} (if you confirmed it)" for line in lines]
-    return render.preview_blocks(lines, what="Who this update notifies")
+    return [*render.preview_blocks(lines, what="Who this update notifies"), render.quiet_input()]
 
 
 @route("notify")

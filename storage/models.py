@@ -97,6 +97,7 @@ class IncidentUpdate(SQLModel, table=True):
 
 
 # Feature tables live in their own modules; importing them registers them on the metadata.
+import storage.models_statuspage  # noqa: E402, F401
 from storage import (  # noqa: E402, F401
     models_postmortems,
     models_reminders,

@@ -68,6 +68,20 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "Who was told what, when and how, and whether it arrived.",
         True,
     ),
+    Subcommand(
+        "statuspage",
+        "/incident statuspage [message]",
+        "Publish on the status page (no message: a form with title and components).",
+        True,
+    ),
+    Subcommand(
+        "maintenance", "/incident maintenance", "Schedule maintenance on the status page (a form)."
+    ),
+    Subcommand(
+        "component",
+        "/incident component <name> <status>",
+        "Set a status page component's status without an incident.",
+    ),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )

@@ -37,6 +37,10 @@ class IncidentView:
 
     incident: Incident
     roles: dict[Role, str]
+    # Set by the Slack side when there is a status page (STATUS_PAGE_FILE): the incident's
+    # public page once it is published there.
+    status_page_enabled: bool = False
+    public_url: str | None = None
 
     @property
     def manager(self) -> str | None:

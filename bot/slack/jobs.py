@@ -198,6 +198,9 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     notices = NoticeRunner(services, owner=ticker.owner, scheduler=scheduler)
     _every_tick(scheduler, services, NOTICES_JOB, notices.safe_tick)
     services.notices = notices  # woken by bot.slack.subscribers after each change
+    from bot.slack import statuspage  # the status page: maintenance on time, subscriber mail
+
+    statuspage.schedule(scheduler, services, owner=ticker.owner)
     return ticker
 
 

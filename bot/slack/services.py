@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 R = TypeVar("R", bound=Events)
 
+if TYPE_CHECKING:
+    from bot.slack.statuspage import StatusPageJobs
+
 
 class Services:
     """Settings, the database, the Slack Web API client and directory, the event bus, and the
@@ -53,6 +56,7 @@ class Services:
             recorder(NoticePolicy.from_settings(settings))  # stakeholder notices
         ]
         self.notices: NoticeRunner | None = None  # the notice loop (bot.slack.jobs.schedule)
+        self.status_page_jobs: StatusPageJobs | None = None  # set by bot.slack.statuspage.schedule
 
     def apply(
         self, operation: Callable[[Session], R], *, on_commit: Callable[[], object] | None = None

@@ -36,6 +36,7 @@ from bot.core.slack_text import escape
 from bot.core.vocabulary import Role
 from bot.incidents import IncidentView
 from bot.incidents.channels import channel_name
+from bot.slack import statuspage
 from bot.stakeholders.config import Quadrant
 from storage.models import Incident
 from storage.types import utcnow
@@ -114,7 +115,8 @@ class IncidentSlack:
 
     def _view(self, incident_id: int) -> IncidentView:
         with self.services.db.read() as session:
-            return incidents.view(session, incident_id=incident_id)
+            view = incidents.view(session, incident_id=incident_id)
+            return statuspage.attach(self.services, session, view)  # on the status page?
 
     def _save(self, incident_id: int, **values: Any) -> None:
         with self.services.db.session() as session:

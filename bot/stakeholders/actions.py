@@ -151,7 +151,7 @@ def notify(
             policy,
             trigger=Trigger.MANUAL,
             severity=Severity(incident.severity),
-            components=components_of(incident),
+            components=components_of(session, incident),
             private=False,
             released=set(),
             groups=[group],

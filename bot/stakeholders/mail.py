@@ -71,6 +71,7 @@ def context(payload: dict[str, Any], *, group: str, quadrant: str) -> dict[str, 
         "executive": data.executive,
         "next_update": data.next_update,
         "status_page_url": data.status_page_url,
+        "subscribe_url": str(payload.get("subscribe_url") or ""),
         "group": group or "stakeholders",
         "quadrant": quadrant,
         "quadrant_label": QUADRANT_LABELS.get(quadrant, quadrant),
@@ -140,6 +141,7 @@ SAMPLE: dict[str, Any] = {
     "manager_name": "Alice",
     "next_update_at": "2026-03-02T12:15:00+00:00",
     "status_page_url": "https://status.example",
+    "subscribe_url": "https://status.example/status/subscribe",
     "thread": "incident-7.0",
 }
 

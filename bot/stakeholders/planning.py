@@ -27,6 +27,7 @@ from bot.stakeholders.occurrences import Occurrence, occurrence_of
 from bot.stakeholders.webhooks import Webhook
 from storage.models import Incident, IncidentRole
 from storage.models_stakeholders import StakeholderNotice, StakeholderRelease
+from storage.models_statuspage import StatusComponent, StatusIncident
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -42,7 +43,8 @@ class NoticePolicy:
 
     directory: Directory = field(default_factory=Directory)
     webhooks: tuple[Webhook, ...] = ()
-    status_page_url: str = ""
+    status_page_url: str = ""  # the page's home: the link every notice carries
+    status_page_base: str = ""  # STATUS_PAGE_FILE's url: incident pages and subscribing
     update_intervals: dict[Severity, timedelta | None] = field(default_factory=dict)
     mastodon: bool = False
 
@@ -51,10 +53,13 @@ class NoticePolicy:
         """The policy the settings describe (files were checked at start-up)."""
         from bot.reminders.policy import parse_intervals
 
+        page = settings.status_page
+        base = page.url if page is not None else ""
         return cls(
             directory=settings.stakeholders,
             webhooks=settings.webhooks,
-            status_page_url=settings.status_page_url,
+            status_page_url=settings.status_page_url or (f"{base}/status" if base else ""),
+            status_page_base=base,
             update_intervals=parse_intervals(settings.reminder_intervals),
             mastodon=bool(settings.mastodon_api_url and settings.mastodon_access_token),
         )
@@ -78,10 +83,23 @@ def notice_key(incident_id: int, ref: str, channel: str, recipient: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def components_of(incident: Incident) -> frozenset[str]:
-    """The components an incident names (none until incidents record them)."""
-    names = getattr(incident, "components", None) or ()
-    return frozenset(str(n) for n in names)
+def public_incident(session: Session, incident: Incident) -> StatusIncident | None:
+    """The status page's incident telling the public about this one, if there is one."""
+    if incident.private or incident.id is None:
+        return None
+    return session.exec(
+        select(StatusIncident).where(StatusIncident.incident_id == incident.id)
+    ).first()
+
+
+def components_of(session: Session, incident: Incident) -> frozenset[str]:
+    """The names of the status page components the incident affects (none: not known)."""
+    public = public_incident(session, incident)
+    ids = [i for i in (public.component_ids if public else "").split(",") if i]
+    if not ids:
+        return frozenset()
+    names = session.exec(select(StatusComponent.name).where(col(StatusComponent.id).in_(ids)))
+    return frozenset(names.all())
 
 
 def released_groups(session: Session, incident_id: int) -> set[str]:
@@ -165,6 +183,9 @@ def snapshot(
         )
     ).first()
     following = next_update_at(incident, policy, occurrence)
+    base = policy.status_page_base
+    public = public_incident(session, incident) if base else None
+    link = f"{base}/status/incidents/{public.public_id}" if public else policy.status_page_url
     return {
         "incident_id": incident.id,
         "number": incident.number,
@@ -184,7 +205,8 @@ def snapshot(
         "at": at.isoformat(),
         "message": message,
         "next_update_at": following.isoformat() if following else None,
-        "status_page_url": policy.status_page_url,
+        "status_page_url": link,
+        "subscribe_url": f"{base}/status/subscribe" if base else "",
         "thread": f"incident-{incident.id}.{int(incident.declared_at.timestamp())}",
     }
 
@@ -246,7 +268,7 @@ def plan_event(
         policy,
         trigger=occurrence.trigger,
         severity=severity,
-        components=components_of(incident),
+        components=components_of(session, incident),
         private=incident.private,
         released=released_groups(session, incident.id) if incident.private else set(),
     )

@@ -18,6 +18,7 @@ from bot.core.slack_text import escape
 from bot.incidents import rules
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
+from handlers import statuspage
 from handlers.commands import route
 from handlers.context import CommandRequest, ack_then, readable, scope_of, services_of
 from handlers.errors import new_reference
@@ -36,7 +37,10 @@ def declare_command(request: CommandRequest) -> None:
         view=declare_modal(
             user_id=request.user_id,
             title=readable(request.services, request.args),
-            notified=declare_notified(request.services),
+            extra=[
+                *statuspage.form_fields(request.services),
+                *declare_notified(request.services),
+            ],
         ),
     )
 
@@ -46,8 +50,9 @@ def declare_shortcut(
 ) -> None:
     """Global shortcut "Declare incident"."""
     ack()
-    notified = declare_notified(services_of(context))
-    view = declare_modal(user_id=body["user"]["id"], notified=notified)
+    services = services_of(context)
+    extra = [*statuspage.form_fields(services), *declare_notified(services)]
+    view = declare_modal(user_id=body["user"]["id"], extra=extra)
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -56,8 +61,9 @@ def declare_from_home(
 ) -> None:
     """The App Home's Declare button."""
     ack()
-    notified = declare_notified(services_of(context))
-    view = declare_modal(user_id=body["user"]["id"], notified=notified)
+    services = services_of(context)
+    extra = [*statuspage.form_fields(services), *declare_notified(services)]
+    view = declare_modal(user_id=body["user"]["id"], extra=extra)
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -80,7 +86,10 @@ def declare_from_message(
             user_id=body["user"]["id"],
             summary=summary,
             origin=origin,
-            notified=declare_notified(services_of(context)),
+            extra=[
+                *statuspage.form_fields(services_of(context)),
+                *declare_notified(services_of(context)),
+            ],
         ),
     )
 
@@ -104,9 +113,11 @@ def submit_declare(
         "impact": state_value(view, Field.IMPACT) or "",
     }
     manager = state_value(view, Field.MANAGER) or user
+    private = "private" in (state_value(view, Field.PRIVATE) or [])
     try:
         incidents.validate_declaration(**form)
         rules.clean_user(manager, field=Field.MANAGER.value, name="incident manager")
+        publication = statuspage.publication_of(services, view, private=private)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
@@ -114,7 +125,7 @@ def submit_declare(
     fields = {
         **form,
         "manager": manager,
-        "private": "private" in (state_value(view, Field.PRIVATE) or []),
+        "private": private,
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
         "origin_channel_id": origin.channel or None,
@@ -124,7 +135,13 @@ def submit_declare(
 
     def record() -> None:
         try:
-            incident, created = declare_incident(services, **fields)  # publishes its event
+            incident, created = declare_incident(
+                services,
+                then=lambda s, inc: statuspage.publish_in(
+                    s, services, incident=inc, publication=publication, actor=user
+                ),
+                **fields,
+            )  # publishes its event
         except Exception as exc:
             _declare_failed(client, user=user, form=form, error=exc)
             return

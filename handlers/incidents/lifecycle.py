@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import resolve_modal, update_modal
@@ -14,9 +15,11 @@ from blocks.payloads import CardBlockId, IncidentForm, IncidentValue
 from bot import incidents
 from bot.core import inputs
 from bot.core.errors import InvalidInput
+from bot.core.events import IncidentEvent, IncidentResolved, StatusChanged
 from bot.core.vocabulary import Severity, Status, parse_severity, parse_status
 from bot.slack.services import Services
 from bot.stakeholders.planning import quietly
+from handlers import statuspage
 from handlers.commands import route
 from handlers.context import CommandRequest, readable, scope_of, services_of
 from handlers.forms import state_value
@@ -30,11 +33,13 @@ def _view(services: Services, incident_id: int) -> incidents.IncidentView:
 
 
 def _set_status(services: Services, incident_id: int, status: Status, actor: str) -> None:
-    services.apply(
-        lambda s: incidents.set_status(
-            s, incident=incidents.get(s, incident_id=incident_id), status=status, actor=actor
-        )
-    )
+    def change(s: Session) -> StatusChanged | IncidentResolved:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.set_status(s, incident=incident, status=status, actor=actor)
+        statuspage.follow_in(s, services, incident=incident, actor=actor)
+        return event
+
+    services.apply(change)
 
 
 def _set_severity(services: Services, incident_id: int, severity: Severity, actor: str) -> None:
@@ -63,15 +68,20 @@ def severity_command(request: CommandRequest) -> None:
 def update_command(request: CommandRequest) -> None:
     """`/incident update [text]` opens the update form."""
     view = _view(request.services, request.scope.incident_id)
-    text = readable(request.services, request.args)
-    _open_update(request.client, request.trigger_id, view, text, request.services)
+    _open_update(
+        request.client,
+        request.trigger_id,
+        view,
+        readable(request.services, request.args),
+        request.services,
+    )
 
 
 @route("resolve")
 def resolve_command(request: CommandRequest) -> None:
     """`/incident resolve` asks how it was resolved."""
     view = _view(request.services, request.scope.incident_id)
-    _open_resolve(request.client, request.trigger_id, view)
+    _open_resolve(request.client, request.trigger_id, view, request.services)
 
 
 def _open_update(
@@ -83,14 +93,23 @@ def _open_update(
 ) -> None:
     if view.status is Status.RESOLVED:
         raise InvalidInput(f"Incident #{view.incident.number} is resolved; it takes no updates.")
-    form = update_modal(view, message=text, notified=update_notified(services, view))
-    client.views_open(trigger_id=trigger_id, view=form)
+    extra = (
+        []
+        if view.incident.private
+        else statuspage.form_fields(services, incident_id=view.incident.id)
+    )
+    extra = [*extra, *update_notified(services, view)]
+    client.views_open(trigger_id=trigger_id, view=update_modal(view, message=text, extra=extra))
 
 
-def _open_resolve(client: WebClient, trigger_id: str, view: incidents.IncidentView) -> None:
+def _open_resolve(
+    client: WebClient, trigger_id: str, view: incidents.IncidentView, services: Services
+) -> None:
     if view.status is Status.RESOLVED:
         raise InvalidInput(f"Incident #{view.incident.number} is already resolved.")
-    client.views_open(trigger_id=trigger_id, view=resolve_modal(view))
+    assert view.incident.id is not None
+    extra = statuspage.resolve_fields(services, incident_id=view.incident.id)
+    client.views_open(trigger_id=trigger_id, view=resolve_modal(view, extra=extra))
 
 
 def update_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -105,7 +124,8 @@ def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, context: B
     """Card button: Resolve."""
     ack()
     incident_id = scope_of(context).expect(IncidentValue).incident_id
-    _open_resolve(client, body["trigger_id"], _view(services_of(context), incident_id))
+    services = services_of(context)
+    _open_resolve(client, body["trigger_id"], _view(services, incident_id), services)
 
 
 def _selected(body: dict[str, Any]) -> str:
@@ -138,19 +158,21 @@ def submit_update(
     message = state_value(view, Field.MESSAGE) or ""
     quiet = "quiet" in (state_value(view, Field.QUIET) or [])
     services = services_of(context)
+    author = body["user"]["id"]
+
+    def change(s: Session) -> IncidentEvent:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.post_update(
+            s, incident=incident, author=author, message=message, status=status
+        )
+        publication = statuspage.publication_of(services, view, private=incident.private)
+        statuspage.publish_in(s, services, incident=incident, publication=publication, actor=author)
+        return event
+
     try:
         status = parse_status(status_value) if status_value else None
         with quietly() if quiet else nullcontext():  # no stakeholder notices this once
-            services.apply(
-                lambda s: incidents.post_update(
-                    s,
-                    incident=incidents.get(s, incident_id=incident_id),
-                    author=body["user"]["id"],
-                    message=message,
-                    status=status,
-                ),
-                on_commit=ack,  # close the form before the Slack calls the change triggers
-            )
+            services.apply(change, on_commit=ack)  # close the form before the Slack calls
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.MESSAGE.value: str(exc)})
 
@@ -165,18 +187,18 @@ def submit_resolve(
         ack(response_action="errors", errors={Field.RESOLUTION.value: "Say how it was resolved."})
         return
     services = services_of(context)
+    actor = body["user"]["id"]
+
+    def change(s: Session) -> IncidentEvent:
+        incident = incidents.get(s, incident_id=incident_id)
+        event = incidents.resolve(s, incident=incident, actor=actor, resolution=resolution)
+        statuspage.resolve_in(s, services, incident=incident, view=view, actor=actor)
+        return event
+
     try:
-        services.apply(
-            lambda s: incidents.resolve(
-                s,
-                incident=incidents.get(s, incident_id=incident_id),
-                actor=body["user"]["id"],
-                resolution=resolution,
-            ),
-            on_commit=ack,
-        )
+        services.apply(change, on_commit=ack)
     except InvalidInput as exc:
-        ack(response_action="errors", errors={Field.RESOLUTION.value: str(exc)})
+        ack(response_action="errors", errors=exc.fields or {Field.RESOLUTION.value: str(exc)})
 
 
 def register(app: App) -> None:

@@ -28,6 +28,7 @@ from blocks import (
     postmortems,
     reminders,
     stakeholders,
+    statuspage,
     timeline,
 )
 from blocks.payloads import DeclareOrigin, MessageCopy, SharedMessage
@@ -42,6 +43,7 @@ from bot.reminders.claims import Outgoing as ReminderOutgoing
 from bot.reminders.policy import Kind as ReminderKind
 from bot.stakeholders.actions import CommsRow
 from bot.stakeholders.wording import Facts, facts
+from bot.statuspage.config import load_text
 from storage.models import Incident
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.models_timeline import TimelineEntry
@@ -49,6 +51,10 @@ from tests.markup import FORBIDDEN, HOSTILE, texts
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 BENIGN = "Checkout is down for EU customers"
+PAGE = load_text(
+    "name: Acme Status\nurl: https://status.acme.example\ncomponents:\n  - name: API\n",
+    path="status.yml",
+)
 HOSTILE_LINK = "https://acme.slack.com/archives/C1/p1|<!here>"
 TOKEN = re.compile(r"<([^<>|]*)(?:\|[^<>]*)?>")  # a token's target: `<target|label>`
 
@@ -348,12 +354,25 @@ BUILDERS: dict[str, list[Case]] = {
             incident_id=7,
         )
     ],
+    "statuspage.statuspage_modal": [
+        lambda t: statuspage.statuspage_modal(
+            PAGE, incident_id=7, headline=t, title=t[:150], on_page_url=None
+        )
+    ],
     "text.link": [lambda t: link(HOSTILE_LINK, t), lambda t: link("https://example.com/x", t)],
     "text.truncate": [lambda t: truncate(t, 20)],  # plain: used on both, escaping is the caller's
 }
 
 # Helpers that render nothing a person typed (ids, labels, numbers, dates, lookups).
 NO_TEXT = {
+    # the status page's pieces that render only the operator's configuration and our own URLs
+    "statuspage.card_field",
+    "statuspage.checklist_note",
+    "statuspage.component_options",
+    "statuspage.status_options",
+    "statuspage.form_fields",
+    "statuspage.resolve_fields",
+    "statuspage.maintenance_modal",
     "action_items.due_label",
     "payloads.of_action",  # decoders: parse what Slack sends back, render nothing
     "payloads.of_view",
@@ -366,6 +385,7 @@ NO_TEXT = {
     "stakeholders.key_block_id",
     "stakeholders.key_of",
     "stakeholders.email_managers_blocks",
+    "stakeholders.quiet_input",
     "reminders.key_of",
     "reminders.snooze_action_id",
     "reminders.snooze_label",

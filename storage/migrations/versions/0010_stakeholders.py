@@ -1,7 +1,7 @@
 """stakeholders: notices per (event, recipient, channel) and private-incident releases
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
