@@ -106,8 +106,10 @@ def test_declaring_and_resolving_mail_the_groups_that_need_it(
     assert len(mails(smtp, "cto@acme.example")) == 1
 
     channel = must(sev4.channel_id)
+    opened = len(slack.calls_to("views.open"))
     driver.slash_command("resolve", user=workspace.alice, channel=channel)
-    form = slack.wait_for(lambda: slack.modal(workspace.alice))
+    slack.wait_for("views.open", count=opened + 1)
+    form = slack.modal(workspace.alice)
     driver.view_submission(
         form, {"resolution": {"resolution": "Rebuilt the index"}}, user=workspace.alice
     )
