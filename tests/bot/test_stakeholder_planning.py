@@ -27,6 +27,7 @@ from bot.stakeholders.webhooks import Webhook
 from storage import Database
 from storage.models import Incident
 from storage.models_stakeholders import StakeholderNotice
+from storage.models_statuspage import StatusComponent, StatusIncident
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FILE = """
@@ -332,3 +333,43 @@ def notices_in(session: Session, incident_id: int) -> list[StakeholderNotice]:
             select(StakeholderNotice).where(StakeholderNotice.incident_id == incident_id)
         ).all()
     )
+
+
+def test_components_and_links_come_from_the_status_page(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "groups.yml"
+    path.write_text(
+        "groups:\n"
+        "  - name: API users\n    quadrant: keep_informed\n    components: [API]\n"
+        "    members: [{email: api@acme.example}]\n"
+        "  - name: Shoppers\n    quadrant: keep_informed\n    components: [website]\n"
+        "    members: [{email: shop@acme.example}]\n"
+    )
+    policy = NoticePolicy(
+        directory=config.load(path),
+        status_page_url="https://status.acme.example/status",
+        status_page_base="https://status.acme.example",
+    )
+    with db.session() as session:
+        session.add(StatusComponent(id="api", name="API"))
+        session.add(StatusComponent(id="web", name="Website"))
+        incident, _ = incidents.declare(
+            session, title="Shop down", severity="sev2", declared_by="U0A", declare_key="s1"
+        )
+        assert incident.id is not None
+        session.add(
+            StatusIncident(
+                public_id="p4x9",
+                incident_id=incident.id,
+                name="Shop",
+                status="investigating",
+                component_ids="web",
+            )
+        )
+        session.flush()
+        resolved = incidents.resolve(session, incident=incident, actor="U0A", resolution="ok")
+        plan_event(session, resolved, policy=policy, now=T0)
+    rows = notices(db, incident.id)
+    assert [r.recipient for r in rows] == ["shop@acme.example"]  # not the API users
+    payload = json.loads(rows[0].payload)
+    assert payload["status_page_url"] == "https://status.acme.example/status/incidents/p4x9"
+    assert payload["subscribe_url"] == "https://status.acme.example/status/subscribe"
