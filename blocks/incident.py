@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from blocks import statuspage
 from blocks.ids import Action
 from blocks.payloads import CardBlockId, IncidentValue
+from blocks.stakeholders import email_managers_blocks
 from blocks.text import (
     HEADER_MAX,
     SECTION_MAX,
@@ -188,9 +189,12 @@ def checklist_text(view: IncidentView) -> str:
     )
 
 
-def checklist_blocks(view: IncidentView) -> list[Block]:
-    """The incident manager's checklist as blocks."""
-    return [SectionBlock(text=truncate(checklist_text(view), SECTION_MAX))]
+def checklist_blocks(view: IncidentView, *, email_managers: bool = False) -> list[Block]:
+    """The incident manager's checklist as blocks (with step 3's button when it can be done)."""
+    blocks: list[Block] = [SectionBlock(text=truncate(checklist_text(view), SECTION_MAX))]
+    if email_managers and view.incident.id is not None:
+        blocks.extend(email_managers_blocks(view.incident.id))
+    return blocks
 
 
 def setup_failed_text(view: IncidentView, error: str) -> str:

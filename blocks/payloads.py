@@ -323,6 +323,8 @@ _BY_VALUE: dict[str, type[_Numbers]] = {
     Action.TIMELINE_DOWNLOAD: IncidentValue,
     Action.POSTMORTEM_EDIT: IncidentValue,
     Action.POSTMORTEM_COMPLETE: IncidentValue,
+    Action.EMAIL_MANAGERS: IncidentValue,
+    Action.RETRY_NOTICES: IncidentValue,
     Action.TIMELINE_EARLIER: PageValue,
     Action.TIMELINE_LATER: PageValue,
 }

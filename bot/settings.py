@@ -6,7 +6,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.rules import EMPTY as NO_ALERT_RULES
@@ -17,6 +24,10 @@ from bot.followups import policy as followup_policy
 from bot.permissions import Admins, Policy, check_reachable
 from bot.rate_limits import DEFAULT_LIMITS, Bucket, Limit, parse_limits
 from bot.reminders import policy as reminder_policy
+from bot.stakeholders import config as stakeholder_config
+from bot.stakeholders import webhooks as webhook_config
+from bot.stakeholders.config import Directory, Via
+from bot.stakeholders.webhooks import Webhook
 from bot.statuspage import config as status_page_config
 from storage.db import DEFAULT_URL
 
@@ -93,6 +104,25 @@ class Settings(BaseSettings):
     smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_from: str = ""
     smtp_ca_file: str = ""
+    # Stakeholder notices (bot/stakeholders): who is told, and how.
+    stakeholders_file: str = ""
+    webhooks_file: str = ""
+    status_page_url: str = ""
+    stakeholder_templates_dir: str = ""
+    notice_lease_seconds: float = Field(default=60.0, ge=5, le=600)
+    sms_provider: Literal["", "twilio", "vonage"] = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    vonage_api_key: str = ""
+    vonage_api_secret: str = ""
+    vonage_from: str = ""
+    vonage_api_url: str = "https://rest.nexmo.com"
+    mastodon_api_url: str = ""
+    mastodon_access_token: str = ""
+    _stakeholders: Directory = PrivateAttr(default_factory=Directory)
+    _webhooks: tuple[Webhook, ...] = PrivateAttr(default=())
     # Public status page: a YAML file (name, url, components); empty: no status page.
     status_page_timezone: str = "UTC"
     status_page_file: str = ""
@@ -303,6 +333,78 @@ class Settings(BaseSettings):
         if value and not Path(value).is_file():
             raise ValueError(f"{value} is not a file")
         return value
+
+    @field_validator("sms_provider", mode="before")
+    @classmethod
+    def _lower_sms_provider(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("status_page_url", "twilio_api_url", "vonage_api_url", "mastodon_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("stakeholder_templates_dir")
+    @classmethod
+    def _templates_dir(cls, value: str) -> str:
+        value = value.strip()
+        if value and not Path(value).is_dir():
+            raise ValueError(f"{value} is not a directory")
+        if value:
+            from bot.stakeholders.mail import check_templates  # Jinja2 only; no cycle
+
+            check_templates(value)
+        return value
+
+    @model_validator(mode="after")
+    def _stakeholders_files(self) -> Settings:
+        """Read STAKEHOLDERS_FILE and WEBHOOKS_FILE once; a bad one stops start-up."""
+        if self.stakeholders_file.strip():
+            self._stakeholders = stakeholder_config.load(self.stakeholders_file.strip())
+        if self.webhooks_file.strip():
+            self._webhooks = webhook_config.load(self.webhooks_file.strip())
+        self._check_channels()
+        return self
+
+    def _check_channels(self) -> None:
+        problems: list[str] = []
+        provider_keys = {
+            "twilio": ("twilio_account_sid", "twilio_auth_token", "twilio_from"),
+            "vonage": ("vonage_api_key", "vonage_api_secret", "vonage_from"),
+        }
+        for key in provider_keys.get(self.sms_provider, ()):
+            if not str(getattr(self, key)).strip():
+                problems.append(f"SMS_PROVIDER={self.sms_provider} needs {key.upper()}")
+        if bool(self.mastodon_api_url) != bool(self.mastodon_access_token):
+            problems.append("set both MASTODON_API_URL and MASTODON_ACCESS_TOKEN, or neither")
+        mail_ready = bool(self.smtp_host and self.smtp_from)
+        for group in self._stakeholders.groups:
+            uses = {rule.via for rule in group.rules}
+            if Via.SMS in uses and not self.sms_provider and group.addresses(Via.SMS):
+                problems.append(
+                    f"group `{group.name}` (line {group.line}) texts its phone numbers, "
+                    "but SMS_PROVIDER is not set"
+                )
+            if Via.EMAIL in uses and not mail_ready and group.addresses(Via.EMAIL):
+                problems.append(
+                    f"group `{group.name}` (line {group.line}) e-mails its members, "
+                    "but SMTP_HOST and SMTP_FROM are not set"
+                )
+        if problems:
+            raise ConfigError("Invalid configuration: " + "; ".join(problems))
+
+    @property
+    def stakeholders(self) -> Directory:
+        """The groups of STAKEHOLDERS_FILE (none when it is not set)."""
+        return self._stakeholders
+
+    @property
+    def webhooks(self) -> tuple[Webhook, ...]:
+        """The receivers of WEBHOOKS_FILE (none when it is not set)."""
+        return self._webhooks
 
     @field_validator("status_page_timezone")
     @classmethod

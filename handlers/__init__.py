@@ -16,6 +16,7 @@ from handlers import (
     incidents,
     postmortems,
     reminders,
+    stakeholders,
     statuspage,
     timeline,
 )
@@ -34,6 +35,7 @@ def register_all(app: App, services: Services) -> None:
     timeline.register(app)
     reminders.register(app)
     postmortems.register(app)
+    stakeholders.register(app)
     statuspage.register(app)
     events.register(app)
     alerts.register(app)

@@ -57,6 +57,18 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "List this incident's action items (mine: yours, everywhere).",
     ),
     Subcommand(
+        "notify",
+        "/incident notify <group> [message]",
+        "Tell a stakeholder group about the incident now.",
+        True,
+    ),
+    Subcommand(
+        "comms",
+        "/incident comms",
+        "Who was told what, when and how, and whether it arrived.",
+        True,
+    ),
+    Subcommand(
         "statuspage",
         "/incident statuspage [message]",
         "Publish on the status page (no message: a form with title and components).",

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 TICK_JOB = "reminders-tick"
 FOLLOWUPS_JOB = "followups-tick"
+NOTICES_JOB = "notices-tick"
 WAKEUP_JOB = "reminders-wakeup"
 RECONCILE_EVERY = timedelta(seconds=60)
 RECONCILE_BATCH = 500
@@ -192,6 +193,11 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     ticker = schedule_reminders(scheduler, services)
     followups = FollowUpTicker(services, owner=ticker.owner)  # action items, post-mortems
     _every_tick(scheduler, services, FOLLOWUPS_JOB, followups.safe_tick)
+    from bot.slack.notice_sender import NoticeRunner  # stakeholder notices (imports us)
+
+    notices = NoticeRunner(services, owner=ticker.owner, scheduler=scheduler)
+    _every_tick(scheduler, services, NOTICES_JOB, notices.safe_tick)
+    services.notices = notices  # woken by bot.slack.subscribers after each change
     from bot.slack import statuspage  # the status page: maintenance on time, subscriber mail
 
     statuspage.schedule(scheduler, services, owner=ticker.owner)

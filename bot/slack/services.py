@@ -2,7 +2,8 @@
 
 `Services.apply` is the one way to change something: it runs a domain operation in one
 transaction and, once committed, publishes the event(s) the operation returned to the
-subscribers `bot.slack.subscribers.install` lists.
+subscribers `bot.slack.subscribers.install` lists. Recorders run inside that transaction
+with each event, so what they add (stakeholder notices) commits with the change or not at all.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from typing import TYPE_CHECKING, TypeVar
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.core.events import EventBus, Events, as_list
+from bot.core.events import Event, EventBus, Events, as_list
 from bot.settings import Settings
 from bot.slack.access import SlackAccess
 from bot.slack.directory import SlackDirectory
 from bot.slack.surfaces import IncidentSlack
 from bot.slack.timeline_capture import TimelineCapture
+from bot.stakeholders.planning import NoticePolicy, recorder
 from storage import Database
+
+if TYPE_CHECKING:
+    from bot.slack.notice_sender import NoticeRunner
 
 R = TypeVar("R", bound=Events)
 
@@ -47,6 +52,11 @@ class Services:
         self.events = events or EventBus()
         self.surfaces = IncidentSlack(self)
         self.timeline = TimelineCapture(self)
+        # Called with each event inside the transaction that made it.
+        self.recorders: list[Callable[[Session, Event], None]] = [
+            recorder(NoticePolicy.from_settings(settings))  # stakeholder notices
+        ]
+        self.notices: NoticeRunner | None = None  # the notice loop (bot.slack.jobs.schedule)
         self.status_page_jobs: StatusPageJobs | None = None  # set by bot.slack.statuspage.schedule
         self.access = SlackAccess(self)  # facts about people for the permission rules
         # Imported here: the triage side declares incidents through bot.slack.operations,
@@ -66,6 +76,9 @@ class Services:
         """
         with self.db.session() as session:
             result = operation(session)
+            for event in as_list(result):
+                for record in self.recorders:
+                    record(session, event)
         if on_commit is not None:
             on_commit()
         for event in as_list(result):

@@ -22,6 +22,9 @@ without stopping the others.
    reminder falls due before its next tick. After step 3: it needs step 3's rows.
 8. ``alerts`` (IncidentDeclared): links an alert group to the incident declared from its
    triage message, and updates that message.
+9. ``notice_wakeup`` (IncidentEvent): wakes the stakeholder notice loop, so the notices the
+   change planned (in its own transaction, `Services.recorders`) go out now, not at the
+   next tick.
 """
 
 from __future__ import annotations
@@ -60,3 +63,5 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
     if reminder_ticker is not None:
         bus.subscribe("reminder_wakeup", reminder_ticker.on_event, IncidentEvent)
     bus.subscribe("alerts", services.alerts.on_event, IncidentDeclared)
+    if services.notices is not None:
+        bus.subscribe("notice_wakeup", services.notices.on_event, IncidentEvent)

@@ -37,6 +37,7 @@ from bot.core.vocabulary import Role
 from bot.incidents import IncidentView
 from bot.incidents.channels import channel_name
 from bot.slack import statuspage
+from bot.stakeholders.config import Quadrant
 from storage.models import Incident
 from storage.types import utcnow
 
@@ -246,8 +247,13 @@ class IncidentSlack:
     def _send_checklist(self, view: IncidentView, user: str) -> None:
         if user == self.services.directory.bot_user_id():
             return
+        managers = self.services.settings.stakeholders.in_quadrants(
+            Quadrant.MANAGE_CLOSELY, Quadrant.KEEP_SATISFIED
+        )
         self.slack.chat_postMessage(
-            channel=user, text=render.checklist_text(view), blocks=render.checklist_blocks(view)
+            channel=user,
+            text=render.checklist_text(view),
+            blocks=render.checklist_blocks(view, email_managers=bool(managers)),
         )
 
     def _tell_setup_failed(self, view: IncidentView, error: str) -> None:

@@ -26,6 +26,7 @@ from handlers.commands import route
 from handlers.context import CommandRequest, ack_then, readable, scope_of, services_of
 from handlers.errors import new_reference
 from handlers.forms import state_value
+from handlers.stakeholders import declare_notified
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,10 @@ def declare_command(request: CommandRequest) -> None:
         view=declare_modal(
             user_id=request.user_id,
             title=readable(request.services, request.args),
-            extra=statuspage.form_fields(request.services),
+            extra=[
+                *statuspage.form_fields(request.services),
+                *declare_notified(request.services),
+            ],
         ),
     )
 
@@ -48,10 +52,10 @@ def declare_shortcut(
 ) -> None:
     """Global shortcut "Declare incident"."""
     ack()
-    extra = statuspage.form_fields(services_of(context))
-    client.views_open(
-        trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"], extra=extra)
-    )
+    services = services_of(context)
+    extra = [*statuspage.form_fields(services), *declare_notified(services)]
+    view = declare_modal(user_id=body["user"]["id"], extra=extra)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def declare_from_home(
@@ -59,10 +63,10 @@ def declare_from_home(
 ) -> None:
     """The App Home's Declare button."""
     ack()
-    extra = statuspage.form_fields(services_of(context))
-    client.views_open(
-        trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"], extra=extra)
-    )
+    services = services_of(context)
+    extra = [*statuspage.form_fields(services), *declare_notified(services)]
+    view = declare_modal(user_id=body["user"]["id"], extra=extra)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def declare_from_message(
@@ -84,7 +88,10 @@ def declare_from_message(
             user_id=body["user"]["id"],
             summary=summary,
             origin=origin,
-            extra=statuspage.form_fields(services_of(context)),
+            extra=[
+                *statuspage.form_fields(services_of(context)),
+                *declare_notified(services_of(context)),
+            ],
         ),
     )
 

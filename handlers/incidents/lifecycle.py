@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -18,11 +19,13 @@ from bot.core.events import IncidentEvent, IncidentResolved, StatusChanged
 from bot.core.vocabulary import Severity, Status, parse_severity, parse_status
 from bot.permissions import Permission
 from bot.slack.services import Services
+from bot.stakeholders.planning import quietly
 from handlers import statuspage
 from handlers.access import on_action, on_view
 from handlers.commands import args_of, route
 from handlers.context import CommandRequest, Scope, readable, scope_of, services_of
 from handlers.forms import state_value
+from handlers.stakeholders import update_notified
 
 
 def status_need(scope: Scope, value: str) -> Permission:
@@ -109,6 +112,7 @@ def _open_update(
         if view.incident.private
         else statuspage.form_fields(services, incident_id=view.incident.id)
     )
+    extra = [*extra, *update_notified(services, view)]
     client.views_open(trigger_id=trigger_id, view=update_modal(view, message=text, extra=extra))
 
 
@@ -170,6 +174,7 @@ def submit_update(
     incident_id = scope_of(context).expect(IncidentForm).incident_id
     status_value = state_value(view, Field.STATUS)
     message = state_value(view, Field.MESSAGE) or ""
+    quiet = "quiet" in (state_value(view, Field.QUIET) or [])
     services = services_of(context)
     author = body["user"]["id"]
 
@@ -184,7 +189,8 @@ def submit_update(
 
     try:
         status = parse_status(status_value) if status_value else None
-        services.apply(change, on_commit=ack)  # close the form before the Slack calls
+        with quietly() if quiet else nullcontext():  # no stakeholder notices this once
+            services.apply(change, on_commit=ack)  # close the form before the Slack calls
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.MESSAGE.value: str(exc)})
 

@@ -28,6 +28,7 @@ from blocks import (
     modals,
     postmortems,
     reminders,
+    stakeholders,
     statuspage,
     timeline,
 )
@@ -43,6 +44,8 @@ from bot.followups.policy import Kind as FollowUpKind
 from bot.incidents import IncidentView
 from bot.reminders.claims import Outgoing as ReminderOutgoing
 from bot.reminders.policy import Kind as ReminderKind
+from bot.stakeholders.actions import CommsRow
+from bot.stakeholders.wording import Facts, facts
 from bot.statuspage.config import load_text
 from storage.models import Incident
 from storage.models_alerts import Alert, AlertGroup
@@ -194,6 +197,38 @@ def postmortem() -> PostMortem:
     return PostMortem(id=1, incident_id=7, version=2, document="", customer="", due_on=None)
 
 
+def notice(text: str, trigger: str = "update") -> Facts:
+    payload = {
+        "number": 12,
+        "title": text[:150],
+        "severity": "sev2",
+        "status": "investigating",
+        "impact": text,
+        "message": text,
+        "manager_name": text,
+        "trigger": trigger,
+        "next_update_at": NOW.isoformat(),
+        "status_page_url": "https://status.example.com",
+    }
+    return facts(payload, quadrant="keep_satisfied")
+
+
+def comms_row(text: str, *, state: str = "sent", channel: str = "email", to: str = "") -> CommsRow:
+    return CommsRow(
+        trigger="manual",
+        group=text,
+        channel=channel,
+        recipient=to or text,
+        state=state,
+        created_at=NOW,
+        sent_at=NOW if state == "sent" else None,
+        attempts=1,
+        last_error=text if state != "sent" else None,
+        requested_by="U0ALICE",
+        summary=text,
+    )
+
+
 def reminder_message(text: str) -> dict[str, Any]:
     out = reminder(text, ReminderKind.UPDATE, "U0BOB")
     return {"blocks": [b.to_dict() for b in reminders.reminder_blocks(out, now=NOW)]}
@@ -337,6 +372,33 @@ BUILDERS: dict[str, list[Case]] = {
         lambda t: alerts.escalation_text(triage_view(t), 1, 2, Targets(users=("U0BOB",)))
     ],
     "alerts.resolved_notice": [lambda t: alerts.resolved_notice(triage_view(t))],
+    "stakeholders.notice_text": [lambda t: stakeholders.notice_text(notice(t))],
+    "stakeholders.notice_blocks": [
+        lambda t: stakeholders.notice_blocks(
+            notice(t), key="k", manager_id="U0BOB", group=t, channel_id="C0INC"
+        ),
+        lambda t: stakeholders.notice_blocks(
+            notice(t, "declared"), key="k", manager_id=None, group=t
+        ),
+    ],
+    "stakeholders.preview_blocks": [
+        lambda t: stakeholders.preview_blocks(
+            [t, t], what="Who will be notified", private_note=True
+        )
+    ],
+    "stakeholders.comms_text": [lambda t: stakeholders.comms_text(12, [comms_row(t)])],
+    "stakeholders.comms_blocks": [
+        lambda t: stakeholders.comms_blocks(
+            12,
+            [
+                comms_row(t),
+                comms_row(t, state="failed"),
+                comms_row(t, state="retrying", channel="slack", to="S0GROUP1"),
+                comms_row(t, state="held", channel="slack", to="U0BOB"),
+            ],
+            incident_id=7,
+        )
+    ],
     "statuspage.statuspage_modal": [
         lambda t: statuspage.statuspage_modal(
             PAGE, incident_id=7, headline=t, title=t[:150], on_page_url=None
@@ -369,6 +431,10 @@ NO_TEXT = {
     "incident.status_options",
     "incident.severity_options",
     "reminders.key_block_id",
+    "stakeholders.key_block_id",
+    "stakeholders.key_of",
+    "stakeholders.email_managers_blocks",
+    "stakeholders.quiet_input",
     "reminders.key_of",
     "reminders.snooze_action_id",
     "reminders.snooze_label",
@@ -381,7 +447,12 @@ NO_TEXT = {
 # Builders whose output is plain text by design (Slack does not parse it).
 PLAIN = {"incident.headline", "text.truncate", "timeline.incident_option"}
 # Builders that show no typed text at all (the case still checks nothing leaks).
-SHOW_NOTHING_TYPED = {"help.help_text", "incident.topic", "modals.role_modal"}
+SHOW_NOTHING_TYPED = {
+    "help.help_text",
+    "incident.topic",
+    "modals.role_modal",
+    "stakeholders.comms_text",
+}
 
 
 def public_functions() -> Iterator[str]:

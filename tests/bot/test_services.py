@@ -15,6 +15,7 @@ from bot.core.vocabulary import Severity
 from bot.settings import load_settings
 from bot.slack import subscribers
 from bot.slack.jobs import ReminderTicker
+from bot.slack.notice_sender import NoticeRunner
 from bot.slack.services import Services
 from storage import Database
 from storage.models import Incident
@@ -83,6 +84,7 @@ def test_a_failing_operation_changes_nothing_and_publishes_nothing(db: Database)
 
 def test_subscribers_are_installed_once_in_the_documented_order(db: Database) -> None:
     services = services_for(db)
+    services.notices = NoticeRunner(services, owner="test")
     subscribers.install(services, reminder_ticker=ReminderTicker(services))
     names = [name for name, _ in services.events.subscribers()]
     assert names == [
@@ -94,6 +96,7 @@ def test_subscribers_are_installed_once_in_the_documented_order(db: Database) ->
         "action_items",
         "reminder_wakeup",
         "alerts",
+        "notice_wakeup",
     ]
     assert re.findall(r"^\d\. ``(\w+)``", subscribers.__doc__ or "", re.M) == names
     with pytest.raises(RuntimeError, match="already"):
