@@ -7,9 +7,13 @@ python app.py migrate    # apply database migrations and exit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
+import os
 import sys
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +78,41 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
+# Bolt switches to OAuth installation mode (tokens from an installation store, "installation
+# no longer available" for every request) when it finds these in the environment. Here they
+# are the console's Sign in with Slack client, so Bolt must never see them.
+BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _hidden_from_bolt() -> Iterator[None]:
+    with _ENV_LOCK:
+        saved = {name: os.environ.pop(name) for name in BOLT_OAUTH_ENV if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
+def bolt_app(settings: Settings, client: WebClient, executor: ListenerPool) -> App:
+    """The Bolt app, authorised by the one bot token whatever the environment holds."""
+    with _hidden_from_bolt():
+        app = App(
+            client=client,
+            signing_secret=settings.slack_signing_secret or None,
+            process_before_response=False,
+            listener_executor=executor,
+            request_verification_enabled=not settings.socket_mode,
+            oauth_settings=None,
+            oauth_flow=None,
+            installation_store=None,
+        )
+    if app.oauth_flow is not None or app.installation_store is not None:
+        raise ConfigError("Bolt started in OAuth installation mode; the bot token must be used")
+    return app
+
+
 def create_runtime(settings: Settings) -> Runtime:
     """Build the whole bot from settings: database, Slack client, Bolt app, web app."""
     settings.check_slack_credentials()
@@ -84,17 +123,11 @@ def create_runtime(settings: Settings) -> Runtime:
     services = Services(settings=settings, db=db, slack=client)
     # At most WORKER_THREADS listeners work after acknowledging; new requests never wait.
     executor = ListenerPool(max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads)
-    bolt_app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret or None,
-        process_before_response=False,
-        listener_executor=executor,
-        request_verification_enabled=not settings.socket_mode,
-    )
-    bolt_app.use(acks_first(executor))
-    handlers.register_all(bolt_app, services)
+    bolt = bolt_app(settings, client, executor)
+    bolt.use(acks_first(executor))
+    handlers.register_all(bolt, services)
     web_app = create_web_app(
-        bolt_app=None if settings.socket_mode else bolt_app,
+        bolt_app=None if settings.socket_mode else bolt,
         db=db,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
@@ -102,7 +135,7 @@ def create_runtime(settings: Settings) -> Runtime:
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)
     subscribers.install(services, reminder_ticker=ticker)  # before any request is served
-    return Runtime(services, bolt_app, web_app, scheduler, executor)
+    return Runtime(services, bolt, web_app, scheduler, executor)
 
 
 def serve(runtime: Runtime) -> None:
