@@ -28,6 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 import handlers
 from bot.core.errors import ConfigError
@@ -113,6 +114,16 @@ def bolt_app(settings: Settings, client: WebClient, executor: ListenerPool) -> A
     return app
 
 
+def web_routes(services: Services) -> list[BaseRoute]:
+    """Routes beyond Slack's: the console when Sign in with Slack is configured."""
+    routes: list[BaseRoute] = []
+    if services.settings.console_enabled:
+        from web.console import console_routes
+
+        routes += console_routes(services)
+    return routes
+
+
 def create_runtime(settings: Settings) -> Runtime:
     """Build the whole bot from settings: database, Slack client, Bolt app, web app."""
     settings.check_slack_credentials()
@@ -131,6 +142,7 @@ def create_runtime(settings: Settings) -> Runtime:
         db=db,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
+        extra_routes=web_routes(services),
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)

@@ -97,4 +97,5 @@ class IncidentUpdate(SQLModel, table=True):
 
 
 # Feature tables live in their own modules; importing them registers them on the metadata.
-from storage import models_postmortems, models_reminders, models_timeline  # noqa: E402, F401
+from storage import models_postmortems, models_reminders, models_timeline  # noqa: E402, F401, I001
+from storage import models_library  # noqa: E402, F401  # needs models_postmortems first

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot.core.events import EventBus, Events, as_list
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
+from bot.slack.membership import ChannelMembers
 from bot.slack.surfaces import IncidentSlack
 from bot.slack.timeline_capture import TimelineCapture
 from storage import Database
@@ -40,6 +41,7 @@ class Services:
         self.db = db
         self.slack = slack
         self.directory = directory or SlackDirectory(slack)
+        self.members = ChannelMembers(slack)  # who sees private incidents (console, Home)
         self.events = events or EventBus()
         self.surfaces = IncidentSlack(self)
         self.timeline = TimelineCapture(self)

@@ -1,0 +1,49 @@
+"""the incident library: post-mortem versions, incident.declared_at index
+
+Revision ID: 0016
+Revises: 0005
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.types
+
+revision: str = "0016"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "postmortem_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("postmortem_id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("document", sa.String(), nullable=False),
+        sa.Column("rendered_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["incident_id"], ["incident.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["postmortem_id"], ["postmortem.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("postmortem_id", "version", name="uq_postmortem_version"),
+    )
+    op.create_index(
+        "ix_postmortem_version_incident_id", "postmortem_version", ["incident_id"], unique=False
+    )
+    op.create_index("ix_incident_declared_at", "incident", ["declared_at"], unique=False)
+    # The latest rendering of every existing post-mortem becomes its first kept version.
+    op.execute(
+        "INSERT INTO postmortem_version (postmortem_id, incident_id, version, document, "
+        "rendered_at) SELECT id, incident_id, version, document, COALESCE(rendered_at, "
+        "created_at) FROM postmortem WHERE version > 0"
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_incident_declared_at", table_name="incident")
+    op.drop_index("ix_postmortem_version_incident_id", table_name="postmortem_version")
+    op.drop_table("postmortem_version")

@@ -1,0 +1,35 @@
+"""The incident library's tables (imported by storage.models so Alembic sees them).
+
+`postmortem_version` keeps every rendering of a post-mortem (the `postmortem` row holds only
+the latest), so earlier versions stay readable in the console. The index on
+`incident.declared_at` serves the console's date filters and the insights' periods.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.models import Incident
+from storage.types import UTCDateTime, utcnow
+
+
+class PostmortemVersion(SQLModel, table=True):
+    """One rendering of an incident's post-mortem (version 1, 2, ...)."""
+
+    __tablename__ = "postmortem_version"
+    __table_args__ = (UniqueConstraint("postmortem_id", "version", name="uq_postmortem_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    postmortem_id: int = Field(foreign_key="postmortem.id", ondelete="CASCADE")
+    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+    version: int
+    document: str
+    rendered_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+Index("ix_incident_declared_at", Incident.__table__.c.declared_at)  # type: ignore[attr-defined]
