@@ -87,6 +87,11 @@ def seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[flo
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
+def _ms(value: Any) -> float:
+    """Seconds to the millisecond (SQLite's julianday arithmetic is off by microseconds)."""
+    return round(float(value), 3)
+
+
 def interpolate(values: dict[int, float], n: int, p: float) -> float | None:
     """The p-th percentile of n sorted values, given the values at the positions around it."""
     if n == 0:
@@ -124,9 +129,9 @@ def stats(
             if rest[0]:
                 out[g] = Stat(
                     count=int(rest[0]),
-                    mean=float(rest[1]),
-                    median=float(rest[2]),
-                    p90=float(rest[3]),
+                    mean=_ms(rest[1]),
+                    median=_ms(rest[2]),
+                    p90=_ms(rest[3]),
                 )
         return out
     ranked = (
@@ -148,11 +153,11 @@ def stats(
     grouped: dict[Any, tuple[int, float, dict[int, float]]] = {}
     for row in rows:
         g, (i, v, n, mean) = (row[0], row[1:]) if group is not None else (None, row)
-        grouped.setdefault(g, (int(n), float(mean), {}))[2][int(i)] = float(v)
+        grouped.setdefault(g, (int(n), float(mean), {}))[2][int(i)] = _ms(v)
     found: dict[Any, Stat] = {}
     for g, (n, mean, values) in grouped.items():
         median, p90 = (interpolate(values, n, p) for p in PERCENTILES)
-        found[g] = Stat(count=n, median=median, p90=p90, mean=mean)
+        found[g] = Stat(count=n, median=median, p90=p90, mean=_ms(mean))
     return found
 
 

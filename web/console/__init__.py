@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.slack.services import Services
 from web.console.auth import Auth
+from web.console.insights import Insights
 from web.console.pages import Pages
 
 STATIC = Path(__file__).parent / "static"
@@ -28,6 +29,7 @@ def console_routes(services: Services) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *auth.routes(),
         *pages.routes(),
+        *Insights(pages, auth).routes(),
         Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
     ]
     return [Mount("/console", app=Starlette(routes=routes))]
