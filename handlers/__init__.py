@@ -8,7 +8,16 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.services import Services
-from handlers import commands, errors, events, incidents, postmortems, reminders, timeline
+from handlers import (
+    commands,
+    errors,
+    events,
+    incidents,
+    insights,  # noqa: F401  # /incident stats
+    postmortems,
+    reminders,
+    timeline,
+)
 from handlers.context import inject_services
 
 

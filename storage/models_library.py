@@ -1,7 +1,8 @@
 """The incident library's tables (imported by storage.models so Alembic sees them).
 
-`postmortem_version` keeps every rendering of a post-mortem (the `postmortem` row holds only
-the latest), so earlier versions stay readable in the console. The index on
+`digest_delivery` records each weekly digest (its unique key makes it go out once);
+`postmortem_version` keeps every rendering of a post-mortem (the `postmortem` row holds
+only the latest), so earlier versions stay readable in the console. The index on
 `incident.declared_at` serves the console's date filters and the insights' periods.
 """
 
@@ -30,6 +31,20 @@ class PostmortemVersion(SQLModel, table=True):
     rendered_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
+
+
+class DigestDelivery(SQLModel, table=True):
+    """One weekly digest: the first replica to insert its key posts it (once per week)."""
+
+    __tablename__ = "digest_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    channel_id: str = Field(max_length=32)
+    claimed_by: str = Field(max_length=64)
+    claimed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    message_ts: str | None = Field(default=None, max_length=32)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 Index("ix_incident_declared_at", Incident.__table__.c.declared_at)  # type: ignore[attr-defined]

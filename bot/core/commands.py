@@ -57,6 +57,11 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "List this incident's action items (mine: yours, everywhere).",
     ),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
+    Subcommand(
+        "stats",
+        "/incident stats [30d|90d]",
+        "Time to acknowledge, identify, mitigate and resolve (medians, p90), by severity.",
+    ),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )
 

@@ -1,10 +1,18 @@
-"""The weekly digest's schedule: DIGEST_SCHEDULE, like "mon 09:00" (empty: off)."""
+"""The weekly digest: its schedule (DIGEST_SCHEDULE, like "mon 09:00"; empty: off) and who
+posts it. Every replica ticks; the first to insert the week's key posts it, so it goes out
+once. A failed post releases the key for the next tick; a replica that dies between claiming
+and posting loses that week's digest (at most once, never twice)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from bot.reminders import insert_ignoring
+from storage.models_library import DigestDelivery
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -49,3 +57,41 @@ def parse_schedule(text: str, *, timezone: str = "UTC") -> DigestSchedule | None
             f"{text!r} is not a weekly schedule; write a weekday and a time, like mon 09:00"
         )
     return DigestSchedule(WEEKDAYS.index(day), time(int(hours), int(minutes)), timezone)
+
+
+LATE_AFTER = timedelta(hours=24)  # a digest not sent within a day of its time is skipped
+
+
+def digest_key(start: datetime) -> str:
+    """The key of the digest due at `start` (one per week)."""
+    return "digest:" + start.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def claim(
+    session: Session, *, schedule: DigestSchedule, channel_id: str, owner: str, now: datetime
+) -> str | None:
+    """The key of this week's digest if it is due and this replica is the one to post it."""
+    start = schedule.period_start(now)
+    if now - start > LATE_AFTER:
+        return None
+    key = digest_key(start)
+    inserted = session.execute(
+        insert_ignoring(session, DigestDelivery)
+        .values(key=key, channel_id=channel_id, claimed_by=owner, claimed_at=now)
+        .on_conflict_do_nothing()
+    )
+    return key if getattr(inserted, "rowcount", 0) == 1 else None
+
+
+def record_sent(session: Session, *, key: str, message_ts: str | None, now: datetime) -> None:
+    """The digest went out."""
+    row = session.exec(select(DigestDelivery).where(DigestDelivery.key == key)).one()
+    row.message_ts, row.sent_at = message_ts, now
+    session.add(row)
+
+
+def release(session: Session, *, key: str) -> None:
+    """Posting failed: let the next tick (on any replica) try again."""
+    row = session.exec(select(DigestDelivery).where(DigestDelivery.key == key)).first()
+    if row is not None and row.sent_at is None:
+        session.delete(row)

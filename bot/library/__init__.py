@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
 from bot import incidents
@@ -325,3 +325,74 @@ def action_items(
         col(ActionItem.created_at).desc(),
     ).limit(limit)
     return [(item, incident) for item, incident in session.exec(query).all()]
+
+
+@dataclass(frozen=True)
+class HomeLists:
+    """One person's lists for the App Home (each capped at `rows`, with its full count)."""
+
+    open_incidents: list[IncidentView]
+    open_count: int
+    my_roles: list[tuple[IncidentView, Role]]
+    my_roles_count: int
+    my_items: list[tuple[ActionItem, Incident]]
+    my_items_count: int
+    overdue: list[tuple[PostMortem, Incident]]
+    overdue_count: int
+
+
+def home_lists(
+    session: Session,
+    *,
+    user_id: str,
+    member_channels: Collection[str],
+    today: date,
+    rows: int,
+) -> HomeLists:
+    """Open incidents, the person's roles and open action items, overdue post-mortems."""
+    visible = visible_filter(member_channels)
+    is_open = col(Incident.status) != Status.RESOLVED.value
+    open_query = select(Incident).where(visible, is_open)
+    open_count = session.exec(select(func.count()).select_from(open_query.subquery())).one()
+    newest = session.exec(open_query.order_by(col(Incident.number).desc()).limit(rows)).all()
+    roles_query = (
+        select(IncidentRole, Incident)
+        .join(Incident, col(Incident.id) == col(IncidentRole.incident_id))
+        .where(IncidentRole.user_id == user_id, visible, is_open)
+    )
+    roles_count = session.exec(select(func.count()).select_from(roles_query.subquery())).one()
+    roles = session.exec(roles_query.order_by(col(Incident.number).desc()).limit(rows)).all()
+    role_views = {v.incident.id: v for v in _with_roles(session, [inc for _, inc in roles])}
+    items_query = (
+        select(ActionItem, Incident)
+        .join(Incident, col(Incident.id) == col(ActionItem.incident_id))
+        .where(ActionItem.owner == user_id, ActionItem.state == "open", visible)
+    )
+    items_count = session.exec(select(func.count()).select_from(items_query.subquery())).one()
+    items = session.exec(
+        items_query.order_by(
+            col(ActionItem.due_on).is_(None), col(ActionItem.due_on), col(ActionItem.id)
+        ).limit(rows)
+    ).all()
+    overdue_query = (
+        select(PostMortem, Incident)
+        .join(Incident, col(Incident.id) == col(PostMortem.incident_id))
+        .where(
+            col(PostMortem.completed_at).is_(None),
+            col(PostMortem.due_on).is_not(None),
+            col(PostMortem.due_on) < today,
+            visible,
+        )
+    )
+    overdue_count = session.exec(select(func.count()).select_from(overdue_query.subquery())).one()
+    overdue = session.exec(overdue_query.order_by(col(PostMortem.due_on)).limit(rows)).all()
+    return HomeLists(
+        open_incidents=_with_roles(session, list(newest)),
+        open_count=int(open_count),
+        my_roles=[(role_views[inc.id], Role(role.role)) for role, inc in roles],
+        my_roles_count=int(roles_count),
+        my_items=[(item, inc) for item, inc in items],
+        my_items_count=int(items_count),
+        overdue=[(pm, inc) for pm, inc in overdue],
+        overdue_count=int(overdue_count),
+    )

@@ -186,6 +186,9 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     from bot.slack import followup_sender  # owners' reminders: action items, post-mortems
 
     followup_sender.schedule(scheduler, services, owner=ticker.owner)
+    from bot.slack import insights  # the weekly digest (DIGEST_SCHEDULE; off by default)
+
+    insights.schedule_digest(scheduler, services, owner=ticker.owner)
     return ticker
 
 

@@ -1,4 +1,4 @@
-"""the incident library: post-mortem versions, incident.declared_at index
+"""the incident library: post-mortem versions, digests, incident.declared_at index
 
 Revision ID: 0016
 Revises: 0005
@@ -35,6 +35,18 @@ def upgrade() -> None:
         "ix_postmortem_version_incident_id", "postmortem_version", ["incident_id"], unique=False
     )
     op.create_index("ix_incident_declared_at", "incident", ["declared_at"], unique=False)
+    op.create_table(
+        "digest_delivery",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("channel_id", sa.String(length=32), nullable=False),
+        sa.Column("claimed_by", sa.String(length=64), nullable=False),
+        sa.Column("claimed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("sent_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key"),
+    )
     # The latest rendering of every existing post-mortem becomes its first kept version.
     op.execute(
         "INSERT INTO postmortem_version (postmortem_id, incident_id, version, document, "
@@ -44,6 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("digest_delivery")
     op.drop_index("ix_incident_declared_at", table_name="incident")
     op.drop_index("ix_postmortem_version_incident_id", table_name="postmortem_version")
     op.drop_table("postmortem_version")
