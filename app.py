@@ -37,6 +37,14 @@ from bot.slack import jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
 from web import keepalive
+from web.observability import (
+    ContextListenerPool,
+    InstrumentedWebClient,
+    Metrics,
+    ack_timer,
+    configure_logging,
+    install_number_lookup,
+)
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
 
 log = logging.getLogger("incident_bot")
@@ -52,9 +60,15 @@ class Runtime:
     web_app: Starlette
     scheduler: BackgroundScheduler
     executor: ThreadPoolExecutor
+    metrics: Metrics | None = None
+    metrics_port: int | None = None  # where /metrics listens on its own, once started
 
     def start_background(self) -> None:
-        """Start the scheduler (the server is started by the caller)."""
+        """Start the scheduler and the metrics listener (the server is started by the caller)."""
+        settings = self.services.settings
+        if self.metrics is not None and settings.metrics_port:
+            self.metrics_port = self.metrics.serve(settings.metrics_host, settings.metrics_port)
+            log.info("metrics on http://%s:%s/metrics", settings.metrics_host, self.metrics_port)
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -62,12 +76,14 @@ class Runtime:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.executor.shutdown(wait=True)
+        if self.metrics is not None:
+            self.metrics.stop()
         self.services.db.dispose()
 
 
-def slack_client(settings: Settings) -> WebClient:
+def slack_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
     """A Web API client that retries rate limits, 5xx answers and dropped connections."""
-    return WebClient(
+    client = InstrumentedWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=30,
@@ -77,6 +93,8 @@ def slack_client(settings: Settings) -> WebClient:
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+    client.metrics = metrics
+    return client
 
 
 # Bolt switches to OAuth installation mode (tokens from an installation store, "installation
@@ -114,9 +132,12 @@ def bolt_app(settings: Settings, client: WebClient, executor: ListenerPool) -> A
     return app
 
 
-def web_routes(services: Services) -> list[BaseRoute]:
-    """Routes beyond Slack's: the console when Sign in with Slack is configured."""
+def web_routes(services: Services, metrics: Metrics) -> list[BaseRoute]:
+    """Routes beyond Slack's: the console when Sign in with Slack is configured, /metrics
+    behind a bearer token when METRICS_TOKEN is set."""
     routes: list[BaseRoute] = []
+    if services.settings.metrics_token:
+        routes.append(metrics.route(services.settings.metrics_token))
     if services.settings.console_enabled:
         from web.console import console_routes
 
@@ -130,24 +151,30 @@ def create_runtime(settings: Settings) -> Runtime:
     keepalive.install()  # slack_sdk's urllib calls reuse connections (no handshake per call)
     db = Database(settings.database_url)
     db.migrate()
-    client = slack_client(settings)
+    install_number_lookup(db)  # JSON log lines name incidents by number
+    metrics = Metrics(db)
+    client = slack_client(settings, metrics)
     services = Services(settings=settings, db=db, slack=client)
     # At most WORKER_THREADS listeners work after acknowledging; new requests never wait.
-    executor = ListenerPool(max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads)
+    executor = ContextListenerPool(
+        max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads
+    )
     bolt = bolt_app(settings, client, executor)
     bolt.use(acks_first(executor))
+    bolt.use(ack_timer(metrics))  # after acks_first: times the pool's ack
     handlers.register_all(bolt, services)
     web_app = create_web_app(
         bolt_app=None if settings.socket_mode else bolt,
         db=db,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
-        extra_routes=web_routes(services),
+        extra_routes=web_routes(services, metrics),
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)
+    ticker.on_report = lambda report: metrics.count_reminders(report.outcomes)
     subscribers.install(services, reminder_ticker=ticker)  # before any request is served
-    return Runtime(services, bolt, web_app, scheduler, executor)
+    return Runtime(services, bolt, web_app, scheduler, executor, metrics)
 
 
 def serve(runtime: Runtime) -> None:
@@ -192,9 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level != "DEBUG":
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick otherwise
     if args.command == "migrate":
