@@ -106,59 +106,92 @@ def interpolate(values: dict[int, float], n: int, p: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
+@dataclass(frozen=True)
+class Group:
+    """One group's incidents: how many, and the stats of each measure."""
+
+    total: int
+    stats: dict[str, Stat]
+
+
 def stats(
     session: Session,
-    value: ColumnElement[float],
+    values: dict[str, ColumnElement[float]],
     where: Sequence[ColumnElement[bool]],
     group: Any = None,
-) -> dict[Any, Stat]:
-    """Count, median, 90th percentile and mean of `value` per `group` (None: one group)."""
+) -> dict[Any, Group]:
+    """Per `group` (None: one group): the incidents, and count, median, 90th percentile and
+    mean of each of `values` (NULL: the incident has not reached it) — in one query."""
     keys = [group] if group is not None else []
     if session.get_bind().dialect.name == "postgresql":
-        query = select(
-            *keys,
-            func.count(value),
-            func.avg(value),
-            *(func.percentile_cont(p).within_group(value) for p in PERCENTILES),
-        ).where(*where)
+        columns: list[Any] = [*keys, func.count()]
+        for value in values.values():
+            columns += [func.count(value), func.avg(value)]
+            columns += [func.percentile_cont(p).within_group(value) for p in PERCENTILES]
+        query = select(*columns).where(*where)
         if group is not None:
             query = query.group_by(group)
-        out: dict[Any, Stat] = {}
+        out: dict[Any, Group] = {}
         for row in session.execute(query).all():
             g, rest = (row[0], row[1:]) if group is not None else (None, row)
-            if rest[0]:
-                out[g] = Stat(
-                    count=int(rest[0]),
-                    mean=_ms(rest[1]),
-                    median=_ms(rest[2]),
-                    p90=_ms(rest[3]),
+            found: dict[str, Stat] = {}
+            for k, name in enumerate(values):
+                n, mean, median, p90 = rest[1 + 4 * k : 5 + 4 * k]
+                found[name] = (
+                    Stat(count=int(n), mean=_ms(mean), median=_ms(median), p90=_ms(p90))
+                    if n
+                    else Stat()
                 )
+            out[g] = Group(total=int(rest[0]), stats=found)
         return out
-    ranked = (
-        select(
-            *(k.label("g") for k in keys),
-            value.label("v"),
-            (func.row_number().over(partition_by=keys or None, order_by=value) - 1).label("i"),
-            func.count().over(partition_by=keys or None).label("n"),
-            func.avg(value).over(partition_by=keys or None).label("mean"),
-        )
-        .where(*where)
-        .subquery()
-    )
-    near = [func.abs(ranked.c.i - (ranked.c.n - 1) * p) < 1 for p in PERCENTILES]
-    group_column = [ranked.c.g] if group is not None else []
-    rows = session.execute(
-        select(*group_column, ranked.c.i, ranked.c.v, ranked.c.n, ranked.c.mean).where(or_(*near))
-    ).all()
-    grouped: dict[Any, tuple[int, float, dict[int, float]]] = {}
+    inner = select(
+        *(k.label("g") for k in keys), *(v.label(name) for name, v in values.items())
+    ).where(*where)
+    base = inner.subquery()
+    part = [base.c.g] if keys else None
+    ranked_columns: list[Any] = [base.c.g] if keys else []
+    ranked_columns.append(func.count().over(partition_by=part).label("total"))
+    for name in values:
+        v = base.c[name]
+        ranked_columns += [
+            v,
+            (func.row_number().over(partition_by=part, order_by=(v.is_(None), v)) - 1).label(
+                f"{name}__i"
+            ),
+            func.count(v).over(partition_by=part).label(f"{name}__n"),
+            func.avg(v).over(partition_by=part).label(f"{name}__m"),
+        ]
+    ranked = select(*ranked_columns).subquery()
+    near = [
+        func.abs(ranked.c[f"{name}__i"] - (ranked.c[f"{name}__n"] - 1) * p) < 1
+        for name in values
+        for p in PERCENTILES
+    ]
+    # Every group's first row too, so groups whose incidents reached nothing still count.
+    first = [ranked.c[f"{name}__i"] == 0 for name in values]
+    rows: Sequence[Any] = session.execute(select(ranked).where(or_(*near, *first))).mappings().all()
+    groups: dict[Any, tuple[int, dict[str, tuple[int, float, dict[int, float]]]]] = {}
     for row in rows:
-        g, (i, v, n, mean) = (row[0], row[1:]) if group is not None else (None, row)
-        grouped.setdefault(g, (int(n), float(mean), {}))[2][int(i)] = _ms(v)
-    found: dict[Any, Stat] = {}
-    for g, (n, mean, values) in grouped.items():
-        median, p90 = (interpolate(values, n, p) for p in PERCENTILES)
-        found[g] = Stat(count=n, median=median, p90=p90, mean=_ms(mean))
-    return found
+        g = row["g"] if keys else None
+        total, found_values = groups.setdefault(g, (int(row["total"]), {}))
+        for name in values:
+            n, value = int(row[f"{name}__n"]), row[name]
+            if not n or value is None:
+                continue
+            entry = found_values.setdefault(name, (n, _ms(row[f"{name}__m"]), {}))
+            entry[2][int(row[f"{name}__i"])] = _ms(value)
+    result: dict[Any, Group] = {}
+    for g, (total, found_values) in groups.items():
+        per: dict[str, Stat] = {}
+        for name in values:
+            if name not in found_values:
+                per[name] = Stat()
+                continue
+            n, mean, at = found_values[name]
+            median, p90 = (interpolate(at, n, p) for p in PERCENTILES)
+            per[name] = Stat(count=n, median=median, p90=p90, mean=mean)
+        result[g] = Group(total=total, stats=per)
+    return result
 
 
 def week_start(session: Session) -> ColumnElement[Any]:
@@ -188,18 +221,12 @@ def _as_date(value: Any) -> date:
 def _buckets(
     session: Session, bucket: ColumnElement[Any], where: list[ColumnElement[bool]]
 ) -> list[Bucket]:
-    counts = dict(
-        session.execute(select(bucket, func.count()).where(*where).group_by(bucket)).all()
-    )
-    resolved = col(Incident.resolved_at)
-    resolve = stats(
-        session,
-        seconds_between(session, col(Incident.declared_at), resolved),
-        [*where, resolved.is_not(None)],
-        group=bucket,
-    )
+    resolve = {
+        "resolve": seconds_between(session, col(Incident.declared_at), col(Incident.resolved_at))
+    }
+    found = stats(session, resolve, where, group=bucket)
     return sorted(
-        (Bucket(_as_date(k), int(n), resolve.get(k, Stat())) for k, n in counts.items()),
+        (Bucket(_as_date(k), g.total, g.stats["resolve"]) for k, g in found.items()),
         key=lambda b: b.start,
     )
 
@@ -224,39 +251,32 @@ def compute(
     (`member_channels`: their private incident channels; empty: public incidents only)."""
     where = period_filter(since, until, member_channels)
     declared = col(Incident.declared_at)
-    by_severity = {
-        str(s): int(n)
-        for s, n in session.execute(
-            select(col(Incident.severity), func.count())
-            .where(*where)
-            .group_by(col(Incident.severity))
-        ).all()
-    }
     open_now = session.execute(
         select(func.count()).where(
             visible_filter(member_channels), col(Incident.status) != Status.RESOLVED.value
         )
     ).scalar_one()
-    measures: dict[str, Stat] = {}
-    for name, (_label, milestone) in MEASURES.items():
-        end = col(milestone)
-        found = stats(session, seconds_between(session, declared, end), [*where, end.is_not(None)])
-        measures[name] = found.get(None, Stat())
-    resolved = col(Incident.resolved_at)
-    resolve_by_severity = stats(
-        session,
-        seconds_between(session, declared, resolved),
-        [*where, resolved.is_not(None)],
-        group=col(Incident.severity),
+    durations = {
+        name: seconds_between(session, declared, col(milestone))
+        for name, (_label, milestone) in MEASURES.items()
+    }
+    overall = stats(session, durations, where).get(None)
+    severities = stats(
+        session, {"resolve": durations["resolve"]}, where, group=col(Incident.severity)
     )
     return Figures(
         since=since,
         until=until,
-        total=sum(by_severity.values()),
+        total=overall.total if overall else 0,
         open_now=int(open_now),
-        by_severity={s.value: by_severity.get(s.value, 0) for s in Severity},
-        measures=measures,
-        resolve_by_severity={s.value: resolve_by_severity.get(s.value, Stat()) for s in Severity},
+        by_severity={
+            s.value: severities[s.value].total if s.value in severities else 0 for s in Severity
+        },
+        measures={name: overall.stats[name] if overall else Stat() for name in MEASURES},
+        resolve_by_severity={
+            s.value: severities[s.value].stats["resolve"] if s.value in severities else Stat()
+            for s in Severity
+        },
         weekly=_buckets(session, week_start(session), where) if buckets else [],
         monthly=_buckets(session, month_start(session), where) if buckets else [],
     )

@@ -95,11 +95,13 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _matches(term: str) -> ColumnElement[bool]:
+def _matches(term: str, *, sqlite: bool) -> ColumnElement[bool]:
     """The incident mentions `term` (any case) anywhere people wrote about it."""
     pattern = _like(term)
 
     def like(column: object) -> ColumnElement[bool]:
+        if sqlite:  # SQLite's LIKE ignores case already; ILIKE would add lower() to each row
+            return col(column).like(pattern, escape="\\")
         return col(column).ilike(pattern, escape="\\")
 
     updates = select(IncidentUpdate.incident_id).where(like(IncidentUpdate.message))
@@ -122,7 +124,9 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def conditions(filters: Filters, member_channels: Collection[str]) -> list[ColumnElement[bool]]:
+def conditions(
+    filters: Filters, member_channels: Collection[str], *, sqlite: bool = False
+) -> list[ColumnElement[bool]]:
     """The WHERE conditions of a filtered list (visibility first)."""
     where: list[ColumnElement[bool]] = [visible_filter(member_channels)]
     if filters.status == OPEN:
@@ -136,8 +140,12 @@ def conditions(filters: Filters, member_channels: Collection[str]) -> list[Colum
     if filters.until:
         where.append(col(Incident.declared_at) < _day_start(filters.until + timedelta(days=1)))
     for term in filters.text.split():
-        where.append(_matches(term))
+        where.append(_matches(term, sqlite=sqlite))
     return where
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,7 @@ def search(
     """Incidents matching `filters`, newest first, one page at a time."""
     query = (
         select(Incident)
-        .where(and_(*conditions(filters, member_channels)))
+        .where(and_(*conditions(filters, member_channels, sqlite=_is_sqlite(session))))
         .order_by(col(Incident.number).desc())
         .offset((filters.page - 1) * per_page)
         .limit(per_page + 1)

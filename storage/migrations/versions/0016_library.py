@@ -55,7 +55,45 @@ def upgrade() -> None:
     )
 
 
+    if op.get_bind().dialect.name == "postgresql":
+        _trigram_indexes()
+
+
+# PostgreSQL only: trigram indexes let the console's text search (ILIKE '%word%') use an index
+# instead of reading every timeline entry. pg_trgm is a trusted extension (PostgreSQL 13+):
+# the database's owner may create it. Without it the search still works, by scanning.
+TRIGRAM_INDEXES = {
+    "ix_timeline_entry_text_trgm": ("timeline_entry", ["text"]),
+    "ix_incident_update_message_trgm": ("incident_update", ["message"]),
+    "ix_postmortem_document_trgm": ("postmortem", ["document"]),
+    "ix_incident_text_trgm": ("incident", ["title", "summary", "impact", "resolution"]),
+}
+
+
+def _trigram_indexes() -> None:
+    bind = op.get_bind()
+    savepoint = bind.begin_nested()
+    try:
+        bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except Exception:
+        savepoint.rollback()
+        import logging
+
+        logging.getLogger("alembic").warning(
+            "pg_trgm is not available: the console's text search will scan instead of using "
+            "trigram indexes"
+        )
+        return
+    savepoint.commit()
+    for name, (table, columns) in TRIGRAM_INDEXES.items():
+        ops = ", ".join(f"{column} gin_trgm_ops" for column in columns)
+        bind.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({ops})")
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for name in TRIGRAM_INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
     op.drop_table("digest_delivery")
     op.drop_index("ix_incident_declared_at", table_name="incident")
     op.drop_index("ix_postmortem_version_incident_id", table_name="postmortem_version")
