@@ -44,10 +44,29 @@ from tests.harness import BOT_TOKEN, RunningBot, bot_settings
 TARGET_MS = 300.0
 HOME_TARGET_MS = 1000.0
 NEEDLE = "kumquat"  # in one timeline entry of 20 public incidents (a search's few hits)
-WORDS = (
-    "checked dashboards latency errors rollback deploy database replica queue cache "
-    "customers pager alert mitigated restarted scaled config flag vendor dns certificate"
-).split()
+WORDS = [
+    "checked",
+    "dashboards",
+    "latency",
+    "errors",
+    "rollback",
+    "deploy",
+    "database",
+    "replica",
+    "queue",
+    "cache",
+    "customers",
+    "pager",
+    "alert",
+    "mitigated",
+    "restarted",
+    "scaled",
+    "config",
+    "flag",
+    "vendor",
+    "dns",
+    "certificate",
+]
 BATCH = 5000
 
 
@@ -72,7 +91,12 @@ def seed(
     now = datetime.now(UTC)
     took: dict[str, float] = {}
     started = time.perf_counter()
-    rows, roles, updates, pms, versions, items = [], [], [], [], [], []
+    rows: list[dict[str, Any]] = []
+    roles: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    pms: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     per_incident = max(1, timeline // max(1, incidents))
     for n in range(1, incidents + 1):
         declared = now - timedelta(days=400) + timedelta(minutes=n * 400 * 1440 / incidents)
@@ -272,7 +296,7 @@ def run(*, incidents: int, timeline: int, requests: int, database_url: str) -> d
             search = browser.get(bot.base_url + f"/console/incidents?q={NEEDLE}").text
             found = search.count('<a href="/console/incidents/')
             services = bot.runtime.services
-            figures = {
+            figures: dict[str, Any] = {
                 "database": db.engine.dialect.name,
                 "incidents": incidents,
                 "timeline_entries": timeline,

@@ -165,7 +165,7 @@ def test_console_in_chromium(
     # Insights: figures, and the charts drawn by the vendored Chart.js (no CSP errors).
     page.goto(bot.base_url + "/console/insights?days=90")
     page.wait_for_selector("body[data-charts=drawn]", timeout=10_000)
-    assert page.locator("canvas#chart-weekly").bounding_box()["height"] > 100  # type: ignore[index]
+    assert page.locator("canvas#chart-weekly").bounding_box()["height"] > 100
     assert page.evaluate("typeof Chart") == "function"
     _shot(page, tmp_path, "console-insights.png")
     # Nothing failed to load but the favicon, which the console does not have.

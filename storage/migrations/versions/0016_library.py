@@ -54,7 +54,6 @@ def upgrade() -> None:
         "created_at) FROM postmortem WHERE version > 0"
     )
 
-
     if op.get_bind().dialect.name == "postgresql":
         _trigram_indexes()
 
