@@ -158,3 +158,18 @@ def test_interpolation() -> None:
     assert figures.interpolate({0: 5.0}, 1, 0.9) == 5.0
     assert figures.interpolate({}, 0, 0.5) is None
     assert figures.interpolate({8: 10.0, 9: 20.0}, 10, 0.9) == pytest.approx(11.0)  # at 8.1
+
+
+def test_digest_schedule() -> None:
+    from bot.insights.digest import digest_key, parse_schedule
+
+    schedule = parse_schedule("mon 09:00", timezone="Europe/Paris")
+    assert schedule is not None and parse_schedule("") is None and parse_schedule("off") is None
+    wednesday = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+    start = schedule.period_start(wednesday)
+    assert start.isoformat() == "2026-03-02T09:00:00+01:00"
+    assert digest_key(start) == "digest:2026-03-02T08:00Z"
+    assert schedule.period_start(datetime(2026, 3, 2, 7, 59, tzinfo=UTC)).day == 23  # Feb
+    for bad in ("someday 09:00", "mon 25:00", "mon 9", "mon"):
+        with pytest.raises(ValueError, match="weekly schedule"):
+            parse_schedule(bad)
