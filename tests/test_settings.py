@@ -126,7 +126,7 @@ def test_digest_metrics_and_log_format() -> None:
     settings = load_settings(env_file=None, digest_schedule="Mon 09:00", log_format="JSON")
     assert (settings.digest_schedule, settings.log_format) == ("mon 09:00", "json")
     assert (settings.metrics_port, settings.metrics_token) == (0, "")  # off by default
-    with pytest.raises(ConfigError, match="DIGEST_SCHEDULE: .*like mon 09:00"):
+    with pytest.raises(ConfigError, match=r"DIGEST_SCHEDULE: .*like mon 09:00"):
         load_settings(env_file=None, digest_schedule="mondays")
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
         load_settings(env_file=None, log_format="xml")
