@@ -15,7 +15,7 @@ def test_tiny_run(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code = console_scale.main([*argv, "--database-url", db_url])
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["incidents"] == 300 and figures["timeline_entries"] == 3000
-    assert figures["search_hits"] == figures["search_expected"] == 19  # 15, 30, ... 285
+    assert figures["search_hits"] == figures["search_expected"] == 18  # 16, 32, ... 288
     for name in ("incident_list", "search", "insights_365d", "app_home_publish"):
         assert figures[name]["p99_ms"] > 0, name
     assert code in (0, 1) and isinstance(figures["within_targets"], bool)
