@@ -79,8 +79,9 @@ def claim(
         insert_ignoring(session, DigestDelivery)
         .values(key=key, channel_id=channel_id, claimed_by=owner, claimed_at=now)
         .on_conflict_do_nothing()
-    )
-    return key if getattr(inserted, "rowcount", 0) == 1 else None
+        .returning(DigestDelivery.__table__.c.id)  # type: ignore[attr-defined]
+    ).first()
+    return key if inserted is not None else None
 
 
 def record_sent(session: Session, *, key: str, message_ts: str | None, now: datetime) -> None:
