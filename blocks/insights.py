@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from blocks.ids import Action
+from blocks.incident import SEVERITY_EMOJI
 from blocks.listing import incident_line
 from blocks.text import truncate
 from bot.core.slack_text import escape
@@ -32,12 +33,6 @@ from bot.postmortems.docs import duration
 
 HOME_BLOCKS = 100
 LIST_ROWS = 15  # per list on the Home tab
-SEVERITY_EMOJI = {
-    "sev1": ":red_circle:",
-    "sev2": ":large_orange_circle:",
-    "sev3": ":large_yellow_circle:",
-    "sev4": ":large_blue_circle:",
-}
 
 
 def _md(text: str) -> SectionBlock:
@@ -69,7 +64,7 @@ def severity_text(found: Figures) -> str:
     for sev, count in found.by_severity.items():
         stat = found.resolve_by_severity.get(sev)
         resolve = f", median to resolve {duration(stat.median)}" if stat and stat.count else ""
-        parts.append(f"{SEVERITY_EMOJI[sev]} {Severity(sev).label}: {count}{resolve}")
+        parts.append(f"{SEVERITY_EMOJI[Severity(sev)]} {Severity(sev).label}: {count}{resolve}")
     return "\n".join(parts)
 
 
