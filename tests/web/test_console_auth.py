@@ -95,17 +95,21 @@ def test_sign_in_with_slack(
     assert after.status_code == 303 and after.headers["location"].startswith("/console/login")
 
 
-def test_every_console_route_redirects_to_sign_in_without_a_session(
-    console: RunningBot, workspace: Workspace
+@pytest.mark.parametrize("path", CONSOLE_ROUTES)
+def test_console_route_redirects_to_sign_in_without_a_session(
+    console: RunningBot, workspace: Workspace, path: str
 ) -> None:
     browser = Browser()
-    for path in CONSOLE_ROUTES:
-        answer = browser.get(console.base_url + path)
-        if answer.status_code in (307, 308):  # /console -> /console/ (a slash, no page)
-            answer = browser.get(str(answer.next_request.url) if answer.next_request else "")
-        assert answer.status_code == 303, path
-        assert answer.headers["location"].startswith("/console/login?next=%2Fconsole"), path
-    # A forged session cookie is no session.
+    answer = browser.get(console.base_url + path)
+    if answer.status_code in (307, 308):  # /console -> /console/ (a slash, no page)
+        answer = browser.get(str(answer.next_request.url) if answer.next_request else "")
+    assert answer.status_code == 303, path
+    assert answer.headers["location"].startswith("/console/login?next=%2Fconsole"), path
+    assert "Incident" not in answer.text  # nothing of the page itself
+
+
+def test_forged_session_cookie_is_no_session(console: RunningBot, workspace: Workspace) -> None:
+    browser = Browser()
     browser.cookies["incident_console"] = "eyJ1IjoiVTEifQ.forged.signature"
     answer = browser.get(console.base_url + "/console/incidents")
     assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login")
