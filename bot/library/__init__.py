@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, column, func, or_, table
 from sqlmodel import Session, col, select
 
 from bot import incidents
@@ -25,6 +25,7 @@ from storage.models_library import PostmortemVersion
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.models_timeline import TimelineEntry
 
+TIMELINE_FTS = table("timeline_entry_fts", column("rowid"), column("text"))
 PER_PAGE = 50
 SEARCH_MAX = 200
 OPEN = "open"
@@ -105,8 +106,15 @@ def _matches(term: str, *, sqlite: bool) -> ColumnElement[bool]:
         return col(column).ilike(pattern, escape="\\")
 
     updates = select(IncidentUpdate.incident_id).where(like(IncidentUpdate.message))
+    if sqlite and not any(c in term for c in "%_\\"):
+        # The FTS5 trigram index of the timeline (migration 0016) answers LIKE '%term%' (only
+        # without an ESCAPE clause, hence only for terms without wildcard characters).
+        indexed = select(TIMELINE_FTS.c.rowid).where(TIMELINE_FTS.c.text.like(f"%{term}%"))
+        found: ColumnElement[bool] = col(TimelineEntry.id).in_(indexed)
+    else:
+        found = like(TimelineEntry.text)
     timeline = select(TimelineEntry.incident_id).where(
-        like(TimelineEntry.text), col(TimelineEntry.deleted_at).is_(None)
+        found, col(TimelineEntry.deleted_at).is_(None)
     )
     postmortems = select(PostMortem.incident_id).where(like(PostMortem.document))
     return or_(

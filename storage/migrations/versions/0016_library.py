@@ -56,6 +56,8 @@ def upgrade() -> None:
 
     if op.get_bind().dialect.name == "postgresql":
         _trigram_indexes()
+    else:
+        _sqlite_timeline_index()
 
 
 # PostgreSQL only: trigram indexes let the console's text search (ILIKE '%word%') use an index
@@ -89,10 +91,39 @@ def _trigram_indexes() -> None:
         bind.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({ops})")
 
 
+# SQLite: an FTS5 trigram index of the timeline's text (kept by triggers), which answers the
+# console's LIKE '%word%' without reading all the timeline (SQLite 3.34 or later).
+SQLITE_FTS_TRIGGERS = {
+    "timeline_entry_fts_insert": "AFTER INSERT ON timeline_entry BEGIN "
+    "INSERT INTO timeline_entry_fts(rowid, text) VALUES (new.id, new.text); END",
+    "timeline_entry_fts_delete": "AFTER DELETE ON timeline_entry BEGIN "
+    "INSERT INTO timeline_entry_fts(timeline_entry_fts, rowid, text) "
+    "VALUES ('delete', old.id, old.text); END",
+    "timeline_entry_fts_update": "AFTER UPDATE OF text ON timeline_entry BEGIN "
+    "INSERT INTO timeline_entry_fts(timeline_entry_fts, rowid, text) "
+    "VALUES ('delete', old.id, old.text); "
+    "INSERT INTO timeline_entry_fts(rowid, text) VALUES (new.id, new.text); END",
+}
+
+
+def _sqlite_timeline_index() -> None:
+    op.execute(
+        "CREATE VIRTUAL TABLE timeline_entry_fts USING fts5(text, content='timeline_entry', "
+        "content_rowid='id', tokenize='trigram')"
+    )
+    op.execute("INSERT INTO timeline_entry_fts(timeline_entry_fts) VALUES ('rebuild')")
+    for name, body in SQLITE_FTS_TRIGGERS.items():
+        op.execute(f"CREATE TRIGGER {name} {body}")
+
+
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name in TRIGRAM_INDEXES:
             op.execute(f"DROP INDEX IF EXISTS {name}")
+    else:
+        for name in SQLITE_FTS_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS timeline_entry_fts")
     op.drop_table("digest_delivery")
     op.drop_index("ix_incident_declared_at", table_name="incident")
     op.drop_index("ix_postmortem_version_incident_id", table_name="postmortem_version")
