@@ -8,9 +8,13 @@ python app.py export-status DIR   # write the status page, its API files and fee
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
+import os
 import sys
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +39,14 @@ from bot.slack.services import Services
 from storage import Database
 from web import keepalive
 from web.hooks import AlertHooks
+from web.observability import (
+    ContextListenerPool,
+    InstrumentedWebClient,
+    Metrics,
+    ack_timer,
+    configure_logging,
+    install_number_lookup,
+)
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
 from web.statuspage.site import StatusPageSite
 
@@ -52,12 +64,18 @@ class Runtime:
     scheduler: BackgroundScheduler
     executor: ThreadPoolExecutor
     status_page: StatusPageSite | None = None
+    metrics: Metrics | None = None
+    metrics_port: int | None = None  # where /metrics listens on its own, once started
 
     def start_background(self) -> None:
-        """Start the status page's cache, the scheduler and the alert triage worker (the caller
-        starts the server)."""
+        """Start the status page's cache, the scheduler, the alert triage worker and the
+        metrics listener (the caller starts the server)."""
+        settings = self.services.settings
         if self.status_page is not None:
             self.status_page.start()
+        if self.metrics is not None and settings.metrics_port:
+            self.metrics_port = self.metrics.serve(settings.metrics_host, settings.metrics_port)
+            log.info("metrics on http://%s:%s/metrics", settings.metrics_host, self.metrics_port)
         self.scheduler.start()
         if self.services.alerts is not None:
             self.services.alerts.start()
@@ -73,12 +91,14 @@ class Runtime:
             self.status_page.stop()
         if self.services.status_page_jobs is not None:
             self.services.status_page_jobs.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         self.services.db.dispose()
 
 
-def slack_client(settings: Settings) -> WebClient:
+def slack_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
     """A Web API client that retries rate limits, 5xx answers and dropped connections."""
-    return WebClient(
+    client = InstrumentedWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=30,
@@ -88,6 +108,56 @@ def slack_client(settings: Settings) -> WebClient:
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+    client.metrics = metrics
+    return client
+
+
+# Bolt switches to OAuth installation mode (tokens from an installation store, "installation
+# no longer available" for every request) when it finds these in the environment. Here they
+# are the console's Sign in with Slack client, so Bolt must never see them.
+BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _hidden_from_bolt() -> Iterator[None]:
+    with _ENV_LOCK:
+        saved = {name: os.environ.pop(name) for name in BOLT_OAUTH_ENV if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
+def bolt_app(settings: Settings, client: WebClient, executor: ListenerPool) -> App:
+    """The Bolt app, authorised by the one bot token whatever the environment holds."""
+    with _hidden_from_bolt():
+        app = App(
+            client=client,
+            signing_secret=settings.slack_signing_secret or None,
+            process_before_response=False,
+            listener_executor=executor,
+            request_verification_enabled=not settings.socket_mode,
+            oauth_settings=None,
+            oauth_flow=None,
+            installation_store=None,
+        )
+    if app.oauth_flow is not None or app.installation_store is not None:
+        raise ConfigError("Bolt started in OAuth installation mode; the bot token must be used")
+    return app
+
+
+def web_routes(services: Services, metrics: Metrics) -> list[BaseRoute]:
+    """Routes beyond Slack's: the console when Sign in with Slack is configured, /metrics
+    behind a bearer token when METRICS_TOKEN is set."""
+    routes: list[BaseRoute] = []
+    if services.settings.metrics_token:
+        routes.append(metrics.route(services.settings.metrics_token))
+    if services.settings.console_enabled:
+        from web.console import console_routes
+
+        routes += console_routes(services)
+    return routes
 
 
 def alert_hooks(services: Services) -> list[BaseRoute]:
@@ -105,19 +175,18 @@ def create_runtime(settings: Settings) -> Runtime:
     keepalive.install()  # slack_sdk's urllib calls reuse connections (no handshake per call)
     db = Database(settings.database_url)
     db.migrate()
-    client = slack_client(settings)
+    install_number_lookup(db)  # JSON log lines name incidents by number
+    metrics = Metrics(db)
+    client = slack_client(settings, metrics)
     services = Services(settings=settings, db=db, slack=client)
     # At most WORKER_THREADS listeners work after acknowledging; new requests never wait.
-    executor = ListenerPool(max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads)
-    bolt_app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret or None,
-        process_before_response=False,
-        listener_executor=executor,
-        request_verification_enabled=not settings.socket_mode,
+    executor = ContextListenerPool(
+        max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads
     )
-    bolt_app.use(acks_first(executor))
-    handlers.register_all(bolt_app, services)
+    bolt = bolt_app(settings, client, executor)
+    bolt.use(acks_first(executor))
+    bolt.use(ack_timer(metrics))  # after acks_first: times the pool's ack
+    handlers.register_all(bolt, services)
     status_page = None
     if settings.status_page is not None:
         status_page = StatusPageSite(
@@ -126,17 +195,19 @@ def create_runtime(settings: Settings) -> Runtime:
             refresh_seconds=settings.status_page_refresh_seconds,
         )
     web_app = create_web_app(
-        bolt_app=None if settings.socket_mode else bolt_app,
+        bolt_app=None if settings.socket_mode else bolt,
         db=db,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
         status_page=status_page,
         hooks=alert_hooks(services),
+        extra_routes=web_routes(services, metrics),
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)
+    ticker.on_report = lambda report: metrics.count_reminders(report.outcomes)
     subscribers.install(services, reminder_ticker=ticker)  # before any request is served
-    return Runtime(services, bolt_app, web_app, scheduler, executor, status_page)
+    return Runtime(services, bolt, web_app, scheduler, executor, status_page, metrics)
 
 
 def serve(runtime: Runtime) -> None:
@@ -184,9 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level != "DEBUG":
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick otherwise
     if args.command == "migrate":

@@ -211,6 +211,25 @@ class Settings(BaseSettings):
         """ALERT_RULES_FILE, read and checked (no rules when it is not set)."""
         return load_rules(self.alert_rules_file) if self.alert_rules_file else NO_ALERT_RULES
 
+    # Sign in with Slack for the console (/console): the Slack app's OpenID Connect client.
+    # Setting them never changes how the bot authorises Slack requests (see app.py).
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    # Signs the console's session cookie (at least 32 characters); the console's public URL
+    # (https://incidents.example.com) for the sign-in redirect; how long a session lasts.
+    console_session_secret: str = ""
+    console_base_url: str = ""
+    console_session_hours: int = Field(default=12, ge=1, le=720)
+    # Weekly insights digest to the broadcast channel, e.g. "mon 09:00" (FOLLOWUP_TIMEZONE).
+    digest_schedule: str = ""
+    # GET /metrics: on its own listener (METRICS_PORT, 0: off) and/or on the main server
+    # behind `Authorization: Bearer METRICS_TOKEN` (empty: off).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_token: str = ""
+    # text (default) or json: one JSON object per line.
+    log_format: Literal["text", "json"] = "text"
+
     @field_validator("reminder_intervals")
     @classmethod
     def _reminder_intervals(cls, value: str) -> str:
@@ -421,6 +440,51 @@ class Settings(BaseSettings):
             status_page_config.load(path, timezone=timezone)  # the file's line and reason
         return path
 
+    @field_validator("console_base_url")
+    @classmethod
+    def _console_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the console's public URL, like https://incidents.example.com")
+        return value
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _digest_schedule(cls, value: str) -> str:
+        from bot.insights.digest import parse_schedule  # no cycle: the domain only
+
+        parse_schedule(value)
+        return value.strip().lower()
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _console(self) -> Settings:
+        if not self.slack_client_id:
+            return self
+        missing = []
+        if _is_placeholder(self.slack_client_secret):
+            missing.append(
+                "SLACK_CLIENT_SECRET must be set with SLACK_CLIENT_ID (api.slack.com/apps -> "
+                "your app -> Basic Information -> App Credentials)"
+            )
+        if len(self.console_session_secret) < 32 or _is_placeholder(self.console_session_secret):
+            missing.append(
+                "CONSOLE_SESSION_SECRET must be a random string of 32 characters or more "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if missing:
+            raise ValueError("; ".join(missing))
+        return self
+
+    @property
+    def console_enabled(self) -> bool:
+        """True when Sign in with Slack is configured: the console is served."""
+        return bool(self.slack_client_id)
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -499,5 +563,5 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         lines = []
         for err in exc.errors():
             key = ".".join(str(part) for part in err["loc"]).upper()
-            lines.append(f"{key}: {err['msg']}")
+            lines.append(f"{key}: {err['msg']}" if key else str(err["msg"]))
         raise ConfigError("Invalid configuration: " + "; ".join(lines)) from exc

@@ -14,6 +14,7 @@ from handlers import (
     errors,
     events,
     incidents,
+    insights,  # noqa: F401  # /incident stats
     postmortems,
     reminders,
     stakeholders,

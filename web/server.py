@@ -147,6 +147,7 @@ def create_web_app(
     signing_secret: str = "",
     status_page: StatusPageSite | None = None,
     hooks: Sequence[BaseRoute] = (),
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint).
 
@@ -190,6 +191,7 @@ def create_web_app(
     if bolt_app is not None:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     routes.extend(hooks)  # POST /hooks/<source> (web/hooks)
+    routes.extend(extra_routes)  # the console, /metrics (app.py decides)
     if status_page is not None:  # the public status page (web/statuspage)
         routes.extend(status_page.routes())
         return Starlette(routes=routes, middleware=status_page.middleware())

@@ -84,6 +84,11 @@ CATALOGUE: tuple[Subcommand, ...] = (
     ),
     Subcommand("oncall", "/incident oncall", "Who is on call now, for each escalation policy."),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
+    Subcommand(
+        "stats",
+        "/incident stats [30d|90d]",
+        "Time to acknowledge, identify, mitigate and resolve (medians, p90), by severity.",
+    ),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )
 

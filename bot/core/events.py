@@ -23,6 +23,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
+from bot.core import logcontext
 from bot.core.vocabulary import Role, Severity, Status
 
 log = logging.getLogger(__name__)
@@ -267,6 +268,13 @@ class EventBus:
 
     def publish(self, event: Event) -> None:
         """Deliver `event` to its subscribers in order; one failing does not stop the rest."""
+        token = logcontext.incident_id.set(event.incident_id)  # structured logs say which
+        try:
+            self._deliver(event)
+        finally:
+            logcontext.incident_id.reset(token)
+
+    def _deliver(self, event: Event) -> None:
         for subscription in self._subscriptions:
             if not isinstance(event, subscription.kinds):
                 continue

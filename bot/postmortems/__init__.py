@@ -25,6 +25,7 @@ from bot.followups.policy import FollowUpPolicy, Kind
 from bot.postmortems import docs
 from bot.reminders import insert_ignoring
 from storage.models import Incident, IncidentUpdate
+from storage.models_library import PostmortemVersion
 from storage.models_postmortems import PostMortem
 from storage.types import utcnow
 
@@ -282,11 +283,23 @@ def render(
     facts = gather(session, incident_id=incident_id, name_of=name_of, now=now)
     document = docs.render(facts, template_path=template_path, includes=template_includes)
     customer = docs.render_customer(facts)
-    if (document, customer) != (pm.document, pm.customer):
+    changed = (document, customer) != (pm.document, pm.customer)
+    if changed:
         pm.document, pm.customer, pm.version = document, customer, pm.version + 1
     pm.rendered_at = now
     session.add(pm)
     session.flush()
+    if changed:  # every version stays readable (the console's earlier versions)
+        session.add(
+            PostmortemVersion(
+                postmortem_id=pm.id or 0,
+                incident_id=incident_id,
+                version=pm.version,
+                document=document,
+                rendered_at=now,
+            )
+        )
+        session.flush()
     return pm
 
 

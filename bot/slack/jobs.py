@@ -201,6 +201,9 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     from bot.slack import statuspage  # the status page: maintenance on time, subscriber mail
 
     statuspage.schedule(scheduler, services, owner=ticker.owner)
+    from bot.slack import insights  # the weekly digest (DIGEST_SCHEDULE; off by default)
+
+    insights.schedule_digest(scheduler, services, owner=ticker.owner)
     return ticker
 
 

@@ -18,6 +18,7 @@ from bot.core.events import Event, EventBus, Events, as_list
 from bot.settings import Settings
 from bot.slack.access import SlackAccess
 from bot.slack.directory import SlackDirectory
+from bot.slack.membership import ChannelMembers
 from bot.slack.surfaces import IncidentSlack
 from bot.slack.timeline_capture import TimelineCapture
 from bot.stakeholders.planning import NoticePolicy, recorder
@@ -49,6 +50,7 @@ class Services:
         self.db = db
         self.slack = slack
         self.directory = directory or SlackDirectory(slack)
+        self.members = ChannelMembers(slack)  # who sees private incidents (console, Home)
         self.events = events or EventBus()
         self.surfaces = IncidentSlack(self)
         self.timeline = TimelineCapture(self)

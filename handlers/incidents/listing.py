@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App, BoltContext
-from slack_sdk import WebClient
 
-from blocks.listing import home_view, list_blocks
+from blocks.listing import list_blocks
 from bot import incidents
 from bot.core.errors import InvalidInput
 from bot.permissions import Permission
 from bot.rate_limits import COSTLY
+from bot.slack import insights
 from handlers.commands import route
 from handlers.context import CommandRequest, services_of
 from handlers.guard import guarded
@@ -32,15 +32,12 @@ def list_command(request: CommandRequest) -> None:
     request.respond(text=f"{len(views)} incidents", blocks=blocks, response_type="ephemeral")
 
 
-def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    """Publish the Home tab: the open incidents the person may see, and a Declare button."""
+def home_opened(event: dict[str, Any], context: BoltContext) -> None:
+    """Publish the Home tab: Declare, open incidents, my roles and action items, overdue
+    post-mortems, the last 30 days' figures (bot.slack.insights)."""
     if event.get("tab", "home") != "home":
         return
-    services = services_of(context)
-    with services.db.read() as session:
-        views = incidents.list_incidents(session)
-    views = services.access.visible(event["user"], views)
-    client.views_publish(user_id=event["user"], view=home_view(views, now=utcnow()))
+    insights.publish_home(services_of(context), user_id=event["user"])
 
 
 def register(app: App) -> None:

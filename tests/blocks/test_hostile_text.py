@@ -24,6 +24,7 @@ from blocks import (
     alerts,
     help,
     incident,
+    insights,
     listing,
     modals,
     postmortems,
@@ -42,6 +43,8 @@ from bot.followups import Subject
 from bot.followups.claims import Outgoing as FollowUpOutgoing
 from bot.followups.policy import Kind as FollowUpKind
 from bot.incidents import IncidentView
+from bot.insights.figures import Figures
+from bot.library import HomeLists
 from bot.reminders.claims import Outgoing as ReminderOutgoing
 from bot.reminders.policy import Kind as ReminderKind
 from bot.stakeholders.actions import CommsRow
@@ -311,7 +314,31 @@ BUILDERS: dict[str, list[Case]] = {
     "listing.list_blocks": [
         lambda t: listing.list_blocks([view(t)], now=NOW, include_resolved=True)
     ],
-    "listing.home_view": [lambda t: listing.home_view([view(t)], now=NOW)],
+    "insights.home_view": [
+        lambda t: insights.home_view(
+            HomeLists(
+                open_incidents=[view(t)],
+                open_count=1,
+                my_roles=[(view(t), Role.INCIDENT_MANAGER)],
+                my_roles_count=1,
+                my_items=[(item(t), view(t).incident)],
+                my_items_count=1,
+                overdue=[],
+                overdue_count=0,
+            ),
+            Figures(
+                since=NOW - timedelta(days=30),
+                until=NOW,
+                total=1,
+                open_now=1,
+                by_severity={"sev2": 1},
+                measures={},
+                resolve_by_severity={},
+            ),
+            now=NOW,
+            today=NOW.date(),
+        )
+    ],
     "modals.declare_modal": [
         lambda t: modals.declare_modal(
             user_id="U0ALICE", title=t, summary=t, origin=DeclareOrigin(permalink=t[:1000])
@@ -410,6 +437,13 @@ BUILDERS: dict[str, list[Case]] = {
 
 # Helpers that render nothing a person typed (ids, labels, numbers, dates, lookups).
 NO_TEXT = {
+    # the figures: counts and durations, nothing typed
+    "insights.figures_text",
+    "insights.severity_text",
+    "insights.stats_blocks",
+    "insights.stats_text",
+    "insights.digest_blocks",
+    "insights.digest_text",
     "alerts.url",  # makes a sender's URL safe inside <...|...>; covered through triage_blocks
     "alerts.group_of",  # reads a block id back
     "alerts.declare_prefill",  # plain text for the declare form's inputs
