@@ -49,7 +49,8 @@ class Runtime:
     executor: ThreadPoolExecutor
 
     def start_background(self) -> None:
-        """Start the scheduler (the server is started by the caller)."""
+        """Start the scheduler and the outbox (the server is started by the caller)."""
+        self.services.outbox.start()
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -57,6 +58,7 @@ class Runtime:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.executor.shutdown(wait=True)
+        self.services.outbox.stop()  # deliveries in flight finish; queued ones are given back
         self.services.db.dispose()
 
 

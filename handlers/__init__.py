@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.services import Services
-from handlers import commands, errors, events, incidents, postmortems, reminders, timeline
+from handlers import admin, commands, errors, events, incidents, postmortems, reminders, timeline
 from handlers.context import inject_services
 
 
@@ -22,3 +22,4 @@ def register_all(app: App, services: Services) -> None:
     reminders.register(app)
     postmortems.register(app)
     events.register(app)
+    admin.register(app)

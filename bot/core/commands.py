@@ -57,6 +57,11 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "List this incident's action items (mine: yours, everywhere).",
     ),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
+    Subcommand(
+        "admin",
+        "/incident admin deliveries",
+        "Deliveries that failed or wait, with a Retry button (admins).",
+    ),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )
 

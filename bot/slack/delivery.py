@@ -14,6 +14,9 @@ and `classify` is the one function that sorts Slack's answers: ok, retry, or giv
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +63,11 @@ WORKSPACE_TROUBLE = frozenset(
         "accesslimited",
     }
 )
+
+
+def replica_id() -> str:
+    """A name for this process that is unique among replicas: host, pid and a random tag."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Outcome(StrEnum):
