@@ -15,13 +15,13 @@ at once. Refreshes of one surface (*coalesce*) skip to the newest pending one.
 3. ``topic`` (IncidentEvent; setup; lane topic, coalesce): the channel topic, latest state.
 4. ``card`` (IncidentEvent; setup; lane card, coalesce): posts and pins the card, then keeps
    it current. A lane of its own: a refresh never lands before the card is posted.
-5. ``broadcast`` (IncidentEvent; setup; lane channel, coalesce): announces a public incident
-   in INCIDENT_BROADCAST_CHANNEL and keeps that line current. In the channel lane, before the
-   notices: an update's reply goes under the announcement.
-6. ``checklist`` (IncidentDeclared, RoleAssigned; setup; needs the channel): the new incident
-   manager's checklist by direct message.
-7. ``notices`` (every change after the declaration; lane channel): says in the channel what
+5. ``notices`` (every change after the declaration; lane channel): says in the channel what
    changed, in order; an update also goes under the broadcast line.
+6. ``broadcast`` (IncidentEvent; setup; lane channel, coalesce): announces a public incident
+   in INCIDENT_BROADCAST_CHANNEL and keeps that line current. In the channel lane: an update
+   posted right after the declaration waits for the announcement to reply under it.
+7. ``checklist`` (IncidentDeclared, RoleAssigned; setup; needs the channel): the new incident
+   manager's checklist by direct message.
 8. ``timeline`` (IncidentEvent; lane record): the bot's own timeline entry. In the lane of
    ``postmortem_opening``: the post-mortem is drafted from the timeline and must include
    the resolution.
@@ -117,6 +117,17 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
         needs_channel=True,
     )
     bus.subscribe(
+        "notices",
+        notices.post_notice,
+        StatusChanged,
+        SeverityChanged,
+        RoleAssigned,
+        UpdatePosted,
+        IncidentResolved,
+        lane="channel",
+        needs_channel=True,
+    )
+    bus.subscribe(
         "broadcast",
         surfaces.show_broadcast,
         IncidentEvent,
@@ -131,17 +142,6 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
         IncidentDeclared,
         RoleAssigned,
         setup_step="messaging the incident manager",
-        needs_channel=True,
-    )
-    bus.subscribe(
-        "notices",
-        notices.post_notice,
-        StatusChanged,
-        SeverityChanged,
-        RoleAssigned,
-        UpdatePosted,
-        IncidentResolved,
-        lane="channel",
         needs_channel=True,
     )
     bus.subscribe("timeline", services.timeline.on_event, IncidentEvent, lane="record")
