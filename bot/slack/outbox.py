@@ -169,34 +169,24 @@ class Outbox:
             claimed = self.runner.claim(limit=room)
             if not claimed:
                 return
-            incident_of = self._incidents_of(claimed)
             with self._lock:
                 for c in claimed:
                     self._held[c.row_id] = None
             for c in claimed:
-                future = self._pool.submit(self._run, c, incident_of.get(c.row_id))
+                future = self._pool.submit(self._run, c)
                 with self._lock:
                     if c.row_id in self._held:
                         self._held[c.row_id] = future
             if len(claimed) < room:
                 return
 
-    def _incidents_of(self, claimed: list[Claimed]) -> dict[int, int]:
-        with self.services.db.read() as session:
-            rows = session.exec(
-                select(OutboxDelivery.id, OutboxDelivery.incident_id).where(
-                    col(OutboxDelivery.id).in_([c.row_id for c in claimed])
-                )
-            ).all()
-        return {row_id: incident_id for row_id, incident_id in rows if row_id is not None}
-
-    def _run(self, claimed: Claimed, incident_id: int | None) -> None:
+    def _run(self, claimed: Claimed) -> None:
         with self._lock:
             self._started_rows.add(claimed.row_id)
         try:
             self.runner.send(claimed)
         except Exception:  # the database went away: the lease runs out, another try later
-            log.exception("outbox delivery %s of incident %s failed", claimed.row_id, incident_id)
+            log.exception("outbox delivery %s failed", claimed.row_id)
         finally:
             with self._lock:
                 self._held.pop(claimed.row_id, None)

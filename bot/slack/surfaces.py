@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 NAME_ATTEMPTS = 25
 CREATED_SLACK = timedelta(seconds=2)  # `created` is in whole seconds
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+IGNORED_INVITE_ERRORS = frozenset({"already_in_channel", "cant_invite_self"})
 
 
 class NoFreeName(DomainError):
@@ -152,18 +153,23 @@ class IncidentSlack:
             self._invite(view, [event.user])
 
     def _invite(self, view: IncidentView, users: list[str | None]) -> None:
-        wanted = {u for u in users if u and u != self.services.directory.bot_user_id()}
-        for user in sorted(wanted):  # one by one: one bad id must not block the others
-            try:
-                self.slack.conversations_invite(channel=self._channel(view), users=user)
-            except SlackApiError as exc:
-                code = exc.response.get("error")
-                if code in ("already_in_channel", "cant_invite_self"):
-                    continue
-                if code in ("user_not_found", "user_is_restricted", "user_disabled"):
-                    log.warning("could not invite %s: %s", user, code)
-                    continue
+        """Invite everyone in one call; someone who cannot be invited (a deleted or guest
+        account) is logged and does not stop the others."""
+        wanted = sorted({u for u in users if u and u != self.services.directory.bot_user_id()})
+        if not wanted:
+            return
+        try:
+            answer = self.slack.conversations_invite(
+                channel=self._channel(view), users=",".join(wanted), force=True
+            )
+            refused = list(answer.get("errors") or [])
+        except SlackApiError as exc:
+            refused = list(exc.response.get("errors") or [])
+            if not refused:  # about the channel, not the people: the delivery failed
                 raise
+        for error in refused:
+            if error.get("error") not in IGNORED_INVITE_ERRORS:
+                log.warning("could not invite %s: %s", error.get("user"), error.get("error"))
 
     def show_topic(self, event: IncidentEvent, delivery: Delivery) -> None:
         """Set the channel topic from the latest state."""

@@ -332,7 +332,8 @@ def test_announcement_is_one_card_updated_in_place(
     def updates() -> list:
         return [c for c in slack.calls_to("chat.update") if c.params["channel"] == announce]
 
-    slack.wait_for(lambda: len(updates()) >= 2)  # one refresh per change
+    # One refresh per change, or fewer: refreshes pending at once skip to the newest.
+    slack.wait_for(lambda: len(updates()) >= 1)
     assert len(slack.messages(announce)) == 1
     assert all(c.params["ts"] == must(incident.broadcast_ts) for c in updates())
 
