@@ -48,9 +48,7 @@ def arrived(emulator: SlackEmulator, title: str, people: tuple[str, str]) -> dic
     with ws.lock:
         channel = next((c for c in ws.channels.values() if c.name.endswith(slug)), None)
         broadcast = next(c for c in ws.channels.values() if c.name == BROADCAST)
-        dm = next(
-            (c for c in ws.channels.values() if c.kind == "im" and c.user == manager), None
-        )
+        dm = next((c for c in ws.channels.values() if c.kind == "im" and c.user == manager), None)
         return {
             "channel": channel is not None,
             "invitations": channel is not None
