@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from bot import incidents, outbox
 from bot.core import events as ev
 from bot.core.delivery import Claimed, NotReady
+from bot.core.errors import ConfigError
 from bot.core.vocabulary import Status
 from bot.settings import load_settings
 from bot.slack.outbox import Outbox
@@ -487,3 +488,35 @@ def test_delivered_rows_are_trimmed_after_the_retention_and_the_rest_kept(
         ("notices", "status_changed", False),
         ("timeline", "status_changed", False),
     ]
+
+
+def test_the_trim_job_keeps_deliveries_for_outbox_retention_days(
+    db: Database, recorder: Recorder, clock: Clock
+) -> None:
+    services = replica(db, recorder, clock, "replica-a")
+    services.settings = services.settings.model_copy(update={"outbox_retention_days": 2.0})
+    declare(services)
+    services.outbox.drain()
+    clock.advance(timedelta(days=1).total_seconds())
+    services.outbox.safe_trim()
+    assert len(rows(db)) == 3
+    clock.advance(timedelta(days=1, minutes=1).total_seconds())
+    services.outbox.safe_trim()
+    assert rows(db) == []
+    with pytest.raises(ConfigError, match="OUTBOX_RETENTION_DAYS"):
+        load_settings(env_file=None, outbox_retention_days=0)
+
+
+def test_the_counts_go_to_the_log(
+    bot: Services, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    declare(bot)
+    recorder.failures["timeline"] = [slack_error("is_archived")]
+    with caplog.at_level("INFO", logger="bot.slack.outbox"):
+        counts = bot.outbox.log_counts()
+        assert (counts.pending, counts.failed) == (3, 0)
+        bot.outbox.drain()
+        counts = bot.outbox.log_counts()
+    assert (counts.pending, counts.failed) == (0, 1)
+    assert "outbox: 3 pending (0 for over 0:02:00), 0 given up" in caplog.text
+    assert "outbox: 0 pending (0 for over 0:02:00), 1 given up" in caplog.text

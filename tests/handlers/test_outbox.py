@@ -27,7 +27,7 @@ from storage.types import utcnow
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import BOT_TOKEN, RunningBot, bot_settings, response_to
-from tests.scenarios import declare, must
+from tests.scenarios import declare, must, open_declare_form, submit_declare, wait_for_setup
 
 pytestmark = pytest.mark.scenario
 
@@ -210,3 +210,25 @@ def test_one_row_claimed_by_two_replicas_is_delivered_once(
 def incident_channel(db: Database, incident_id: int) -> str:
     with db.read() as session:
         return must(incidents.get(session, incident_id=incident_id).channel_id)
+
+
+def test_a_channel_made_by_an_attempt_whose_answer_was_lost_is_taken_over(
+    start_bot: Any, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    bot = start_bot(reminder_lease_seconds=5)  # Slack calls time out after 1 s
+    driver = bot.driver(slack)
+    slack.set_latency(1.5, "conversations.create")  # made, but the answer comes too late
+    view = open_declare_form(driver, slack, user=workspace.alice, channel=workspace.general)
+    submit_declare(driver, view, user=workspace.alice, title="Database is down")
+    slack.wait_for(lambda: slack.channel_by_name("inc-1-database-is-down"), timeout=10)
+    slack.set_latency(0, "conversations.create")
+    incident = wait_for_setup(bot, timeout=20)
+    assert incident.setup_state == "complete"
+    made = slack.channel_by_name("inc-1-database-is-down")
+    assert made is not None and incident.channel_id == made["id"]
+    creates = [c.response.get("error") for c in slack.calls_to("conversations.create")]
+    assert creates[-1] == "name_taken"  # the retry found the name taken: by its own channel
+    with slack.ws.lock:
+        names = [c.name for c in slack.ws.channels.values() if c.name.startswith("inc-1")]
+    assert names == ["inc-1-database-is-down"]
+    assert slack.pins(made["id"]) and workspace.alice in slack.members(made["id"])
