@@ -149,7 +149,8 @@ def setup_failed(
     if incident is None:
         return
     step = bus.setup_steps().get(row.subscriber, row.subscriber)
-    message = f"{step[:1].upper()}{step[1:]} failed: {error.removeprefix('gave up: ')}."
+    why = error.removeprefix("gave up: ").rstrip(".")
+    message = f"{step[:1].upper()}{step[1:]} failed: {why}."
     already = incident.setup_state == "failed"
     incident.setup_state, incident.setup_error = "failed", message
     incident.updated_at = now
@@ -270,7 +271,9 @@ def counts(session: Session, *, now: datetime | None = None, late: timedelta) ->
     pending, overdue, failed = session.exec(
         select(
             func.count(row.due_at),  # type: ignore[arg-type]
-            func.count(case((col(row.created_at) < now - late, 1))),
+            func.count(
+                case((and_(col(row.due_at).is_not(None), col(row.created_at) < now - late), 1))
+            ),
             func.count(case((col(row.due_at).is_(None), 1))),
         ).where(col(row.delivered_at).is_(None))
     ).one()

@@ -520,3 +520,8 @@ def test_the_counts_go_to_the_log(
     assert (counts.pending, counts.failed) == (0, 1)
     assert "outbox: 3 pending (0 for over 0:02:00), 0 given up" in caplog.text
     assert "outbox: 0 pending (0 for over 0:02:00), 1 given up" in caplog.text
+    later = utcnow() + timedelta(hours=1)
+    set_status(bot, rows(bot.db)[0].incident_id, Status.IDENTIFIED)
+    with bot.db.read() as session:
+        counts = outbox.counts(session, now=later, late=timedelta(minutes=2))
+    assert (counts.pending, counts.overdue, counts.failed) == (3, 3, 1)  # given up: not overdue
