@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.ids import Action
+from blocks.payloads import DeliveryValue
 from blocks.text import SECTION_MAX, duration, slack_date, truncate
 from bot.core.slack_text import escape
 from bot.outbox import Counts, Undelivered
@@ -76,7 +77,7 @@ def deliveries_blocks(
                 accessory=ButtonElement(
                     text="Retry now" if not item.failed else "Retry",
                     action_id=Action.RETRY_DELIVERY,
-                    value=str(item.row_id),
+                    value=DeliveryValue(delivery_id=item.row_id).encode(),
                 ),
             )
         )

@@ -34,6 +34,7 @@ SETTINGS = {
     "REMINDER_LEASE_SECONDS": "5",  # a killed bot's deliveries are taken over after this
     "NO_MANAGER_NUDGE_AFTER": "off",
     "INCIDENT_BROADCAST_CHANNEL": "#incidents",
+    "RATE_LIMITS": "declare=50/1m,costly=300/1m",  # one person declares many here
 }
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
@@ -26,9 +26,10 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from storage import Database
+from web.statuspage.site import StatusPageSite
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,9 @@ def create_web_app(
     db: Database,
     dispatch_threads: int = 64,
     signing_secret: str = "",
+    status_page: StatusPageSite | None = None,
+    hooks: Sequence[BaseRoute] = (),
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint).
 
@@ -183,9 +187,14 @@ def create_web_app(
             status_code=200 if ok else 503,
         )
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     if bolt_app is not None:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    routes.extend(hooks)  # POST /hooks/<source> (web/hooks)
+    routes.extend(extra_routes)  # the console, /metrics (app.py decides)
+    if status_page is not None:  # the public status page (web/statuspage)
+        routes.extend(status_page.routes())
+        return Starlette(routes=routes, middleware=status_page.middleware())
     return Starlette(routes=routes)
 
 

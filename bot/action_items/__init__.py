@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from bot import followups
+from bot.core import inputs
 from bot.core.commands import parse_user
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.events import ActionItemCompleted, ActionItemCreated
@@ -72,12 +73,13 @@ def parse_due(text: str, *, today: date) -> date:
 
 
 def check_due(due_on: date | None, *, today: date) -> None:
-    """InvalidInput when the due date has already passed."""
+    """InvalidInput when the due date has already passed or is more than ten years away."""
     if due_on is not None and due_on < today:
         raise InvalidInput(
             f"The due date {due_on.isoformat()} has passed; pick today or a later day.",
             fields={"due": "Pick today or a later day."},
         )
+    inputs.check_date_window(due_on, today=today, field="due", name="due date")
 
 
 def parse_command(args: str, *, today: date) -> Request:
@@ -103,15 +105,14 @@ def parse_command(args: str, *, today: date) -> Request:
 
 def clean_text(text: str) -> str:
     """The action item's text, checked: InvalidInput when empty or too long."""
-    clean = (text or "").strip()
-    if not clean:
-        raise InvalidInput("Say what needs doing.", fields={"text": "Say what needs doing."})
-    if len(clean) > TEXT_MAX:
-        raise InvalidInput(
-            f"Keep an action item to {TEXT_MAX} characters (it has {len(clean)}).",
-            fields={"text": f"At most {TEXT_MAX} characters."},
-        )
-    return clean
+    return inputs.clean_text(
+        text,
+        field="text",
+        name="action item",
+        max_chars=TEXT_MAX,
+        required=True,
+        empty="Say what needs doing.",
+    )
 
 
 def create(

@@ -95,6 +95,7 @@ class Failure:
     delivered: Delivered
     permanent: bool = False
     retry_after: float | None = None
+    what: str | None = None  # the part of the item that failed, for people ("the topic")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
+from bot.core import logcontext
 from bot.core.vocabulary import Role, Severity, Status
 
 log = logging.getLogger(__name__)
@@ -244,6 +245,26 @@ class SetupFailed(Event):
     error: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class StatusPagePublished(Event):
+    """The incident was published on the status page (`message`, its public page at `url`):
+    said in its channel, and its card, topic and broadcast line show the link."""
+
+    kind: ClassVar[str] = "statuspage_published"
+    message: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotUpdated(Event):
+    """A change is committed but Slack refused to show it somewhere (`what`, e.g. "the
+    channel topic (Slack answered `restricted_action`)"); the actor is who made the change,
+    who is told."""
+
+    kind: ClassVar[str] = "not_updated"
+    what: str
+
+
 # -- subscriptions --------------------------------------------------------------------------
 
 E = TypeVar("E", bound=Event)
@@ -300,7 +321,9 @@ class Subscription:
     incident waits for (making the channel). `coalesce`: only the newest pending delivery of the
     lane matters (a refresh that re-reads the latest state); older ones are skipped.
     `setup_step`: for IncidentDeclared, this delivery is a step of the incident's setup,
-    described for people ("creating the incident channel").
+    described for people ("creating the incident channel"). `surface`: what people see it
+    as ("the channel topic"); when a later change's delivery is given up, whoever made the
+    change is told it is not shown there (`NotUpdated`).
     """
 
     name: str
@@ -311,6 +334,7 @@ class Subscription:
     needs_channel: bool = False
     coalesce: bool = False
     setup_step: str | None = None
+    surface: str | None = None
 
     def takes(self, event: Event) -> bool:
         """True when `event` is of one of the kinds this subscriber takes."""
@@ -333,6 +357,7 @@ class EventBus:
         needs_channel: bool = False,
         coalesce: bool = False,
         setup_step: str | None = None,
+        surface: str | None = None,
     ) -> None:
         """Deliver every event of one of `kinds` (or their subclasses) to `subscriber`."""
         if not kinds:
@@ -341,7 +366,7 @@ class EventBus:
             raise ValueError(f"subscriber name {name!r} is taken or longer than 32 characters")
         self._subscriptions.append(
             Subscription(
-                name, kinds, subscriber, lane, barrier, needs_channel, coalesce, setup_step
+                name, kinds, subscriber, lane, barrier, needs_channel, coalesce, setup_step, surface
             )
         )
 
@@ -365,6 +390,13 @@ class EventBus:
         """Deliver `event` to its subscribers now, in this thread, in order (one-off
         deliveries: no outbox, no retry); one failing does not stop the rest. For tests and
         tools: the bot itself delivers through the outbox."""
+        token = logcontext.incident_id.set(event.incident_id)  # structured logs say which
+        try:
+            self._deliver(event)
+        finally:
+            logcontext.incident_id.reset(token)
+
+    def _deliver(self, event: Event) -> None:
         for subscription in self.subscriptions_for(event):
             try:
                 subscription.call(event, Delivery.once())

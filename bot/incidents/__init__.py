@@ -22,12 +22,13 @@ from bot.core.events import (
     StatusChanged,
     UpdatePosted,
 )
-from bot.core.vocabulary import Role, Severity, Status, parse_severity
+from bot.core.vocabulary import Role, Severity, Status
+from bot.incidents import rules
+from bot.incidents.rules import MESSAGE_MAX as MESSAGE_MAX
+from bot.incidents.rules import TITLE_MAX as TITLE_MAX
+from bot.incidents.rules import validate_declaration as validate_declaration
 from storage.models import Incident, IncidentRole, IncidentUpdate
 from storage.types import utcnow
-
-TITLE_MAX = 150
-MESSAGE_MAX = 3000
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class IncidentView:
 
     incident: Incident
     roles: dict[Role, str]
+    # Set by the Slack side when there is a status page (STATUS_PAGE_FILE): the incident's
+    # public page once it is published there.
+    status_page_enabled: bool = False
+    public_url: str | None = None
 
     @property
     def manager(self) -> str | None:
@@ -51,27 +56,6 @@ class IncidentView:
     def status(self) -> Status:
         """The incident's status."""
         return Status(self.incident.status)
-
-
-def validate_declaration(*, title: str, severity: str | None) -> tuple[str, Severity]:
-    """Check the declare modal's fields; InvalidInput names each bad field."""
-    errors: dict[str, str] = {}
-    clean_title = " ".join((title or "").split())
-    if not clean_title:
-        errors["title"] = "Give the incident a title."
-    elif len(clean_title) > TITLE_MAX:
-        errors["title"] = f"Keep the title to {TITLE_MAX} characters (it has {len(clean_title)})."
-    parsed: Severity | None = None
-    if not severity:
-        errors["severity"] = "Choose a severity."
-    else:
-        try:
-            parsed = parse_severity(severity)
-        except InvalidInput as exc:
-            errors["severity"] = str(exc)
-    if errors or parsed is None:
-        raise InvalidInput("; ".join(errors.values()), fields=errors)
-    return clean_title, parsed
 
 
 NUMBERING_LOCK = 0x1C1D_0001  # PostgreSQL advisory lock key: one declaration at a time
@@ -105,7 +89,9 @@ def declare(
     now: datetime | None = None,
 ) -> tuple[Incident, IncidentDeclared | None]:
     """Create an incident, or return the one already made from `declare_key` (and no event)."""
-    clean_title, parsed = validate_declaration(title=title, severity=severity)
+    form = validate_declaration(title=title, severity=severity, summary=summary, impact=impact)
+    if manager:
+        manager = rules.clean_user(manager, field="manager", name="incident manager")
     _lock_numbering(session)
     existing = session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
     if existing is not None:
@@ -114,10 +100,10 @@ def declare(
     number = (session.exec(select(func.max(Incident.number))).one() or 0) + 1
     incident = Incident(
         number=number,
-        title=clean_title,
-        severity=parsed.value,
-        summary=(summary or "").strip(),
-        impact=(impact or "").strip(),
+        title=form.title,
+        severity=form.severity.value,
+        summary=form.summary,
+        impact=form.impact,
         private=private,
         declared_by=declared_by,
         declare_key=declare_key,
@@ -276,6 +262,7 @@ def assign_role(
 ) -> RoleAssigned:
     """Give `role` to `user_id`, replacing whoever held it."""
     now = now or utcnow()
+    user_id = rules.clean_user(user_id, field="user", name="person")
     assert incident.id is not None
     row = session.exec(
         select(IncidentRole).where(
@@ -315,14 +302,7 @@ def post_update(
 ) -> UpdatePosted:
     """Record a status update (optionally with a new status): the one update event."""
     now = now or utcnow()
-    text = (message or "").strip()
-    if not text:
-        raise InvalidInput("Write what is new in the update.", fields={"message": "Required."})
-    if len(text) > MESSAGE_MAX:
-        raise InvalidInput(
-            f"Keep the update to {MESSAGE_MAX} characters.",
-            fields={"message": f"At most {MESSAGE_MAX} characters (it has {len(text)})."},
-        )
+    text = rules.clean_update(message)
     _require_open(incident)
     if status is Status.RESOLVED:
         raise InvalidInput(
@@ -367,11 +347,12 @@ def resolve(
 ) -> IncidentResolved:
     """Resolve the incident with a short summary of how."""
     now = now or utcnow()
+    how = rules.clean_resolution(resolution)
     _require_open(incident)
     old = Status(incident.status)
     _acknowledge(session, incident, actor, now)
     _apply_status(incident, Status.RESOLVED, now)
-    incident.resolution = (resolution or "").strip()
+    incident.resolution = how
     incident.updated_at = now
     session.add(incident)
     assert incident.id is not None

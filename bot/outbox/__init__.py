@@ -21,8 +21,16 @@ from sqlalchemy import and_, case, delete, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.core.delivery import insert_ignoring
-from bot.core.events import Event, EventBus, IncidentDeclared, SetupFailed, delivery_key
+from bot.core.delivery import Failure, insert_ignoring
+from bot.core.events import (
+    Event,
+    EventBus,
+    IncidentDeclared,
+    NotUpdated,
+    SetupFailed,
+    delivery_key,
+    from_json,
+)
 from storage.models import Incident
 from storage.models_outbox import OutboxDelivery
 from storage.types import utcnow
@@ -165,6 +173,31 @@ def setup_failed(
             error=message,
         )
         enqueue(session, bus, [event], now=now)
+
+
+def not_updated(
+    session: Session, bus: EventBus, row: OutboxDelivery, failure: Failure, now: datetime
+) -> None:
+    """A delivery that shows a change in Slack was given up: tell whoever made the change
+    which surface does not show it (a NotUpdated event, itself delivered by the outbox)."""
+    subscription = bus.subscription(row.subscriber)
+    what = failure.what or (subscription.surface if subscription else None)
+    if not what or row.event_kind == NotUpdated.kind:
+        return
+    try:
+        event = from_json(row.event)
+    except ValueError:
+        return
+    if event.actor[:1] not in ("U", "W"):
+        return  # the bot's own change (a scheduled one): nobody to tell
+    reason = failure.error if failure.error.startswith("Slack answered") else None
+    told = NotUpdated(
+        incident_id=row.incident_id,
+        actor=event.actor,
+        at=now,
+        what=f"{what} ({reason or 'an error on our side, logged'})",
+    )
+    enqueue(session, bus, [told], now=now)
 
 
 def reconcile_setup(session: Session, bus: EventBus, *, limit: int = 100) -> int:

@@ -141,6 +141,9 @@ class OutboxSource(Source[OutboxDelivery, OutboxItem, OutboxPolicy]):
     def gave_up(
         self, session: Session, row: OutboxDelivery, failure: Failure, now: datetime
     ) -> None:
-        """A given-up setup step fails the incident's setup, and the declarer is told."""
+        """A given-up setup step fails the incident's setup, and the declarer is told; a
+        given-up refresh or notice of a later change is told to whoever made the change."""
         if outbox.is_setup_step(self.bus, row):
             outbox.setup_failed(session, self.bus, row, failure.error, now)
+        else:
+            outbox.not_updated(session, self.bus, row, failure, now)

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from blocks import action_items as render
 from bot import action_items, incidents
 from bot.core.events import ActionItemCompleted, ActionItemCreated, ActionItemEvent, Delivery
+from bot.core.slack_text import escape
 from bot.slack.keyed import post_once
 from bot.slack.services import Services
 from storage.models import Incident
@@ -76,5 +77,6 @@ class ActionItemSlack:
             self.slack,
             delivery,
             channel=incident.channel_id,
-            text=f":white_check_mark: <@{event.actor}> marked *AI-{item.id}* done: {item.text}",
+            text=f":white_check_mark: <@{event.actor}> marked *AI-{item.id}* done: "
+            + escape(item.text),
         )

@@ -97,13 +97,17 @@ class Message:
 
 
 def delivery_client(slack: WebClient, *, lease: timedelta) -> WebClient:
-    """A client like `slack` whose calls end well within the lease, with no silent retries."""
-    return WebClient(
+    """A client like `slack` (its class, and its metrics if it counts calls) whose calls end
+    well within the lease, with no silent retries."""
+    client = type(slack)(
         token=slack.token,
         base_url=slack.base_url,
         timeout=max(1, min(10, int(lease.total_seconds() / 3))),
         retry_handlers=[],
     )
+    if hasattr(slack, "metrics"):  # web.observability.InstrumentedWebClient
+        client.metrics = slack.metrics  # type: ignore[attr-defined]
+    return client
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -34,16 +34,37 @@ class SlackDirectory:
     def __init__(self, slack: WebClient) -> None:
         self.slack = slack
         self._bot_user_id: str | None = None
+        self._team_id: str | None = None
         self._names: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def bot_user_id(self) -> str:
         """The bot's own user id (asked once, with `auth.test`)."""
         if self._bot_user_id is None:
-            user_id = str(self.slack.auth_test()["user_id"])
-            with self._lock:
-                self._bot_user_id = user_id
+            self._auth_test()
+        assert self._bot_user_id is not None
         return self._bot_user_id
+
+    def team_id(self) -> str:
+        """The id of the bot's workspace (asked once, with `auth.test`)."""
+        if self._team_id is None:
+            self._auth_test()
+        assert self._team_id is not None
+        return self._team_id
+
+    def _auth_test(self) -> None:
+        answer = self.slack.auth_test()
+        with self._lock:
+            self._bot_user_id = str(answer["user_id"])
+            self._team_id = str(answer["team_id"])
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        """A person's `users.info` record (not remembered), or None when Slack has none."""
+        try:
+            return dict(self.slack.users_info(user=user_id)["user"])
+        except SlackApiError as exc:
+            log.info("no user %s: %s", user_id, exc.response.get("error"))
+            return None
 
     def user_name(self, user_id: str) -> str | None:
         """A person's display name (remembered), or None when Slack does not know them."""

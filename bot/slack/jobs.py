@@ -39,6 +39,7 @@ FOLLOWUPS_JOB = "followups-tick"
 OUTBOX_JOB = "outbox-tick"
 OUTBOX_TRIM_JOB = "outbox-trim"
 OUTBOX_TRIM_EVERY = timedelta(hours=1)
+NOTICES_JOB = "notices-tick"
 WAKEUP_JOB = "reminders-wakeup"
 RECONCILE_EVERY = timedelta(seconds=60)
 RECONCILE_BATCH = 500
@@ -200,6 +201,17 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
         coalesce=True,
         misfire_grace_time=None,
     )
+    from bot.slack.notice_sender import NoticeRunner  # stakeholder notices (imports us)
+
+    notices = NoticeRunner(services, owner=ticker.owner, scheduler=scheduler)
+    _every_tick(scheduler, services, NOTICES_JOB, notices.safe_tick)
+    services.notices = notices  # woken by bot.slack.subscribers after each change
+    from bot.slack import statuspage  # the status page: maintenance on time, subscriber mail
+
+    statuspage.schedule(scheduler, services, owner=ticker.owner)
+    from bot.slack import insights  # the weekly digest (DIGEST_SCHEDULE; off by default)
+
+    insights.schedule_digest(scheduler, services, owner=ticker.owner)
     return ticker
 
 

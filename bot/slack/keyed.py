@@ -27,6 +27,17 @@ class LeaseLost(Exception):
     """Another replica has taken the delivery over: this one must not post."""
 
 
+class PartFailed(Exception):
+    """One part of a delivery of several (`what`, for people: "the update in the incident
+    channel") failed with `cause` after another part may have gone out: the delivery counts
+    as maybe delivered, so a retry looks for the parts already posted (by their keys)."""
+
+    def __init__(self, what: str, cause: Exception) -> None:
+        super().__init__(f"{what}: {cause}")
+        self.what = what
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class Posted:
     """A message in Slack: where, its ts, and whether an earlier attempt had posted it."""

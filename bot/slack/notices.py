@@ -1,138 +1,112 @@
-"""Messages about an incident's changes: notices in its channel, updates, the manager's
-checklist, and telling the declarer that setup failed.
+"""Stakeholder notices over Slack: direct messages, channel invitations, user groups.
 
-Each method is an outbox subscriber (`bot.slack.subscribers`), idempotent by its delivery id:
-every message goes out through `bot.slack.keyed.post_once`, which finds an earlier attempt's
-message instead of posting it twice.
+`SlackNoticeSender.send` speaks the senders' interface (raise Retryable or Permanent).
+A DM whose earlier attempt has an unknown outcome is first looked for in the DM's recent
+history by its key, so it is never posted twice. User groups are expanded with
+`usergroups.users.list` (`members`): the sending loop turns a group's notice into one per
+member before anything is sent.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from blocks import incident as render
-from bot import incidents
-from bot.core.events import (
-    Delivery,
-    IncidentDeclared,
-    IncidentEvent,
-    IncidentResolved,
-    RoleAssigned,
-    SetupFailed,
-    SeverityChanged,
-    StatusChanged,
-    UpdatePosted,
-)
-from bot.core.vocabulary import Role
-from bot.incidents import IncidentView
-from bot.slack.keyed import post_once
+from blocks import stakeholders as render
+from bot.core.delivery import Delivered
+from bot.core.sending import Permanent, Retryable, SendError
+from bot.slack import delivery
+from bot.stakeholders.notice import Notice
+from bot.stakeholders.wording import facts
 
-if TYPE_CHECKING:
-    from bot.slack.services import Services
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 100
 
 
-class IncidentNotices:
-    """Posts what changed, where people expect to read it."""
+def classify(exc: Exception, what: str) -> SendError:
+    """A Slack failure under the delivery engine's rules (`bot.slack.delivery.classify`):
+    Retryable for rate limits, 5xx, network trouble and workspace-wide refusals, with
+    `maybe_sent` when the outcome is unknown; Permanent for any other refusal."""
+    failure = delivery.classify(exc, requested=True)
+    if failure is None:  # (a SlackApiError always carries a refusal)
+        return Retryable(f"{what}: {exc}")
+    text = f"{what}: {failure.error}"
+    if failure.permanent:
+        return Permanent(text)
+    maybe = failure.delivered is Delivered.MAYBE
+    return Retryable(text, retry_after=failure.retry_after, maybe_sent=maybe)
 
-    def __init__(self, services: Services, *, slack: WebClient | None = None) -> None:
-        self.services = services
-        self.slack = slack or services.slack
 
-    def _view(self, incident_id: int) -> IncidentView:
-        with self.services.db.read() as session:
-            return incidents.view(session, incident_id=incident_id)
+def is_user_group(recipient: str) -> bool:
+    """True for a Slack user group id (S...)."""
+    return recipient.startswith("S")
 
-    def send_checklist(self, event: IncidentEvent, delivery: Delivery) -> None:
-        """The new incident manager's checklist, by direct message."""
-        view = self._view(event.incident_id)
-        if isinstance(event, IncidentDeclared):
-            user = view.manager
-        elif isinstance(event, RoleAssigned) and event.role is Role.INCIDENT_MANAGER:
-            user = event.user
+
+class SlackNoticeSender:
+    """DMs stakeholders and invites them to incident channels."""
+
+    def __init__(self, slack: WebClient) -> None:
+        self.slack = slack
+
+    def members(self, group_id: str) -> list[str]:
+        """The active members of a user group."""
+        try:
+            users = self.slack.usergroups_users_list(usergroup=group_id)["users"]
+        except Exception as exc:
+            raise classify(exc, f"could not list user group {group_id}") from exc
+        return [str(u) for u in users or [] if u]
+
+    def send(self, notice: Notice) -> None:
+        """DM the member, or invite them to the incident's channel."""
+        if notice.channel == "invite":
+            self._invite(notice)
         else:
-            return
-        if not user or user == self.services.directory.bot_user_id():
-            return
-        post_once(
-            self.slack,
-            delivery,
-            channel=user,
-            text=render.checklist_text(view),
-            blocks=render.checklist_blocks(view),
-        )
+            self._dm(notice)
 
-    def post_notice(self, event: IncidentEvent, delivery: Delivery) -> None:
-        """Say in the incident's channel what changed (an update: also under the broadcast
-        line)."""
-        view = self._view(event.incident_id)
-        inc, actor = view.incident, f"<@{event.actor}>"
-        match event:
-            case UpdatePosted():
-                self._post_update(view, event, delivery)
+    def _invite(self, notice: Notice) -> None:
+        channel = notice.incident_channel_id
+        if not channel:
+            raise Retryable("the incident's channel is not set up yet")
+        try:
+            self.slack.conversations_invite(channel=channel, users=notice.recipient)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "already_in_channel":
                 return
-            case StatusChanged(old=old, new=new):
-                text = (
-                    f":arrows_counterclockwise: {actor} changed the status from "
-                    f"{old.label} to *{new.label}*."
-                )
-            case SeverityChanged(old=old_severity, new=new_severity):
-                text = (
-                    f":rotating_light: {actor} changed the severity from "
-                    f"{old_severity.label} to *{new_severity.label}*."
-                )
-            case RoleAssigned(role=role, user=user, previous=previous):
-                if previous:
-                    text = (
-                        f":handshake: Handover: {actor} gave the {role.label.lower()} role "
-                        f"from <@{previous}> to <@{user}>."
-                    )
-                else:
-                    text = f":bust_in_silhouette: {actor} made <@{user}> the {role.label.lower()}."
-            case IncidentResolved():
-                how = f"\n*Resolution:* {inc.resolution}" if inc.resolution else ""
-                text = f":white_check_mark: {actor} resolved the incident.{how}"
-            case _:
-                return
-        assert inc.channel_id is not None
-        post_once(self.slack, delivery, channel=inc.channel_id, text=text)
+            raise classify(exc, "could not invite") from exc
+        except Exception as exc:
+            raise classify(exc, "could not invite") from exc
 
-    def _post_update(self, view: IncidentView, event: UpdatePosted, delivery: Delivery) -> None:
-        inc = view.incident
-        assert inc.channel_id is not None
-        new_status = event.new_status.value if event.status_changed else None
-        blocks = render.update_blocks(
-            view, author=event.actor, message=event.message, new_status=new_status
-        )
-        text = f"Update on {render.headline(view)}: {event.message}"
-        posted = post_once(
-            self.slack, delivery, channel=inc.channel_id, text=text, blocks=blocks, part="channel"
-        )
-        thread_ts = None
-        if inc.broadcast_ts and inc.broadcast_channel_id:
-            reply = post_once(
-                self.slack,
-                delivery,
-                channel=inc.broadcast_channel_id,
-                thread_ts=inc.broadcast_ts,
-                text=text,
-                blocks=blocks,
-                part="broadcast",
+    def _dm(self, notice: Notice) -> None:
+        data = facts(notice.payload, quadrant=notice.quadrant)
+        if (notice.attempts > 0 or notice.outcome_unknown) and self._already_sent(notice):
+            return
+        manage = notice.quadrant == "manage_closely"
+        try:
+            self.slack.chat_postMessage(
+                channel=notice.recipient,
+                text=render.notice_text(data),
+                blocks=render.notice_blocks(
+                    data,
+                    key=notice.key,
+                    manager_id=notice.payload.get("manager"),
+                    group=notice.group,
+                    channel_id=notice.incident_channel_id if manage else None,
+                ),
+                unfurl_links=False,
             )
-            thread_ts = reply.ts
-        with self.services.db.session() as session:
-            incidents.record_update_messages(
-                session, update_id=event.update_id, channel_ts=posted.ts, broadcast_ts=thread_ts
-            )
+        except Exception as exc:
+            raise classify(exc, "could not send the direct message") from exc
 
-    def tell_setup_failed(self, event: SetupFailed, delivery: Delivery) -> None:
-        """Tell the declarer the setup stopped, why, and offer to retry it."""
-        view = self._view(event.incident_id)
-        post_once(
-            self.slack,
-            delivery,
-            channel=view.incident.declared_by,
-            text=render.setup_failed_text(view, event.error),
-            blocks=render.setup_failed_blocks(view, event.error),
-        )
+    def _already_sent(self, notice: Notice) -> bool:
+        """True when an earlier attempt's DM is in the conversation after all."""
+        try:
+            opened = self.slack.conversations_open(users=notice.recipient)
+            channel = opened["channel"]["id"]
+            page: Any = self.slack.conversations_history(channel=channel, limit=HISTORY_LIMIT)
+        except Exception as exc:
+            raise classify(exc, "could not check the direct message history") from exc
+        return any(render.key_of(m) == notice.key for m in page.get("messages") or [])

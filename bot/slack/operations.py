@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,18 +16,26 @@ from storage.models import Incident
 DECLARE_ATTEMPTS = 5
 
 
-def declare_incident(services: Services, **fields: Any) -> tuple[Incident, bool]:
+def declare_incident(
+    services: Services,
+    *,
+    then: Callable[[Session, Incident], None] | None = None,
+    **fields: Any,
+) -> tuple[Incident, bool]:
     """Create the incident and publish IncidentDeclared; the same declare_key gives one.
 
     Returns the incident and whether this call created it. Two replicas may pick the same
     next number at once: the unique constraint rejects one, which tries again with a fresh
     number. A second submission of the same form finds the first incident by its
-    declare_key and returns it, publishing nothing.
+    declare_key and returns it, publishing nothing. `then` runs in the declaration's
+    transaction (the status page publishes there).
     """
     made: list[Incident] = []
 
     def declare(session: Session) -> IncidentDeclared | None:
         incident, event = incidents.declare(session, **fields)
+        if event is not None and then is not None:
+            then(session, incident)  # e.g. publish it, in the same transaction
         made.append(incident)
         return event
 

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -34,12 +35,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from bot import outbox
+from bot.core import logcontext
 from bot.core.delivery import Claimed, Delivered, Failure, Job, NotReady, Receipt
 from bot.core.errors import DomainError
 from bot.core.events import Delivery
 from bot.outbox.claims import OutboxItem, OutboxPolicy, OutboxSource
 from bot.slack.delivery import Runner, classify, delivery_client, replica_id
-from bot.slack.keyed import LeaseLost
+from bot.slack.keyed import LeaseLost, PartFailed
 from storage.models_outbox import OutboxDelivery
 from storage.types import utcnow
 
@@ -298,12 +300,21 @@ class Outbox:
         delivery = Delivery(
             key=item.key, check_first=item.check_first, since=item.since, renew=renew
         )
+        token = logcontext.incident_id.set(item.event.incident_id)  # structured logs say which
         try:
             subscription.call(item.event, delivery)
         except LeaseLost:
             return None
         except NotReady as exc:
             return Failure(str(exc), Delivered.NO)
+        except PartFailed as exc:  # another part may be out: look for it before a retry
+            if isinstance(exc.cause, (SlackApiError, *NETWORK_ERRORS)):
+                failure = classify(exc.cause, requested=True)
+                assert failure is not None
+            else:
+                log.error("outbox %s: %s failed", item.key, exc.what, exc_info=exc.cause)
+                failure = Failure(f"{type(exc.cause).__name__}", Delivered.MAYBE, permanent=True)
+            return replace(failure, delivered=Delivered.MAYBE, what=exc.what)
         except (SlackApiError, *NETWORK_ERRORS) as exc:
             failure = classify(exc, requested=True)
             assert failure is not None
@@ -316,4 +327,6 @@ class Outbox:
         except Exception as exc:  # a bug: retrying will not fix it; shown to admins
             log.exception("outbox %s: subscriber %s failed", item.key, item.subscriber)
             return Failure(f"{type(exc).__name__}: {exc}", Delivered.MAYBE, permanent=True)
+        finally:
+            logcontext.incident_id.reset(token)
         return Receipt(clock(), destination=item.subscriber, reference=None)

@@ -59,6 +59,7 @@ class PostmortemSlack:
                 incident_id=incident_id,
                 name_of=name_of,
                 template_path=self.services.settings.postmortem_template,
+                template_includes=self.services.settings.postmortem_includes,
             )
 
     def publish(

@@ -12,14 +12,18 @@ at once. Refreshes of one surface (*coalesce*) skip to the newest pending one.
    channel. Everything that needs the channel waits for it.
 2. ``members`` (IncidentDeclared, RoleAssigned; setup; needs the channel): invites the
    declarer and the manager, then each new role holder.
-3. ``topic`` (IncidentEvent; setup; lane topic, coalesce): the channel topic, latest state.
-4. ``card`` (IncidentEvent; setup; lane card, coalesce): posts and pins the card, then keeps
-   it current. A lane of its own: a refresh never lands before the card is posted.
-5. ``notices`` (every change after the declaration; lane channel): says in the channel what
-   changed, in order; an update also goes under the broadcast line.
-6. ``broadcast`` (IncidentEvent; setup; lane channel, coalesce): announces a public incident
-   in INCIDENT_BROADCAST_CHANNEL and keeps that line current. In the channel lane: an update
-   posted right after the declaration waits for the announcement to reply under it.
+3. ``topic`` (IncidentEvent, StatusPagePublished; setup; lane topic, coalesce): the channel
+   topic, latest state.
+4. ``card`` (IncidentEvent, StatusPagePublished; setup; lane card, coalesce): posts and pins
+   the card, then keeps it current. A lane of its own: a refresh never lands before the
+   card is posted.
+5. ``notices`` (every change after the declaration, and status page publications; lane
+   channel): says in the channel what changed, in order; an update also goes under the
+   broadcast line (never for a private incident).
+6. ``broadcast`` (IncidentEvent, StatusPagePublished; setup; lane channel, coalesce):
+   announces a public incident in INCIDENT_BROADCAST_CHANNEL and keeps that line current
+   (a private incident never reaches it). In the channel lane: an update posted right after
+   the declaration waits for the announcement to reply under it.
 7. ``checklist`` (IncidentDeclared, RoleAssigned; setup; needs the channel): the new incident
    manager's checklist by direct message.
 8. ``timeline`` (IncidentEvent; lane record): the bot's own timeline entry. In the lane of
@@ -36,6 +40,17 @@ at once. Refreshes of one surface (*coalesce*) skip to the newest pending one.
     the owner; says in the channel when one is done.
 13. ``setup_failed`` (SetupFailed): tells the declarer that a setup step was given up, with a
     Retry setup button.
+14. ``not_updated`` (NotUpdated): when a refresh or notice of a later change (topic, card,
+    notices, broadcast line) is given up, tells whoever made the change, privately, which
+    surface does not show it and what Slack answered; the others are delivered on their own.
+15. ``alerts`` (IncidentDeclared; lane record): links the alert group an incident was
+    declared from (its triage message's form) to the incident, and updates that message.
+    Idempotent: linking again sets the same values, the message is edited in place.
+
+Not an outbox subscriber: ``notice_wakeup`` (`Services.after_commit`) wakes the stakeholder
+notice loop in memory once a change commits. The notices themselves are durable rows of
+their own source (`Services.recorders` write them in the change's transaction), so a lost
+wake-up only delays them to the loop's next tick.
 """
 
 from __future__ import annotations
@@ -47,17 +62,19 @@ from bot.core.events import (
     IncidentDeclared,
     IncidentEvent,
     IncidentResolved,
+    NotUpdated,
     PostmortemEvent,
     RoleAssigned,
     SetupFailed,
     SeverityChanged,
     StatusChanged,
+    StatusPagePublished,
     UpdatePosted,
 )
 from bot.reminders.policy import ReminderPolicy
 from bot.slack.action_items import ActionItemSlack
+from bot.slack.channel_notices import IncidentNotices
 from bot.slack.jobs import ReminderTicker
-from bot.slack.notices import IncidentNotices
 from bot.slack.postmortems import PostmortemSlack
 from bot.slack.services import Services
 from bot.slack.surfaces import IncidentSlack
@@ -76,6 +93,9 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
     notices = IncidentNotices(services, slack=slack)
     postmortem_slack = PostmortemSlack(services, slack=slack)
     replan = reminders.subscriber(services.db, ReminderPolicy.from_settings(services.settings))
+
+    def link_alerts(event: IncidentDeclared, delivery: Delivery) -> None:
+        services.alerts.on_event(event)
 
     def plan_reminders(event: IncidentEvent, delivery: Delivery) -> None:
         replan(event, delivery)
@@ -102,18 +122,22 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
         "topic",
         surfaces.show_topic,
         IncidentEvent,
+        StatusPagePublished,
         lane="topic",
         coalesce=True,
         setup_step="setting the channel topic",
+        surface="the channel topic",
         needs_channel=True,
     )
     bus.subscribe(
         "card",
         surfaces.show_card,
         IncidentEvent,
+        StatusPagePublished,
         lane="card",
         coalesce=True,
         setup_step="posting the incident card",
+        surface="the pinned incident card",
         needs_channel=True,
     )
     bus.subscribe(
@@ -124,16 +148,20 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
         RoleAssigned,
         UpdatePosted,
         IncidentResolved,
+        StatusPagePublished,
         lane="channel",
         needs_channel=True,
+        surface="the notice in the incident channel",
     )
     bus.subscribe(
         "broadcast",
         surfaces.show_broadcast,
         IncidentEvent,
+        StatusPagePublished,
         lane="channel",
         coalesce=True,
         setup_step="announcing the incident",
+        surface="the line in the broadcast channel",
         needs_channel=True,
     )
     bus.subscribe(
@@ -164,3 +192,7 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
         needs_channel=True,
     )
     bus.subscribe("setup_failed", notices.tell_setup_failed, SetupFailed)
+    bus.subscribe("not_updated", notices.tell_not_updated, NotUpdated)
+    bus.subscribe("alerts", link_alerts, IncidentDeclared, lane="record")
+    if services.notices is not None:  # in memory, after commit: the notices are rows already
+        services.after_commit.append(services.notices.on_event)

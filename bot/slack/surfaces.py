@@ -25,9 +25,10 @@ from sqlmodel import col
 from blocks import incident as render
 from bot import incidents
 from bot.core.errors import DomainError
-from bot.core.events import Delivery, IncidentDeclared, IncidentEvent, RoleAssigned
+from bot.core.events import Delivery, Event, IncidentDeclared, IncidentEvent, RoleAssigned
 from bot.incidents import IncidentView
 from bot.incidents.channels import channel_name
+from bot.slack import statuspage
 from bot.slack.keyed import post_once
 from storage.models import Incident
 from storage.types import utcnow
@@ -90,7 +91,8 @@ class IncidentSlack:
 
     def _view(self, incident_id: int) -> IncidentView:
         with self.services.db.read() as session:
-            return incidents.view(session, incident_id=incident_id)
+            view = incidents.view(session, incident_id=incident_id)
+            return statuspage.attach(self.services, session, view)  # on the status page?
 
     def _save(self, incident_id: int, **values: Any) -> None:
         with self.services.db.session() as session:
@@ -171,12 +173,12 @@ class IncidentSlack:
             if error.get("error") not in IGNORED_INVITE_ERRORS:
                 log.warning("could not invite %s: %s", error.get("user"), error.get("error"))
 
-    def show_topic(self, event: IncidentEvent, delivery: Delivery) -> None:
+    def show_topic(self, event: Event, delivery: Delivery) -> None:
         """Set the channel topic from the latest state."""
         view = self._view(event.incident_id)
         self.slack.conversations_setTopic(channel=self._channel(view), topic=render.topic(view))
 
-    def show_card(self, event: IncidentEvent, delivery: Delivery) -> None:
+    def show_card(self, event: Event, delivery: Delivery) -> None:
         """Post and pin the card (once), or bring it up to date."""
         view = self._view(event.incident_id)
         inc, channel = view.incident, self._channel(view)
@@ -208,12 +210,14 @@ class IncidentSlack:
             if exc.response.get("error") != "already_pinned":
                 raise
 
-    def show_broadcast(self, event: IncidentEvent, delivery: Delivery) -> None:
+    def show_broadcast(self, event: Event, delivery: Delivery) -> None:
         """Announce a new public incident in INCIDENT_BROADCAST_CHANNEL (once), or bring its
         line there up to date."""
         view = self._view(event.incident_id)
         inc = view.incident
         assert inc.id is not None
+        if inc.private:  # a private incident never reaches the broadcast channel
+            return
         if inc.broadcast_ts and inc.broadcast_channel_id:
             self.slack.chat_update(
                 channel=inc.broadcast_channel_id,
@@ -222,7 +226,7 @@ class IncidentSlack:
                 blocks=render.broadcast_blocks(view, now=utcnow()),
             )
             return
-        if inc.private or not isinstance(event, IncidentDeclared):
+        if not isinstance(event, IncidentDeclared):
             return
         channel = self.broadcast_channel()
         if channel is None:

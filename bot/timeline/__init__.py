@@ -19,7 +19,7 @@ from sqlalchemy import Insert, Table, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.core import slack_text
+from bot.core import inputs, slack_text
 from bot.core.errors import InvalidInput
 from bot.core.events import (
     IncidentDeclared,
@@ -140,9 +140,9 @@ def add_message(
         kind=Kind.MESSAGE.value,
         occurred_at=ts_to_datetime(message.ts),
         author=message.author,
-        author_name=message.author_name[:128],
-        text=message.text,
-        files="\n".join(message.files),
+        author_name=inputs.strip_controls(message.author_name, multiline=False)[:128],
+        text=inputs.strip_controls(message.text),
+        files=inputs.strip_controls("\n".join(message.files)),
         channel_id=message.channel_id,
         message_ts=message.ts,
         thread_ts=message.thread_ts,
@@ -165,18 +165,21 @@ def add_note(
     now: datetime | None = None,
 ) -> TimelineEntry:
     """A manual entry at the current time (`/incident note`)."""
-    clean = (text or "").strip()
-    if not clean:
-        raise InvalidInput("Write the note after the command: `/incident note <text>`.")
-    if len(clean) > NOTE_MAX:
-        raise InvalidInput(f"Keep a note to {NOTE_MAX} characters (it has {len(clean)}).")
+    clean = inputs.clean_text(
+        text,
+        field="text",
+        name="note",
+        max_chars=NOTE_MAX,
+        required=True,
+        empty="Write the note after the command: `/incident note <text>`.",
+    )
     assert incident.id is not None
     entry = TimelineEntry(
         incident_id=incident.id,
         kind=Kind.NOTE.value,
         occurred_at=now or utcnow(),
         author=author,
-        author_name=author_name[:128],
+        author_name=inputs.strip_controls(author_name, multiline=False)[:128],
         text=clean,
         added_via=Via.COMMAND.value,
         added_by=author,
@@ -231,8 +234,8 @@ def record_event(session: Session, *, event: IncidentEvent, text: str, author_na
         kind=Kind.EVENT.value,
         occurred_at=event.at,
         author=event.actor,
-        author_name=author_name[:128],
-        text=text,
+        author_name=inputs.strip_controls(author_name, multiline=False)[:128],
+        text=inputs.strip_controls(text),
         added_via=Via.BOT.value,
         event_key=event_key(event)[:96],
     )
@@ -269,7 +272,8 @@ def update_message(
     for entry in entries_for_message(session, channel_id=channel_id, message_ts=message_ts):
         if not _newer(edited_ts, entry.edited_ts):
             continue
-        entry.text, entry.files, entry.edited_ts = text, "\n".join(files), edited_ts
+        entry.text = inputs.strip_controls(text)
+        entry.files, entry.edited_ts = inputs.strip_controls("\n".join(files)), edited_ts
         session.add(entry)
         changed += 1
     return changed

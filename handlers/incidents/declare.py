@@ -10,38 +10,62 @@ from slack_sdk import WebClient
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
+from blocks.payloads import DeclareOrigin, IncidentValue
 from bot import incidents, outbox
 from bot.core.errors import InvalidInput
+from bot.core.slack_text import escape
+from bot.incidents import rules
+from bot.permissions import Permission
+from bot.rate_limits import DECLARE, OPENS_DECLARE
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
+from handlers import statuspage
+from handlers.access import on_action, on_shortcut, on_view
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, services_of
+from handlers.context import CommandRequest, ack_then, readable, scope_of, services_of
 from handlers.errors import new_reference
-from handlers.guard import guarded
-from handlers.payloads import metadata, state_value
+from handlers.forms import state_value
+from handlers.stakeholders import declare_notified
 
 log = logging.getLogger(__name__)
 
 
-@route("declare")
+@route("declare", need=Permission.ANYONE, cost=OPENS_DECLARE)
 def declare_command(request: CommandRequest) -> None:
     """`/incident declare [title]` opens the form with the title filled in."""
     request.client.views_open(
         trigger_id=request.trigger_id,
-        view=declare_modal(user_id=request.user_id, title=request.args),
+        view=declare_modal(
+            user_id=request.user_id,
+            title=readable(request.services, request.args),
+            extra=[
+                *statuspage.form_fields(request.services),
+                *declare_notified(request.services),
+            ],
+        ),
     )
 
 
-def declare_shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_shortcut(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Global shortcut "Declare incident"."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    services = services_of(context)
+    extra = [*statuspage.form_fields(services), *declare_notified(services)]
+    view = declare_modal(user_id=body["user"]["id"], extra=extra)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def declare_from_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_home(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """The App Home's Declare button."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    services = services_of(context)
+    extra = [*statuspage.form_fields(services), *declare_notified(services)]
+    view = declare_modal(user_id=body["user"]["id"], extra=extra)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def declare_from_message(
@@ -54,12 +78,20 @@ def declare_from_message(
     message = body.get("message", {})
     ts = message.get("ts", "")
     permalink = services_of(context).directory.permalink(MessageRef(channel, ts)) or ""
-    text = message.get("text", "")
+    text = readable(services_of(context), message.get("text", ""))
     summary = f"{text}\n\nFrom: {permalink}" if permalink else text
-    origin = {"channel": channel, "ts": ts, "permalink": permalink}
+    origin = DeclareOrigin(channel=channel, ts=ts, permalink=permalink)
     client.views_open(
         trigger_id=trigger_id,
-        view=declare_modal(user_id=body["user"]["id"], summary=summary, origin=origin),
+        view=declare_modal(
+            user_id=body["user"]["id"],
+            summary=summary,
+            origin=origin,
+            extra=[
+                *statuspage.form_fields(services_of(context)),
+                *declare_notified(services_of(context)),
+            ],
+        ),
     )
 
 
@@ -81,26 +113,36 @@ def submit_declare(
         "summary": state_value(view, Field.SUMMARY) or "",
         "impact": state_value(view, Field.IMPACT) or "",
     }
+    manager = state_value(view, Field.MANAGER) or user
+    private = "private" in (state_value(view, Field.PRIVATE) or [])
     try:
-        incidents.validate_declaration(title=form["title"], severity=form["severity"])
+        incidents.validate_declaration(**form)
+        rules.clean_user(manager, field=Field.MANAGER.value, name="incident manager")
+        publication = statuspage.publication_of(services, view, private=private)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
-    origin = metadata(view)
+    origin = scope_of(context).expect(DeclareOrigin)
     fields = {
         **form,
-        "manager": state_value(view, Field.MANAGER) or user,
-        "private": "private" in (state_value(view, Field.PRIVATE) or []),
+        "manager": manager,
+        "private": private,
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
-        "origin_channel_id": origin.get("channel") or None,
-        "origin_message_ts": origin.get("ts") or None,
-        "origin_permalink": origin.get("permalink") or None,
+        "origin_channel_id": origin.channel or None,
+        "origin_message_ts": origin.ts or None,
+        "origin_permalink": origin.permalink or None,
     }
 
     def record() -> None:
         try:
-            incident, created = declare_incident(services, **fields)  # publishes its event
+            incident, created = declare_incident(
+                services,
+                then=lambda s, inc: statuspage.publish_in(
+                    s, services, incident=inc, publication=publication, actor=user
+                ),
+                **fields,
+            )  # publishes its event
         except Exception as exc:
             _declare_failed(client, user=user, form=form, error=exc)
             return
@@ -120,7 +162,7 @@ def _declare_failed(
     reference = new_reference()
     log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
     entered = "\n".join(
-        f"*{label}:* {form[key]}"
+        f"*{label}:* {escape(str(form[key]))}"
         for key, label in (
             ("title", "Title"),
             ("severity", "Severity"),
@@ -144,7 +186,7 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """The "Retry setup" button: the incident's given-up setup steps are tried again now."""
     ack()
     services = services_of(context)
-    incident_id = int(body["actions"][0]["value"])
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     with services.db.session() as session:
         outbox.retry_incident(session, services.events, incident_id=incident_id)
         number = incidents.get(session, incident_id=incident_id).number
@@ -161,8 +203,9 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
 
 def register(app: App) -> None:
     """Register the declare listeners."""
-    app.shortcut(Callback.DECLARE_SHORTCUT.value)(guarded(declare_shortcut))
-    app.shortcut(Callback.DECLARE_FROM_MESSAGE.value)(guarded(declare_from_message))
-    app.action(Action.HOME_DECLARE.value)(guarded(declare_from_home))
-    app.view(Callback.DECLARE_MODAL.value)(guarded(submit_declare))
-    app.action(Action.RETRY_SETUP.value)(guarded(retry_setup))
+    anyone, opens = Permission.ANYONE, OPENS_DECLARE
+    on_shortcut(app, Callback.DECLARE_SHORTCUT, declare_shortcut, need=anyone, cost=opens)
+    on_shortcut(app, Callback.DECLARE_FROM_MESSAGE, declare_from_message, need=anyone, cost=opens)
+    on_action(app, Action.HOME_DECLARE, declare_from_home, need=anyone, cost=opens)
+    on_view(app, Callback.DECLARE_MODAL, submit_declare, need=anyone, cost=DECLARE)
+    on_action(app, Action.RETRY_SETUP, retry_setup, need=Permission.RESPOND)

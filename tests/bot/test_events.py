@@ -41,6 +41,8 @@ EXAMPLES: list[ev.Event] = [
     ev.PostmortemEdited(**WHO),
     ev.PostmortemCompleted(**WHO),
     ev.SetupFailed(**WHO, step="channel", error="Creating the incident channel failed: `x`."),
+    ev.StatusPagePublished(**WHO, message="Fixed <!here>", url="https://status.example/i/1"),
+    ev.NotUpdated(**WHO, what="the channel topic (Slack answered `restricted_action`)"),
 ]
 
 

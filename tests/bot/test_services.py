@@ -16,6 +16,7 @@ from bot.core.vocabulary import Severity
 from bot.settings import load_settings
 from bot.slack import subscribers
 from bot.slack.jobs import ReminderTicker
+from bot.slack.notice_sender import NoticeRunner
 from bot.slack.services import Services
 from storage import Database
 from storage.models import Incident
@@ -99,6 +100,7 @@ def test_a_failing_operation_changes_nothing_and_delivers_nothing(db: Database) 
 
 def test_subscribers_are_installed_once_in_the_documented_order(db: Database) -> None:
     services = services_for(db)
+    services.notices = NoticeRunner(services, owner="test")
     subscribers.install(services, reminder_ticker=ReminderTicker(services))
     names = [name for name, _ in services.events.subscribers()]
     assert names == [
@@ -115,6 +117,8 @@ def test_subscribers_are_installed_once_in_the_documented_order(db: Database) ->
         "postmortem_document",
         "action_items",
         "setup_failed",
+        "not_updated",
+        "alerts",
     ]
     assert re.findall(r"^\d+\. ``(\w+)``", subscribers.__doc__ or "", re.M) == names
     assert set(services.events.setup_steps()) == {
@@ -125,5 +129,6 @@ def test_subscribers_are_installed_once_in_the_documented_order(db: Database) ->
         "broadcast",
         "checklist",
     }
+    assert services.after_commit == [services.notices.on_event]  # a wake-up, not a delivery
     with pytest.raises(RuntimeError, match="already"):
         subscribers.install(services)

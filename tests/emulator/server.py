@@ -6,6 +6,7 @@ Routes (all on one port):
 - ``/response/<id>``: ``response_url`` endpoints handed out by :meth:`new_response_url`;
 - ``/upload/v1/<file_id>``: upload URLs from ``files.getUploadURLExternal``;
 - ``/files-pri/<team>-<file_id>/...``: ``url_private`` downloads (Bearer token required);
+- ``/openid/connect/...``: Sign in with Slack's authorize page and keys (see ``oidc.py``);
 - ``/_emulator/...``: a small control API for the command line (see ``control.py``).
 """
 
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import control, hooks
+from . import control, hooks, oidc
 from .actions import UserActions
 from .errors import SlackError
 from .faults import Fault, Faults, RateLimiter
@@ -26,6 +27,8 @@ from .params import Params, parse_multipart, parse_params
 from .recording import Call, CallLog, wait_until
 from .state import TEAM_ID, Workspace
 from .transport import EmulatorServer, HttpRequest, HttpResponse
+
+OIDC_METHODS = frozenset({"openid.connect.token", "openid.connect.userInfo"})
 
 
 def _bearer(header: str | None) -> str | None:
@@ -67,6 +70,7 @@ class SlackEmulator(UserActions):
         self.port = port
         self.faults = Faults()
         self.rate_limits = RateLimiter()
+        self.oidc = oidc.OidcProvider()
         self._log = CallLog()
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
@@ -118,6 +122,7 @@ class SlackEmulator(UserActions):
         self.ws.clear()
         self.faults.clear()
         self.rate_limits.reset()
+        self.oidc.clear()
         self._log.clear()
 
     # ------------------------------------------------------------------ faults
@@ -202,6 +207,8 @@ class SlackEmulator(UserActions):
             return self._upload(req, path[len("/upload/v1/") :])
         if path.startswith("/files-pri/"):
             return self._download(req, path[len("/files-pri/") :])
+        if path.startswith("/openid/connect/"):
+            return oidc.handle_http(self, req, path[len("/openid/connect/") :])
         if path.startswith("/_emulator/"):
             return control.handle(self, req, path[len("/_emulator/") :])
         return HttpResponse.text(404, "not found")
@@ -221,7 +228,10 @@ class SlackEmulator(UserActions):
             delay = self.faults.latency(method)
             if delay > 0:
                 time.sleep(delay)
-            status, headers, body = self._dispatch(method, params, token)
+            if method in OIDC_METHODS:
+                status, headers, body = self._oidc(method, params, token, req)
+            else:
+                status, headers, body = self._dispatch(method, params, token)
         self._log.add(Call(method, params, token, at, status, json.loads(body)))
         return HttpResponse.json(status, body, headers)
 
@@ -250,6 +260,23 @@ class SlackEmulator(UserActions):
                 return 200, {}, json.dumps(result).encode()
             except SlackError as exc:
                 return exc.status, exc.headers, json.dumps(exc.body()).encode()
+
+    def _oidc(
+        self, method: str, params: dict[str, Any], token: str | None, req: HttpRequest
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Sign in with Slack's methods: the client's credentials or the person's token."""
+        fault = self.faults.take(method)
+        if fault is not None:
+            status, headers, data = fault.answer()
+            return status, headers, json.dumps(data).encode()
+        try:
+            if method == "openid.connect.token":
+                result = oidc.token(self, params, req.headers.get("authorization"))
+            else:
+                result = oidc.user_info(self, token)
+        except SlackError as exc:
+            return exc.status, exc.headers, json.dumps(exc.body()).encode()
+        return 200, {}, json.dumps({"ok": True, **result}).encode()
 
     def _fault_response(self, name: str) -> HttpResponse | None:
         fault = self.faults.take(name)

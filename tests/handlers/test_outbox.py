@@ -109,6 +109,20 @@ def test_admin_deliveries_hides_private_titles_and_refuses_unknown_subcommands(
     assert "Unknown admin command `stuff`" in body["text"]
 
 
+def test_only_incident_admins_see_deliveries_once_there_are_admins(
+    start_bot: Any, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    bot = start_bot(incident_admins=workspace.bob)
+    driver = bot.driver(slack)
+    result = driver.slash_command(
+        "admin deliveries", user=workspace.alice, channel=workspace.general
+    )
+    refused = response_to(slack, result.response_url)["text"]
+    assert "Only the incident bot's admins" in refused
+    result = driver.slash_command("admin deliveries", user=workspace.bob, channel=workspace.general)
+    assert "Deliveries: 0 given up, 0 pending." in response_to(slack, result.response_url)["text"]
+
+
 # -- two replicas, one row ------------------------------------------------------------------
 
 
