@@ -68,8 +68,9 @@ class Runtime:
     metrics_port: int | None = None  # where /metrics listens on its own, once started
 
     def start_background(self) -> None:
-        """Start the status page's cache, the scheduler, the alert triage worker and the
-        metrics listener (the caller starts the server)."""
+        """Start the outbox, the status page's cache, the scheduler, the alert triage worker
+        and the metrics listener (the caller starts the server)."""
+        self.services.outbox.start()
         settings = self.services.settings
         if self.status_page is not None:
             self.status_page.start()
@@ -87,6 +88,7 @@ class Runtime:
         if self.services.alerts is not None:
             self.services.alerts.stop()
         self.executor.shutdown(wait=True)
+        self.services.outbox.stop()  # deliveries in flight finish; queued ones are given back
         if self.status_page is not None:
             self.status_page.stop()
         if self.services.status_page_jobs is not None:

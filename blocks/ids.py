@@ -47,6 +47,7 @@ class Action(StrEnum):
     ACTION_ITEM_DONE = "action_item_done"
     POSTMORTEM_EDIT = "postmortem_edit"
     POSTMORTEM_COMPLETE = "postmortem_complete"
+    RETRY_DELIVERY = "outbox_retry_delivery"
     EMAIL_MANAGERS = "incident_email_managers"
     RETRY_NOTICES = "incident_retry_notices"
 

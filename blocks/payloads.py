@@ -122,6 +122,12 @@ class IncidentValue(_Numbers):
     incident_id: PositiveInt
 
 
+class DeliveryValue(_Numbers):
+    """The Retry button of one outbox delivery in `/incident admin deliveries`: `<row id>`."""
+
+    delivery_id: PositiveInt
+
+
 class PageValue(_Numbers):
     """Earlier / Later on a timeline page: `<incident>:<page>`, pages from 0."""
 
@@ -325,6 +331,7 @@ _BY_VALUE: dict[str, type[_Numbers]] = {
     Action.POSTMORTEM_COMPLETE: IncidentValue,
     Action.EMAIL_MANAGERS: IncidentValue,
     Action.RETRY_NOTICES: IncidentValue,
+    Action.RETRY_DELIVERY: DeliveryValue,
     Action.TIMELINE_EARLIER: PageValue,
     Action.TIMELINE_LATER: PageValue,
 }

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=300)
     # How long a replica holds a reminder it is sending before another may take it over.
     reminder_lease_seconds: float = Field(default=30.0, ge=5, le=600)
+    # Delivered side effects are kept this many days in the outbox, then trimmed.
+    outbox_retention_days: float = Field(default=7.0, gt=0, le=3650)
     # E-mail over SMTP (stakeholder notices, status page subscribers).
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -9,6 +9,7 @@ from slack_bolt import App
 
 from bot.slack.services import Services
 from handlers import (
+    admin,
     alerts,
     commands,
     errors,
@@ -39,4 +40,5 @@ def register_all(app: App, services: Services) -> None:
     stakeholders.register(app)
     statuspage.register(app)
     events.register(app)
+    admin.register(app)
     alerts.register(app)

@@ -15,7 +15,7 @@ from blocks.incident import headline
 from blocks.payloads import IncidentForm
 from bot import incidents
 from bot.core.errors import InvalidInput
-from bot.core.slack_text import escape
+from bot.core.events import StatusPagePublished
 from bot.permissions.policy import Permission
 from bot.slack.services import Services
 from bot.statuspage import components, maintenance, publish
@@ -26,6 +26,7 @@ from handlers.commands import route
 from handlers.context import CommandRequest, scope_of, services_of
 from handlers.forms import state_value
 from storage.models import Incident
+from storage.types import utcnow
 
 F = publish  # the status page fields' block ids live with their validation
 
@@ -193,26 +194,26 @@ def statuspage_command(request: CommandRequest) -> None:
 def _publish_and_tell(
     services: Services, incident_id: int, publication: publish.Publication, actor: str
 ) -> None:
+    """Publish, and in the same transaction write the deliveries that say so in the channel
+    and bring the card, topic and broadcast line up to date (the outbox sends them)."""
     config = config_of(services)
 
-    with services.db.session() as session:
+    def operation(session: Session) -> StatusPagePublished:
         incident = incidents.get(session, incident_id=incident_id)
         publish.publish(
             session, config=config, incident=incident, publication=publication, actor=actor
         )
-    with services.db.read() as session:
-        view = incidents.view(session, incident_id=incident_id)
         row = publish.public_of(session, incident_id=incident_id)
-    if view.incident.channel_id:
         assert row is not None
-        url = publish.incident_url(config, row)
-        services.slack.chat_postMessage(
-            channel=view.incident.channel_id,
-            text=f":globe_with_meridians: <@{actor}> updated <{url}|the status page>: "
-            f"{escape(publication.message)}",
-            unfurl_links=False,
+        return StatusPagePublished(
+            incident_id=incident_id,
+            actor=actor,
+            at=utcnow(),
+            message=publication.message,
+            url=publish.incident_url(config, row),
         )
-        services.surfaces.refresh(view)
+
+    services.apply(operation)
 
 
 def submit_statuspage(

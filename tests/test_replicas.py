@@ -54,11 +54,17 @@ def _free_port() -> int:
 class BotProcess:
     """`python app.py` with its settings in the environment."""
 
-    def __init__(self, emulator: SlackEmulator, db_url: str, log: IO[str]) -> None:
+    def __init__(
+        self,
+        emulator: SlackEmulator,
+        db_url: str,
+        log: IO[str],
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.port = _free_port()
         env = {
             **os.environ,
-            **SETTINGS,
+            **(SETTINGS if settings is None else settings),
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_APP_TOKEN": "",

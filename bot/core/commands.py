@@ -89,6 +89,11 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident stats [30d|90d]",
         "Time to acknowledge, identify, mitigate and resolve (medians, p90), by severity.",
     ),
+    Subcommand(
+        "admin",
+        "/incident admin deliveries",
+        "Deliveries that failed or wait, with a Retry button (admins).",
+    ),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )
 

@@ -57,6 +57,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from sqlalchemy import and_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -94,6 +95,7 @@ class Failure:
     delivered: Delivered
     permanent: bool = False
     retry_after: float | None = None
+    what: str | None = None  # the part of the item that failed, for people ("the topic")
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,13 @@ class Source(ABC, Generic[Row, Item, Config]):
     ) -> None:
         """Move a delivered row on: set its next `due_at` (None: nothing more to send)."""
 
+    def ready(self, now: datetime) -> Any:
+        """A further condition a due row must meet to be claimed (None: every due row)."""
+        return None
+
+    def gave_up(self, session: Session, row: Row, failure: Failure, now: datetime) -> None:
+        """A permanent refusal gave the row up (`due_at` NULL, the error kept): react to it."""
+
 
 def insert_ignoring(session: Session, table: type[SQLModel]) -> Any:
     """An INSERT of `table` for this session's database that can skip conflicting rows."""
@@ -208,11 +217,25 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 
 
 def claim(
-    session: Session, source: Source[Row, Item, Any], *, owner: str, now: datetime, limit: int = 100
+    session: Session,
+    source: Source[Row, Item, Any],
+    *,
+    owner: str,
+    now: datetime,
+    limit: int = 100,
+    where: Any = None,
 ) -> list[Claimed]:
-    """Lease up to `limit` due rows of `source` to `owner`, oldest first."""
+    """Lease up to `limit` due and ready rows of `source` to `owner`, oldest first (`where`:
+    only rows that also meet this condition)."""
+    conditions = [c for c in (source.ready(now), where) if c is not None]
     return leases.claim(
-        session, source.model, owner=owner, lease=source.lease, now=now, limit=limit
+        session,
+        source.model,
+        owner=owner,
+        lease=source.lease,
+        now=now,
+        limit=limit,
+        where=and_(*conditions) if conditions else None,
     )
 
 
@@ -303,6 +326,7 @@ def record_failure(
         row.last_error = f"gave up: {failure.error}"[:ERROR_MAX]
         row.due_at = None
         leases.release(row)
+        source.gave_up(session, row, failure, now)
     else:
         _retry_later(row, failure.error, now, failure.retry_after)
     session.add(row)

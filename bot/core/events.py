@@ -1,24 +1,28 @@
-"""Events: one frozen dataclass per kind of committed change, and the bus that delivers them.
+"""Events: one frozen dataclass per kind of committed change, and who subscribes to them.
 
 A domain operation changes rows and returns the event(s) of what it changed; the Slack side
-publishes them once the transaction has committed (`bot.slack.services.Services.apply`), and
-the subscribers listed in `bot.slack.subscribers` react. A failing subscriber is logged and
-does not stop the others: the change is already safe in the database.
+writes one outbox row per event and subscriber in the same transaction
+(`bot.slack.services.Services.apply`, `bot.outbox`), and the delivery engine delivers each
+row to its subscriber, at least once, by whichever replica is alive. A subscriber is called
+with the event and its `Delivery` (the delivery id it must be idempotent by); the
+subscriptions, with their ordering lanes, are made in `bot.slack.subscribers`.
 
 Every event names its incident, who acted (`actor`, a Slack user id) and when (`at`). Events
 round-trip through JSON (`Event.to_json`, `from_json`), keyed by their `kind`, so that they
 can be stored and delivered later; a kind's string never changes once released (the timeline
-keys its entries by it).
+keys its entries by it, the outbox stores it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import types
 import typing
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
@@ -228,7 +232,40 @@ class PostmortemCompleted(PostmortemEvent):
     kind: ClassVar[str] = "postmortem_completed"
 
 
-# -- the bus --------------------------------------------------------------------------------
+# -- the bot itself -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetupFailed(Event):
+    """A step of the incident's setup was given up (`step` says which, `error` why); the actor
+    is the declarer, who is told and can retry."""
+
+    kind: ClassVar[str] = "setup_failed"
+    step: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusPagePublished(Event):
+    """The incident was published on the status page (`message`, its public page at `url`):
+    said in its channel, and its card, topic and broadcast line show the link."""
+
+    kind: ClassVar[str] = "statuspage_published"
+    message: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotUpdated(Event):
+    """A change is committed but Slack refused to show it somewhere (`what`, e.g. "the
+    channel topic (Slack answered `restricted_action`)"); the actor is who made the change,
+    who is told."""
+
+    kind: ClassVar[str] = "not_updated"
+    what: str
+
+
+# -- subscriptions --------------------------------------------------------------------------
 
 E = TypeVar("E", bound=Event)
 Events = Event | Sequence[Event] | None  # what a domain operation returns
@@ -243,31 +280,116 @@ def as_list(events: Events) -> list[Event]:
     return list(events)
 
 
+def _always() -> bool:
+    return True
+
+
 @dataclass(frozen=True)
-class _Subscription:
+class Delivery:
+    """How a subscriber gets an event: under which delivery id, and whether to look first.
+
+    `key` is the delivery id: the same for every attempt of one delivery, carried by what the
+    subscriber posts (so a retry finds it). `check_first`: an earlier attempt may have got
+    through; look for `key` at the destination (since `since`) before doing it again.
+    `renew`: extend the lease right before a side effect that follows a look-up (False: another
+    replica has taken the delivery over; do nothing).
+    """
+
+    key: str
+    check_first: bool = False
+    since: datetime | None = None
+    renew: Callable[[], bool] = field(default=_always, compare=False)
+
+    @classmethod
+    def once(cls) -> Delivery:
+        """A one-off delivery (a direct call, a test): a fresh key, nothing to look for."""
+        return cls(key=uuid.uuid4().hex)
+
+
+def delivery_key(subscriber: str, event: Event) -> str:
+    """The delivery id of `event` to `subscriber`: the same event always gets the same id."""
+    digest = hashlib.sha256(event.to_json().encode()).hexdigest()[:40]
+    return f"{subscriber}:{digest}"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A subscriber, the kinds it takes, and how its deliveries of one incident are ordered.
+
+    `lane`: deliveries of one incident in the same lane go one after another, oldest first
+    (None: in any order). `barrier`: a delivery every later `needs_channel` delivery of the
+    incident waits for (making the channel). `coalesce`: only the newest pending delivery of the
+    lane matters (a refresh that re-reads the latest state); older ones are skipped.
+    `setup_step`: for IncidentDeclared, this delivery is a step of the incident's setup,
+    described for people ("creating the incident channel"). `surface`: what people see it
+    as ("the channel topic"); when a later change's delivery is given up, whoever made the
+    change is told it is not shown there (`NotUpdated`).
+    """
+
     name: str
     kinds: tuple[type[Event], ...]
-    call: Callable[[Any], None]
+    call: Callable[[Any, Delivery], None]
+    lane: str | None = None
+    barrier: bool = False
+    needs_channel: bool = False
+    coalesce: bool = False
+    setup_step: str | None = None
+    surface: str | None = None
+
+    def takes(self, event: Event) -> bool:
+        """True when `event` is of one of the kinds this subscriber takes."""
+        return isinstance(event, self.kinds)
 
 
 class EventBus:
-    """Synchronous publish/subscribe, in subscription order, each subscriber to its kinds."""
+    """The subscriptions, in subscription order, each subscriber to its kinds."""
 
     def __init__(self) -> None:
-        self._subscriptions: list[_Subscription] = []
+        self._subscriptions: list[Subscription] = []
 
-    def subscribe(self, name: str, subscriber: Callable[[E], None], *kinds: type[E]) -> None:
-        """Call `subscriber` for every event of one of `kinds` (or their subclasses)."""
+    def subscribe(
+        self,
+        name: str,
+        subscriber: Callable[[E, Delivery], None],
+        *kinds: type[E],
+        lane: str | None = None,
+        barrier: bool = False,
+        needs_channel: bool = False,
+        coalesce: bool = False,
+        setup_step: str | None = None,
+        surface: str | None = None,
+    ) -> None:
+        """Deliver every event of one of `kinds` (or their subclasses) to `subscriber`."""
         if not kinds:
             raise ValueError(f"subscriber {name} listens to no kind of event")
-        self._subscriptions.append(_Subscription(name, kinds, subscriber))
+        if len(name) > 32 or any(s.name == name for s in self._subscriptions):
+            raise ValueError(f"subscriber name {name!r} is taken or longer than 32 characters")
+        self._subscriptions.append(
+            Subscription(
+                name, kinds, subscriber, lane, barrier, needs_channel, coalesce, setup_step, surface
+            )
+        )
 
     def subscribers(self) -> list[tuple[str, tuple[type[Event], ...]]]:
-        """Who is subscribed to what, in the order they are called."""
+        """Who is subscribed to what, in the order their deliveries are written."""
         return [(s.name, s.kinds) for s in self._subscriptions]
 
+    def subscriptions_for(self, event: Event) -> list[Subscription]:
+        """The subscriptions that take `event`, in order."""
+        return [s for s in self._subscriptions if s.takes(event)]
+
+    def subscription(self, name: str) -> Subscription | None:
+        """The subscription called `name`, if there is one."""
+        return next((s for s in self._subscriptions if s.name == name), None)
+
+    def setup_steps(self) -> dict[str, str]:
+        """The subscribers that set up a new incident, and what each step is called."""
+        return {s.name: s.setup_step for s in self._subscriptions if s.setup_step}
+
     def publish(self, event: Event) -> None:
-        """Deliver `event` to its subscribers in order; one failing does not stop the rest."""
+        """Deliver `event` to its subscribers now, in this thread, in order (one-off
+        deliveries: no outbox, no retry); one failing does not stop the rest. For tests and
+        tools: the bot itself delivers through the outbox."""
         token = logcontext.incident_id.set(event.incident_id)  # structured logs say which
         try:
             self._deliver(event)
@@ -275,11 +397,9 @@ class EventBus:
             logcontext.incident_id.reset(token)
 
     def _deliver(self, event: Event) -> None:
-        for subscription in self._subscriptions:
-            if not isinstance(event, subscription.kinds):
-                continue
+        for subscription in self.subscriptions_for(event):
             try:
-                subscription.call(event)
+                subscription.call(event, Delivery.once())
             except Exception:
                 log.exception(
                     "subscriber %s failed on %s of incident %s",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, true, update
 from sqlmodel import Session, col, select
 
 
@@ -47,14 +47,24 @@ def _free(table: Any, now: datetime) -> Any:
 
 
 def claim(
-    session: Session, model: type[Row], *, owner: str, lease: timedelta, now: datetime, limit: int
+    session: Session,
+    model: type[Row],
+    *,
+    owner: str,
+    lease: timedelta,
+    now: datetime,
+    limit: int,
+    where: Any = None,
 ) -> list[Claimed]:
-    """Lease up to `limit` due rows to `owner` in one atomic conditional UPDATE, oldest first."""
+    """Lease up to `limit` due rows to `owner` in one atomic conditional UPDATE, oldest first.
+
+    `where`: a further condition on the rows (which rows are ready, which are wanted).
+    """
     table: Any = model
     due = col(table.due_at) <= now
     candidates = (
         select(table.id)
-        .where(due, _free(table, now))
+        .where(due, _free(table, now), true() if where is None else where)
         .order_by(col(table.due_at))
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.delivery import insert_ignoring
 from bot.core.errors import InvalidInput, NotFound
-from bot.core.events import IncidentEvent
+from bot.core.events import Delivery, IncidentEvent
 from bot.core.vocabulary import Role, Severity, Status
 from bot.reminders.policy import SNOOZE_CHOICES, Kind, Plan, ReminderPolicy
 from storage import Database
@@ -206,10 +206,11 @@ def snooze(
     return row.due_at
 
 
-def subscriber(db: Database, policy: ReminderPolicy) -> Callable[[IncidentEvent], None]:
-    """The event-bus subscriber: every committed change to an incident re-plans it."""
+def subscriber(db: Database, policy: ReminderPolicy) -> Callable[[IncidentEvent, Delivery], None]:
+    """The outbox subscriber: every committed change to an incident re-plans it (idempotent:
+    the plan comes from the incident's facts)."""
 
-    def on_event(event: IncidentEvent) -> None:
+    def on_event(event: IncidentEvent, delivery: Delivery) -> None:
         with db.session() as session:
             replan(session, incident_id=event.incident_id, policy=policy, now=event.at)
 

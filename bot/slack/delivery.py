@@ -14,6 +14,9 @@ and `classify` is the one function that sorts Slack's answers: ok, retry, or giv
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +65,11 @@ WORKSPACE_TROUBLE = frozenset(
 )
 
 
+def replica_id() -> str:
+    """A name for this process that is unique among replicas: host, pid and a random tag."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 class Outcome(StrEnum):
     """What happened to one claimed item."""
 
@@ -89,13 +97,17 @@ class Message:
 
 
 def delivery_client(slack: WebClient, *, lease: timedelta) -> WebClient:
-    """A client like `slack` whose calls end well within the lease, with no silent retries."""
-    return WebClient(
+    """A client like `slack` (its class, and its metrics if it counts calls) whose calls end
+    well within the lease, with no silent retries."""
+    client = type(slack)(
         token=slack.token,
         base_url=slack.base_url,
         timeout=max(1, min(10, int(lease.total_seconds() / 3))),
         retry_handlers=[],
     )
+    if hasattr(slack, "metrics"):  # web.observability.InstrumentedWebClient
+        client.metrics = slack.metrics  # type: ignore[attr-defined]
+    return client
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -1,7 +1,8 @@
 """Periodic jobs driven by APScheduler; the database decides who sends what.
 
 Every replica runs the same ticks of the delivery engine (`bot.slack.delivery`): claim due
-items (an atomic conditional UPDATE gives each to one replica) and send them. The reminder
+items (an atomic conditional UPDATE gives each to one replica) and send them. The outbox's
+tick wakes its dispatcher (`bot.slack.outbox`), and an hourly job trims delivered rows. The reminder
 tick also re-plans incidents whose events were lost, and if the next reminder falls due
 before the next tick, wakes up exactly then. APScheduler only drives the ticking: its job
 store is in memory and never shared (one store cannot be shared between processes).
@@ -10,8 +11,6 @@ store is in memory and never shared (one store cannot be shared between processe
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -28,7 +27,7 @@ from bot.reminders import claims
 from bot.reminders.claims import ReminderSource
 from bot.reminders.policy import ReminderPolicy
 from bot.slack import reminder_sender
-from bot.slack.delivery import Runner, delivery_client
+from bot.slack.delivery import Runner, delivery_client, replica_id
 from bot.slack.followup_sender import FollowUpTicker
 from bot.slack.services import Services
 from storage.types import utcnow
@@ -37,17 +36,15 @@ log = logging.getLogger(__name__)
 
 TICK_JOB = "reminders-tick"
 FOLLOWUPS_JOB = "followups-tick"
+OUTBOX_JOB = "outbox-tick"
+OUTBOX_TRIM_JOB = "outbox-trim"
+OUTBOX_TRIM_EVERY = timedelta(hours=1)
 NOTICES_JOB = "notices-tick"
 WAKEUP_JOB = "reminders-wakeup"
 RECONCILE_EVERY = timedelta(seconds=60)
 RECONCILE_BATCH = 500
 RECONCILE_ROUNDS = 100  # at most 50,000 incidents re-planned in one tick; the rest next time
 SEND_THREADS = 8
-
-
-def replica_id() -> str:
-    """A name for this process that is unique among replicas: host, pid and a random tag."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -193,6 +190,17 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     ticker = schedule_reminders(scheduler, services)
     followups = FollowUpTicker(services, owner=ticker.owner)  # action items, post-mortems
     _every_tick(scheduler, services, FOLLOWUPS_JOB, followups.safe_tick)
+    _every_tick(scheduler, services, OUTBOX_JOB, services.outbox.safe_tick)
+    scheduler.add_job(
+        services.outbox.safe_trim,
+        "interval",
+        seconds=OUTBOX_TRIM_EVERY.total_seconds(),
+        id=OUTBOX_TRIM_JOB,
+        next_run_time=utcnow(),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
     from bot.slack.notice_sender import NoticeRunner  # stakeholder notices (imports us)
 
     notices = NoticeRunner(services, owner=ticker.owner, scheduler=scheduler)

@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 
 from bot.core import slack_text
 from bot.core.delivery import Delivered, Failure, Job, Receipt
-from bot.core.events import IncidentEvent
+from bot.core.events import Event
 from bot.core.sending import Permanent, Sender, SendError
 from bot.outbound.mastodon import MastodonSender
 from bot.outbound.notice_mail import NoticeMailSender
@@ -190,6 +190,6 @@ class NoticeRunner:
             misfire_grace_time=None,
         )
 
-    def on_event(self, event: IncidentEvent) -> None:
+    def on_event(self, event: Event) -> None:
         """Event-bus subscriber: a committed change may have planned notices."""
         self.wake()

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import incidents
 from bot import timeline as tl
-from bot.core.events import IncidentEvent
+from bot.core.events import Delivery, IncidentEvent
 from bot.slack.directory import MessageRef
 from storage.models import Incident
 
@@ -119,8 +119,9 @@ class TimelineCapture:
 
     # -- the bot's own entries -------------------------------------------------------------
 
-    def on_event(self, event: IncidentEvent) -> None:
-        """Event-bus subscriber: record every incident change on its timeline."""
+    def on_event(self, event: IncidentEvent, delivery: Delivery | None = None) -> None:
+        """Outbox subscriber: record every incident change on its timeline (once: entries are
+        keyed by the event)."""
         with self.services.db.session() as session:
             incident = incidents.get(session, incident_id=event.incident_id)
             name_of = self.directory.user_name

@@ -7,12 +7,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
 from blocks.payloads import DeclareOrigin, IncidentValue
-from bot import incidents
+from bot import incidents, outbox
 from bot.core.errors import InvalidInput
 from bot.core.slack_text import escape
 from bot.incidents import rules
@@ -184,20 +183,20 @@ def _declare_failed(
 
 
 def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    """The "Retry setup" button finishes an incident whose setup failed."""
+    """The "Retry setup" button: the incident's given-up setup steps are tried again now."""
     ack()
     services = services_of(context)
     incident_id = scope_of(context).expect(IncidentValue).incident_id
-    try:
-        view = services.surfaces.setup(incident_id)
-    except SlackApiError:
-        return  # the failure was recorded and the declarer told again, with the button
+    with services.db.session() as session:
+        outbox.retry_incident(session, services.events, incident_id=incident_id)
+        number = incidents.get(session, incident_id=incident_id).number
+    services.outbox.kick()
     channel = body.get("channel", {}).get("id")
     if channel and body.get("message"):
         services.slack.chat_update(
             channel=channel,
             ts=body["message"]["ts"],
-            text=f"Incident #{view.incident.number} is set up: <#{view.incident.channel_id}>.",
+            text=f"Retrying the setup of incident #{number}: its channel is on its way.",
             blocks=[],
         )
 

@@ -33,6 +33,7 @@ from blocks import (
     statuspage,
     timeline,
 )
+from blocks import outbox as outbox_blocks
 from blocks.payloads import DeclareOrigin, MessageCopy, SharedMessage
 from blocks.text import link, truncate
 from bot.alerts.escalation import Targets
@@ -45,6 +46,7 @@ from bot.followups.policy import Kind as FollowUpKind
 from bot.incidents import IncidentView
 from bot.insights.figures import Figures
 from bot.library import HomeLists
+from bot.outbox import Counts, Undelivered
 from bot.reminders.claims import Outgoing as ReminderOutgoing
 from bot.reminders.policy import Kind as ReminderKind
 from bot.stakeholders.actions import CommsRow
@@ -229,6 +231,24 @@ def comms_row(text: str, *, state: str = "sent", channel: str = "email", to: str
         last_error=text if state != "sent" else None,
         requested_by="U0ALICE",
         summary=text,
+    )
+
+
+def undelivered(text: str, *, failed: bool = False, private: bool = False) -> Undelivered:
+    """An outbox delivery of an incident titled `text`, whose last error quotes `text`."""
+    return Undelivered(
+        row_id=3,
+        incident_id=7,
+        number=12,
+        title=text[:150],
+        private=private,
+        subscriber="card",
+        event_kind="status_changed",
+        attempts=2,
+        last_error=f"gave up: Slack answered `{text}`",
+        due_at=None if failed else NOW,
+        created_at=NOW - timedelta(minutes=3),
+        leased=False,
     )
 
 
@@ -431,12 +451,24 @@ BUILDERS: dict[str, list[Case]] = {
             PAGE, incident_id=7, headline=t, title=t[:150], on_page_url=None
         )
     ],
+    "outbox.delivery_line": [
+        lambda t: outbox_blocks.delivery_line(undelivered(t), now=NOW),
+        lambda t: outbox_blocks.delivery_line(undelivered(t, failed=True), now=NOW),
+    ],
+    "outbox.deliveries_blocks": [
+        lambda t: outbox_blocks.deliveries_blocks(
+            [undelivered(t), undelivered(t, failed=True, private=True)],
+            Counts(pending=1, overdue=0, failed=1),
+            now=NOW,
+        )
+    ],
     "text.link": [lambda t: link(HOSTILE_LINK, t), lambda t: link("https://example.com/x", t)],
     "text.truncate": [lambda t: truncate(t, 20)],  # plain: used on both, escaping is the caller's
 }
 
 # Helpers that render nothing a person typed (ids, labels, numbers, dates, lookups).
 NO_TEXT = {
+    "outbox.deliveries_text",  # counts only
     # the figures: counts and durations, nothing typed
     "insights.figures_text",
     "insights.severity_text",

@@ -40,6 +40,9 @@ EXAMPLES: list[ev.Event] = [
     ev.PostmortemOpened(**WHO),
     ev.PostmortemEdited(**WHO),
     ev.PostmortemCompleted(**WHO),
+    ev.SetupFailed(**WHO, step="channel", error="Creating the incident channel failed: `x`."),
+    ev.StatusPagePublished(**WHO, message="Fixed <!here>", url="https://status.example/i/1"),
+    ev.NotUpdated(**WHO, what="the channel topic (Slack answered `restricted_action`)"),
 ]
 
 
@@ -92,10 +95,10 @@ def test_the_bus_calls_subscribers_of_the_kind_in_order_and_survives_a_failure()
     bus = ev.EventBus()
     calls: list[tuple[str, str]] = []
 
-    def record(name: str) -> Callable[[ev.Event], None]:
-        return lambda event: calls.append((name, event.kind))
+    def record(name: str) -> Callable[[ev.Event, ev.Delivery], None]:
+        return lambda event, delivery: calls.append((name, event.kind))
 
-    def broken(event: ev.Event) -> None:
+    def broken(event: ev.Event, delivery: ev.Delivery) -> None:
         raise RuntimeError("Slack is down")
 
     bus.subscribe("incidents", record("incidents"), ev.IncidentEvent)
@@ -119,8 +122,24 @@ def test_the_bus_calls_subscribers_of_the_kind_in_order_and_survives_a_failure()
         ("items", "postmortem_completed"),
     ]
     assert [name for name, _ in bus.subscribers()] == ["incidents", "broken", "resolved", "items"]
+    assert [s.name for s in bus.subscriptions_for(EXAMPLES[6])] == [
+        "incidents",
+        "broken",
+        "resolved",
+    ]
     with pytest.raises(ValueError, match="no kind"):
         bus.subscribe("nothing", record("nothing"))
+    with pytest.raises(ValueError, match="taken"):
+        bus.subscribe("items", record("items"), ev.Event)
+
+
+def test_a_delivery_id_names_one_event_for_one_subscriber() -> None:
+    keys = {ev.delivery_key("card", event) for event in EXAMPLES}
+    assert len(keys) == len(EXAMPLES)  # every event its own id
+    again = ev.from_json(EXAMPLES[1].to_json())
+    assert ev.delivery_key("card", again) == ev.delivery_key("card", EXAMPLES[1])
+    assert ev.delivery_key("topic", EXAMPLES[1]) != ev.delivery_key("card", EXAMPLES[1])
+    assert all(len(key) <= 80 for key in keys)
 
 
 def test_as_list_takes_none_one_or_several() -> None:

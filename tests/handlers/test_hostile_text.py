@@ -8,6 +8,7 @@ and the App Home. Slash-command text arrives escaped by Slack and is escaped exa
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -134,7 +135,13 @@ def test_command_text_is_stored_as_meant_and_escaped_once(
     with bot.runtime.services.db.session() as session:
         item = session.exec(select(ActionItem)).one()
     assert item.text == "Rotate the key <!here> & tell <http://evil.example|ops>"
-    notice = slack.messages(must(incident.channel_id))[-1]
+    channel = must(incident.channel_id)
+
+    def announced() -> list[dict[str, Any]]:  # the outbox delivers it after the answer
+        return [m for m in slack.messages(channel) if "Rotate the key" in m.get("text", "")]
+
+    slack.wait_for(announced)
+    notice = announced()[-1]
     assert "Rotate the key &lt;!here&gt; &amp; tell" in notice["text"]
     assert_no_markup_from_input(notice)
     for message in slack.dms(workspace.alice):

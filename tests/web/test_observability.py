@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk.errors import SlackApiError
 
 from bot.core import logcontext
-from bot.core.events import EventBus, StatusChanged
+from bot.core.events import Delivery, EventBus, StatusChanged
 from bot.core.vocabulary import Status
 from tests.conftest import Workspace
 from tests.emulator import SlackEmulator
@@ -118,7 +118,7 @@ def test_json_lines_carry_incident_kind_and_slack_error(json_log: io.StringIO) -
     log = logging.getLogger("tests.json")
     bus = EventBus()
 
-    def failing(event: StatusChanged) -> None:
+    def failing(event: StatusChanged, delivery: Delivery) -> None:
         raise RuntimeError("boom")
 
     bus.subscribe("failing", failing, StatusChanged)

@@ -50,8 +50,11 @@ def test_status_through_every_stage_to_resolved(
     assert slack.channel(channel)["topic"]["value"] == (
         f"SEV2 | Monitoring | IM: <@{workspace.bob}>"
     )
-    notices = [m["text"] for m in slack.messages(channel)]
-    assert any("from Investigating to *Identified*" in t for t in notices)
+    slack.wait_for(  # the notices are deliveries of their own, next to the topic's
+        lambda: any(
+            "from Investigating to *Identified*" in m["text"] for m in slack.messages(channel)
+        )
+    )
     assert "Monitoring" in str(_card(slack, current)["blocks"])
 
     driver.slash_command("resolve", user=workspace.bob, channel=channel)
@@ -204,7 +207,8 @@ def test_card_controls(
     slack.wait_for("views.open", count=3)
     assert slack.modal(workspace.alice)["callback_id"] == "resolve_modal"
     slack.wait_for(lambda: "SEV1" in str(_card(slack, incident)["blocks"]))
-    assert slack.channel(channel)["topic"]["value"].startswith("SEV1 | Identified")
+    # The topic is a delivery of its own, next to the card's.
+    slack.wait_for(lambda: slack.channel(channel)["topic"]["value"].startswith("SEV1 | Identified"))
 
 
 def test_resolved_incident_can_be_reopened(

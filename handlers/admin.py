@@ -1,0 +1,90 @@
+"""`/incident admin deliveries`: what the outbox has not delivered, with a Retry button each.
+
+Who may see and retry deliveries is decided in one place, `may_manage_deliveries`: the
+incident admins (INCIDENT_ADMINS); everyone while INCIDENT_ADMINS is empty (private
+incidents' titles are never listed). The gate (handlers/access.py) lets the requests through
+as `Permission.ANYONE`: they are about the bot, not one incident.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_bolt.context.respond import Respond
+
+from blocks.ids import Action
+from blocks.outbox import deliveries_blocks, deliveries_text
+from blocks.payloads import DeliveryValue
+from bot import outbox
+from bot.core.errors import DomainError, InvalidInput
+from bot.permissions import Permission
+from bot.slack.outbox import OVERDUE_AFTER
+from bot.slack.services import Services
+from handlers.access import on_action
+from handlers.commands import route
+from handlers.context import CommandRequest, scope_of, services_of
+from storage.types import utcnow
+
+USAGE = "`/incident admin deliveries` lists the deliveries that failed or are waiting."
+
+
+class NotAllowed(DomainError):
+    """The user may not do this."""
+
+
+def may_manage_deliveries(services: Services, user_id: str) -> bool:
+    """True when `user_id` may list the outbox's deliveries and retry them.
+
+    The incident admins (INCIDENT_ADMINS, user groups expanded); everyone when there are none.
+    """
+    if services.settings.admins.empty:
+        return True
+    return user_id in services.access.admins()
+
+
+def _require(services: Services, user_id: str) -> None:
+    if not may_manage_deliveries(services, user_id):
+        raise NotAllowed("Only the incident bot's admins can see and retry deliveries.")
+
+
+def _listing(services: Services, note: str = "") -> dict[str, Any]:
+    now = utcnow()
+    with services.db.read() as session:
+        items = outbox.undelivered(session, now=now)
+        counts = outbox.counts(session, now=now, late=OVERDUE_AFTER)
+    return {
+        "text": deliveries_text(counts),
+        "blocks": deliveries_blocks(items, counts, now=now, note=note),
+    }
+
+
+@route("admin", need=Permission.ANYONE)
+def admin_command(request: CommandRequest) -> None:
+    """`/incident admin deliveries`"""
+    what = request.args.strip().lower()
+    if what != "deliveries":
+        raise InvalidInput(f"Unknown admin command `{what or '(none)'}`. {USAGE}")
+    _require(request.services, request.user_id)
+    request.respond(response_type="ephemeral", **_listing(request.services))
+
+
+def retry_delivery(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    """The list's Retry button: try that delivery again now, then show the list again."""
+    ack()
+    services = services_of(context)
+    _require(services, body["user"]["id"])
+    value = scope_of(context).expect(DeliveryValue).delivery_id
+    with services.db.session() as session:
+        row = outbox.retry(session, services.events, row_id=value)
+    if row is None:
+        note = ":white_check_mark: That delivery is done already."
+    else:
+        note = f":repeat: Retrying `{row.subscriber}` of incident delivery {value} now."
+        services.outbox.kick()
+    respond(replace_original=True, response_type="ephemeral", **_listing(services, note))
+
+
+def register(app: App) -> None:
+    """Register the admin listeners (the command is routed by handlers.commands)."""
+    on_action(app, Action.RETRY_DELIVERY, retry_delivery, need=Permission.ANYONE)
