@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
@@ -33,6 +34,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 READ_ONLY = "incident_bot_read_only"  # execution option set by Database.read()
 DEFAULT_URL = "sqlite:///./incident-bot.db"  # the bot's default DATABASE_URL
+_WROTE = "incident_bot_wrote"  # connection info: this transaction inserted, updated or deleted
+
+# Called in every write transaction of Database.session() before it commits, while set (the
+# processing of one request from Slack sets it: see bot/core/inbox.py). It may add statements
+# to the transaction, or raise to roll it back.
+WRITE_FENCE: ContextVar[Callable[[Session], None] | None] = ContextVar(
+    "incident_bot_write_fence", default=None
+)
+
+
+def _forget_writes(conn: Any) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+def _note_write(
+    conn: Any, _cursor: Any, _statement: Any, _params: Any, context: Any, _many: bool
+) -> None:
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        conn.info[_WROTE] = True
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -58,8 +78,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    event.listen(engine, "begin", _forget_writes)
+    event.listen(engine, "after_cursor_execute", _note_write)
+    return engine
+
+
+def _wrote(session: Session) -> bool:
+    """True when the session's open transaction has inserted, updated or deleted rows."""
+    session.flush()
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().info.get(_WROTE))
 
 
 class Database:
@@ -86,6 +117,9 @@ class Database:
         with lock, Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
+                fence = WRITE_FENCE.get()
+                if fence is not None and _wrote(session):
+                    fence(session)
                 session.commit()
             except BaseException:
                 session.rollback()

@@ -97,4 +97,9 @@ class IncidentUpdate(SQLModel, table=True):
 
 
 # Feature tables live in their own modules; importing them registers them on the metadata.
-from storage import models_postmortems, models_reminders, models_timeline  # noqa: E402, F401
+from storage import (  # noqa: E402, F401
+    models_inbox,
+    models_postmortems,
+    models_reminders,
+    models_timeline,
+)
