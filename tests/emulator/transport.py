@@ -39,6 +39,8 @@ class HttpResponse:
 
 
 App = Callable[[HttpRequest], HttpResponse]
+# Takes over a connection that asked to become a WebSocket: (socket, rfile, wfile, request).
+Upgrade = Callable[[Any, Any, Any, HttpRequest], None]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -61,9 +63,19 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _handle(self) -> None:
-        body = self._read_body()
         url = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
+        upgrade = self.server.upgrade
+        if upgrade is not None and headers.get("upgrade", "").lower() == "websocket":
+            self.close_connection = True
+            upgrade(
+                self.connection,
+                self.rfile,
+                self.wfile,
+                HttpRequest(self.command, url.path, url.query, headers, b""),
+            )
+            return
+        body = self._read_body()
         request = HttpRequest(self.command, url.path, url.query, headers, body)
         try:
             response = self.server.app(request)
@@ -91,6 +103,7 @@ class EmulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], app: App) -> None:
+    def __init__(self, address: tuple[str, int], app: App, upgrade: Upgrade | None = None) -> None:
         super().__init__(address, _Handler)
         self.app = app
+        self.upgrade = upgrade
