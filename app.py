@@ -12,9 +12,7 @@ import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -28,11 +26,13 @@ from starlette.applications import Starlette
 import handlers
 from bot.core.errors import ConfigError
 from bot.settings import Settings, load_settings
-from bot.slack import jobs, subscribers
+from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
 from web import keepalive
-from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
+from web.intake import Intake
+from web.server import GracefulServer, ListenerPool, acks_first, create_web_app, server_config
+from web.socket_mode import DurableSocketMode
 
 log = logging.getLogger("incident_bot")
 LISTENER_THREADS_MAX = 1024  # threads are added only while none is idle
@@ -47,6 +47,7 @@ class Runtime:
     web_app: Starlette
     scheduler: BackgroundScheduler
     executor: ThreadPoolExecutor
+    intake: Intake
 
     def start_background(self) -> None:
         """Start the scheduler (the server is started by the caller)."""
@@ -78,9 +79,10 @@ def create_runtime(settings: Settings) -> Runtime:
     """Build the whole bot from settings: database, Slack client, Bolt app, web app."""
     settings.check_slack_credentials()
     keepalive.install()  # slack_sdk's urllib calls reuse connections (no handshake per call)
+    client = slack_client(settings)
+    us = identity.learn(settings, client)  # who requests must be for (auth.test, bots.info)
     db = Database(settings.database_url)
     db.migrate()
-    client = slack_client(settings)
     services = Services(settings=settings, db=db, slack=client)
     subscribers.install(services)
     # At most WORKER_THREADS listeners work after acknowledging; new requests never wait.
@@ -90,19 +92,33 @@ def create_runtime(settings: Settings) -> Runtime:
         signing_secret=settings.slack_signing_secret or None,
         process_before_response=False,
         listener_executor=executor,
-        request_verification_enabled=not settings.socket_mode,
+        # web/server.py verifies signatures on the raw bytes before anything is parsed.
+        request_verification_enabled=False,
     )
     bolt_app.use(acks_first(executor))
     handlers.register_all(bolt_app, services)
+    intake = Intake(
+        bolt_app=bolt_app,
+        db=db,
+        owner=jobs.replica_id(),
+        lease_seconds=settings.inbox_lease_seconds,
+        retention_days=settings.inbox_retention_days,
+        resumable=handlers.resumable,
+    )
     web_app = create_web_app(
         bolt_app=None if settings.socket_mode else bolt_app,
         db=db,
+        intake=intake,
+        identity=us,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
+        max_body_bytes=settings.request_max_bytes,
+        body_timeout=settings.request_body_timeout_seconds,
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs.schedule(scheduler, services)
-    return Runtime(services, bolt_app, web_app, scheduler, executor)
+    intake.schedule(scheduler)
+    return Runtime(services, bolt_app, web_app, scheduler, executor, intake)
 
 
 def serve(runtime: Runtime) -> None:
@@ -113,19 +129,21 @@ def serve(runtime: Runtime) -> None:
     # full passes, whose pauses (100-300 ms) otherwise stall every acknowledgement under load.
     gc.collect()
     gc.freeze()
-    socket_handler: Any = None
+    socket_handler: DurableSocketMode | None = None
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        socket_handler = SocketModeHandler(runtime.bolt_app, settings.slack_app_token)
+        socket_handler = DurableSocketMode(
+            app_token=settings.slack_app_token,
+            web_client=runtime.services.slack,
+            intake=runtime.intake,
+        )
         socket_handler.connect()
         log.info("connected to Slack in Socket Mode")
-    config = uvicorn.Config(
+    config = server_config(
         runtime.web_app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=20,
+        header_timeout=settings.request_header_timeout_seconds,
     )
     server = GracefulServer(config)
     try:

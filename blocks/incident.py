@@ -149,7 +149,8 @@ def broadcast_blocks(view: IncidentView, *, now: datetime) -> list[Block]:
     else:
         age = f"open for {duration((now - inc.declared_at).total_seconds())}"
     return [
-        SectionBlock(text=truncate(line, SECTION_MAX)),
+        # The block id finds the line again if the bot stopped before it recorded its ts.
+        SectionBlock(text=truncate(line, SECTION_MAX), block_id=f"incident_broadcast_{inc.id}"),
         ContextBlock(
             elements=[MarkdownTextObject(text=f"Declared {slack_date(inc.declared_at)} · {age}")]
         ),
@@ -168,7 +169,12 @@ def checklist_text(view: IncidentView) -> str:
 
 def checklist_blocks(view: IncidentView) -> list[Block]:
     """The incident manager's checklist as blocks."""
-    return [SectionBlock(text=truncate(checklist_text(view), SECTION_MAX))]
+    return [
+        SectionBlock(
+            text=truncate(checklist_text(view), SECTION_MAX),
+            block_id=f"incident_checklist_{view.incident.id}",
+        )
+    ]
 
 
 def setup_failed_text(view: IncidentView, error: str) -> str:

@@ -117,45 +117,54 @@ class IncidentSlack:
 
     # -- setup -------------------------------------------------------------------------
 
-    def _claim_setup(self, incident_id: int) -> bool:
-        """Atomically mark the setup as running; False if another worker holds it."""
+    def _claim_setup(self, incident_id: int, *, take_over: bool = False) -> bool:
+        """Atomically mark the setup as running; False if another worker holds it.
+
+        `take_over`: also a setup marked running, however recently (the caller knows that
+        whoever ran it is gone: the inbox gave it the declaration of a crashed replica).
+        """
         now = utcnow()
+        running = col(Incident.setup_state) == "running"
+        if not take_over:
+            running = running & (col(Incident.updated_at) < now - SETUP_STALE_AFTER)
         with self.services.db.session() as session:
             result = session.execute(
                 update(Incident)
                 .where(col(Incident.id) == incident_id)
-                .where(
-                    or_(
-                        col(Incident.setup_state).in_(["pending", "failed"]),
-                        (col(Incident.setup_state) == "running")
-                        & (col(Incident.updated_at) < now - SETUP_STALE_AFTER),
-                    )
-                )
+                .where(or_(col(Incident.setup_state).in_(["pending", "failed"]), running))
                 .values(setup_state="running", updated_at=now)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def setup(self, incident_id: int) -> IncidentView:
-        """Create channel, invite, topic, card and pin, broadcast, DM the manager."""
-        if not self._claim_setup(incident_id):
+    def setup(self, incident_id: int, *, take_over: bool = False) -> IncidentView:
+        """Create channel, invite, topic, card and pin, broadcast, DM the manager.
+
+        Every step is done once: a step whose result is recorded is skipped, and a setup that
+        resumes one that stopped (a failure, a crash) first looks in Slack for what the
+        stopped one may have made without recording it: the channel (by its name), the card,
+        the announcement and the checklist (by their block ids).
+        """
+        state = self._view(incident_id).incident.setup_state
+        if not self._claim_setup(incident_id, take_over=take_over):
             view = self._view(incident_id)
             if view.incident.setup_state == "complete":
                 return view
             raise SetupBusy(f"Incident #{view.incident.number} is being set up right now.")
+        resuming = take_over or state != "pending"
         step = "creating the incident channel"
         try:
-            view = self._create_channel(self._view(incident_id))
+            view = self._create_channel(self._view(incident_id), resuming=resuming)
             step = "inviting people to the channel"
             self._invite(view, [view.incident.declared_by, view.manager])
             step = "setting the channel topic"
             self.slack.conversations_setTopic(channel=self._channel(view), topic=render.topic(view))
             step = "posting the incident card"
-            view = self._post_card(view)
+            view = self._post_card(view, resuming=resuming)
             step = "announcing the incident"
-            view = self._announce(view)
+            view = self._announce(view, resuming=resuming)
             step = "messaging the incident manager"
             if view.manager:
-                self._send_checklist(view, view.manager)
+                self._send_checklist(view, view.manager, resuming=resuming)
         except (SlackApiError, NoFreeName) as exc:
             why = f"Slack answered {_slack_error(exc)}" if isinstance(exc, SlackApiError) else exc
             error = f"{step.capitalize()} failed: {why}."
@@ -166,25 +175,72 @@ class IncidentSlack:
         self._save(incident_id, setup_state="complete", setup_error=None, updated_at=utcnow())
         return self._view(incident_id)
 
-    def _create_channel(self, view: IncidentView) -> IncidentView:
+    def _create_channel(self, view: IncidentView, *, resuming: bool = False) -> IncidentView:
         inc = view.incident
         if inc.channel_id:
             return view
+        assert inc.id is not None
         prefix = self.services.settings.incident_channel_prefix
         for attempt in range(NAME_ATTEMPTS):
             name = channel_name(prefix, inc.number, inc.title, attempt)
             try:
-                response = self.slack.conversations_create(name=name, is_private=inc.private)
+                channel = self.slack.conversations_create(name=name, is_private=inc.private)[
+                    "channel"
+                ]
             except SlackApiError as exc:
-                if exc.response.get("error") == "name_taken":
+                if exc.response.get("error") != "name_taken":
+                    raise
+                channel = self._made_before(view, name) if resuming else None
+                if channel is None:
                     log.info("channel name %s is taken; trying another", name)
                     continue
-                raise
-            channel = response["channel"]
-            assert inc.id is not None
+                log.info("incident %s: adopting #%s, made before a restart", inc.id, name)
             self._save(inc.id, channel_id=channel["id"], channel_name=channel["name"])
             return self._view(inc.id)
         raise NoFreeName(f"Slack answered `name_taken` for {NAME_ATTEMPTS} channel names.")
+
+    def _made_before(self, view: IncidentView, name: str) -> dict[str, Any] | None:
+        """The channel `name` if a stopped setup of this incident made it without recording it.
+
+        That is: the bot created it, after the incident was declared, and no incident has it.
+        """
+        since = view.incident.declared_at.timestamp() - 60
+        for page in self.slack.conversations_list(
+            types="private_channel" if view.incident.private else "public_channel",
+            exclude_archived=True,
+            limit=1000,
+        ):
+            for channel in page.get("channels", []):
+                if channel.get("name") != name:
+                    continue
+                if (
+                    channel.get("creator") != self.bot_user_id()
+                    or channel.get("created", 0) < since
+                ):
+                    return None
+                with self.services.db.read() as session:
+                    taken = incidents.by_channel(session, channel_id=str(channel["id"]))
+                return None if taken is not None else dict(channel)
+        return None
+
+    def _posted_before(self, channel: str, block_id: str, view: IncidentView) -> str | None:
+        """The ts of the bot's message with `block_id` in `channel` since the declaration."""
+        try:
+            history = self.slack.conversations_history(
+                channel=channel,
+                oldest=f"{view.incident.declared_at.timestamp() - 60:.6f}",
+                limit=200,
+            )
+        except SlackApiError as exc:
+            log.warning("could not look for %s in %s: %s", block_id, channel, _slack_error(exc))
+            return None
+        messages: list[dict[str, Any]] = history.get("messages") or []
+        for message in messages:
+            if message.get("user") != self.bot_user_id() and not message.get("bot_id"):
+                continue
+            if any(block.get("block_id") == block_id for block in message.get("blocks") or []):
+                return str(message["ts"])
+        return None
 
     def _invite(self, view: IncidentView, users: list[str | None]) -> None:
         wanted = {u for u in users if u and u != self.bot_user_id()}
@@ -200,16 +256,17 @@ class IncidentSlack:
                     continue
                 raise
 
-    def _post_card(self, view: IncidentView) -> IncidentView:
+    def _post_card(self, view: IncidentView, *, resuming: bool = False) -> IncidentView:
         inc = view.incident
         assert inc.id is not None
         if not inc.card_ts:
-            response = self.slack.chat_postMessage(
-                channel=self._channel(view),
-                text=render.card_text(view),
-                blocks=render.card_blocks(view),
-            )
-            self._save(inc.id, card_ts=response["ts"])
+            channel = self._channel(view)
+            ts = self._posted_before(channel, f"incident_card_{inc.id}", view) if resuming else None
+            if ts is None:
+                ts = self.slack.chat_postMessage(
+                    channel=channel, text=render.card_text(view), blocks=render.card_blocks(view)
+                )["ts"]
+            self._save(inc.id, card_ts=ts)
             view = self._view(inc.id)
         try:
             self.slack.pins_add(channel=self._channel(view), timestamp=view.incident.card_ts)
@@ -218,7 +275,7 @@ class IncidentSlack:
                 raise
         return view
 
-    def _announce(self, view: IncidentView) -> IncidentView:
+    def _announce(self, view: IncidentView, *, resuming: bool = False) -> IncidentView:
         inc = view.incident
         assert inc.id is not None
         if inc.private or inc.broadcast_ts:
@@ -226,18 +283,26 @@ class IncidentSlack:
         channel = self.broadcast_channel()
         if channel is None:
             return view
-        response = self.slack.chat_postMessage(
-            channel=channel,
-            text=f"New incident: {render.card_text(view)}",
-            blocks=render.broadcast_blocks(view, now=utcnow()),
-            unfurl_links=False,
-        )
-        self._save(inc.id, broadcast_channel_id=response["channel"], broadcast_ts=response["ts"])
+        block_id = f"incident_broadcast_{inc.id}"
+        ts = self._posted_before(channel, block_id, view) if resuming else None
+        if ts is None:
+            response = self.slack.chat_postMessage(
+                channel=channel,
+                text=f"New incident: {render.card_text(view)}",
+                blocks=render.broadcast_blocks(view, now=utcnow()),
+                unfurl_links=False,
+            )
+            channel, ts = response["channel"], response["ts"]
+        self._save(inc.id, broadcast_channel_id=channel, broadcast_ts=ts)
         return self._view(inc.id)
 
-    def _send_checklist(self, view: IncidentView, user: str) -> None:
+    def _send_checklist(self, view: IncidentView, user: str, *, resuming: bool = False) -> None:
         if user == self.bot_user_id():
             return
+        if resuming:
+            dm = str(self.slack.conversations_open(users=user)["channel"]["id"])
+            if self._posted_before(dm, f"incident_checklist_{view.incident.id}", view):
+                return
         self.slack.chat_postMessage(
             channel=user, text=render.checklist_text(view), blocks=render.checklist_blocks(view)
         )

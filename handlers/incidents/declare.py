@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -12,10 +13,12 @@ from slack_sdk.errors import SlackApiError
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
 from bot import incidents
-from bot.core.errors import InvalidInput
+from bot.core.errors import DomainError, InvalidInput
+from bot.core.inbox import InboxSuperseded
 from bot.slack.operations import declare_incident
+from bot.slack.surfaces import IncidentSlack
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, services_of
+from handlers.context import CommandRequest, ack_then, resumed, services_of
 from handlers.errors import new_reference
 from handlers.guard import guarded
 from handlers.payloads import metadata, state_value
@@ -66,14 +69,16 @@ def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> N
 
 
 def submit_declare(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
-    """Validate, close the modal, record the incident, then build its channel and card.
+    """Validate, record the incident, close the form; then build its channel and card.
 
-    The modal closes as soon as the input is valid, so Slack gets its answer in a few
-    milliseconds however busy the bot is; one incident per form is still guaranteed by the
-    database (the form's view id is the incident's unique declare_key). If recording fails,
-    the declarer gets a direct message with what they entered.
+    The incident is committed before Slack gets its answer: once the form has closed, the
+    incident exists whatever becomes of the bot. One incident per form is guaranteed by the
+    database (the form's view id is the incident's unique declare_key). Its channel, card and
+    announcement are built after the answer; a bot stopped in the middle of them resumes
+    them from the inbox (web/intake.py). If recording fails, the form stays open with the
+    reason, and what the declarer typed is still in it.
     """
     services = services_of(context)
     user = body["user"]["id"]
@@ -99,49 +104,47 @@ def submit_declare(
         "origin_message_ts": origin.get("ts") or None,
         "origin_permalink": origin.get("permalink") or None,
     }
-
-    def record() -> None:
-        try:
-            incident, event = declare_incident(services, **fields)
-        except Exception as exc:
-            _declare_failed(client, user=user, form=form, error=exc)
-            return
-        if event is None:
-            log.info(
-                "declare form %s submitted again; incident #%s exists", view_id, incident.number
-            )
-            return
-        services.events.publish(event)
-
-    view_id = view["id"]
-    ack_then(ack, record)  # the form's payload is not kept while the work waits for a slot
-
-
-def _declare_failed(
-    client: WebClient, *, user: str, form: dict[str, Any], error: Exception
-) -> None:
-    """Tell the declarer that nothing was created, and give them back what they typed."""
-    reference = new_reference()
-    log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
-    entered = "\n".join(
-        f"*{label}:* {form[key]}"
-        for key, label in (
-            ("title", "Title"),
-            ("severity", "Severity"),
-            ("summary", "Summary"),
-            ("impact", "Impact"),
-        )
-        if form.get(key)
-    )
-    text = (
-        f":x: Your incident could not be recorded, so nothing was created (reference "
-        f"`{reference}` for whoever runs the incident bot). Declare it again with "
-        f"`/incident declare`; this is what you entered:\n{entered}"
-    )
     try:
-        client.chat_postMessage(channel=user, text=text)
-    except Exception:
-        log.exception("could not tell %s that declaring failed (reference %s)", user, reference)
+        incident, event = declare_incident(services, **fields)
+    except InboxSuperseded:
+        raise  # another replica processes this submission
+    except Exception as exc:
+        reference = new_reference()
+        log.error("could not record a declared incident (reference %s)", reference, exc_info=exc)
+        ack(
+            response_action="errors",
+            errors={
+                Field.TITLE.value: (
+                    f"The incident could not be recorded, so nothing was created (reference "
+                    f"{reference}). Submit again in a moment."
+                )
+            },
+        )
+        return
+    surfaces = services.surfaces
+    assert incident.id is not None and surfaces is not None
+    incident_id = incident.id
+    if event is not None:
+        ack_then(ack, lambda: services.publish(event))  # the form's payload is not kept
+    elif resumed(context):  # the bot stopped after recording it: finish its setup
+        log.info("resuming the setup of incident #%s after a restart", incident.number)
+        ack_then(ack, lambda: _resume_setup(surfaces, incident_id))
+    else:
+        ack()
+        log.info(
+            "declare form %s submitted again; incident #%s exists", view["id"], incident.number
+        )
+
+
+def _resume_setup(surfaces: IncidentSlack, incident_id: int) -> None:
+    with contextlib.suppress(SlackApiError, DomainError):  # recorded, and told to the declarer
+        surfaces.setup(incident_id, take_over=True)
+
+
+def resumes_after_writes(body: dict[str, Any]) -> bool:
+    """The declare form is run again after a crash that followed its commit (see handlers)."""
+    view = body.get("view") if body.get("type") == "view_submission" else None
+    return isinstance(view, dict) and view.get("callback_id") == Callback.DECLARE_MODAL.value
 
 
 def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

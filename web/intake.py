@@ -1,0 +1,281 @@
+"""Intake: keep each request from Slack in the inbox, answer, then process it from there.
+
+HTTP (web/server.py) and Socket Mode (web/socket_mode.py) hand every command, interaction
+and event here once its signature (or the WebSocket) vouched for it:
+
+1. `store`: one short transaction inserts it into the inbox (bot/core/inbox.py), leased to
+   this replica. A second delivery of the same request finds its key taken and is answered
+   without being processed again.
+2. `dispatch`: Bolt runs the listener. Slack gets its answer when the listener acknowledges;
+   listeners acknowledge only once what the request asked for is committed (the declare form
+   commits the incident first). Every write transaction of the processing is fenced by the
+   row's lease and marks the row applied in the same transaction.
+3. When the listener and all work it deferred are done, the row is marked processed.
+
+`sweep` (every few seconds, and at start) takes over rows whose lease ran out (a replica
+crashed or was killed) and processes them again: rows not yet applied from the start, rows
+already applied only when their listener can resume what followed (the declare form: the
+incident's channel and card); the others are marked processed, their writes being done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.request.internals import parse_body
+from sqlmodel import Session
+
+from bot.core import inbox
+from storage import Database
+from storage.db import WRITE_FENCE
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+REPLAY = "incident_bot_replay"  # Bolt context: this request is processed again, from the inbox
+RESUMED = "incident_bot_resumed"  # ... and its writes were already committed (resume the rest)
+SWEEP_BATCH = 50
+TRIM_EVERY = timedelta(hours=1)
+
+Resumable = Callable[[dict[str, Any]], bool]
+
+
+class Work:
+    """The processing of one inbox row in this process: done when nothing of it still runs."""
+
+    def __init__(self, intake: Intake, row_id: int) -> None:
+        self.intake = intake
+        self.row_id = row_id
+        self._pending = 1  # the dispatch itself
+        self._lock = threading.Lock()
+
+    def begin(self) -> None:
+        """A piece of the request's work starts (a listener, deferred work)."""
+        with self._lock:
+            self._pending += 1
+
+    def end(self) -> None:
+        """A piece of the request's work is over; the last one marks the row processed."""
+        with self._lock:
+            self._pending -= 1
+            done = self._pending == 0
+        if done:
+            self.intake.finished(self)
+
+    def fence(self, session: Session) -> None:
+        """Storage's write fence while this request is processed (see bot/core/inbox.fence)."""
+        inbox.fence(session, row_id=self.row_id, owner=self.intake.owner, now=utcnow())
+
+
+_WORK: ContextVar[Work | None] = ContextVar("incident_bot_inbox_work", default=None)
+
+
+def current_work() -> Work | None:
+    """The inbox row whose processing runs in this context, if any."""
+    return _WORK.get()
+
+
+class Intake:
+    """The inbox of one replica: stores, dispatches, finishes, and takes over from the dead."""
+
+    def __init__(
+        self,
+        *,
+        bolt_app: App,
+        db: Database,
+        owner: str,
+        lease_seconds: float,
+        retention_days: float,
+        resumable: Resumable = lambda _body: False,
+    ) -> None:
+        self.bolt_app = bolt_app
+        self.db = db
+        self.owner = owner[:64]
+        self.lease = timedelta(seconds=lease_seconds)
+        self.retention = timedelta(days=retention_days)
+        self.resumable = resumable
+        self._active: dict[int, Work] = {}
+        self._lock = threading.Lock()
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def store(self, *, kind: str, key: str, mode: str, content_type: str, body: str) -> int | None:
+        """Keep a request (leased to this replica); None when it was kept before."""
+        token = WRITE_FENCE.set(None)
+        try:
+            with self.db.session() as session:
+                return inbox.record(
+                    session,
+                    key=key,
+                    kind=kind,
+                    mode=mode,
+                    content_type=content_type,
+                    body=body,
+                    owner=self.owner,
+                    lease=self.lease,
+                    now=utcnow(),
+                )
+        finally:
+            WRITE_FENCE.reset(token)
+
+    def dispatch(self, row_id: int, request: BoltRequest) -> BoltResponse:
+        """Run the request's listener; returns Bolt's answer once the listener acknowledged."""
+        work = Work(self, row_id)
+        with self._lock:
+            self._active[row_id] = work
+        work_token = _WORK.set(work)
+        fence_token = WRITE_FENCE.set(work.fence)
+        try:
+            return self.bolt_app.dispatch(request)
+        finally:
+            WRITE_FENCE.reset(fence_token)
+            _WORK.reset(work_token)
+            work.end()
+
+    def accept(
+        self, *, kind: str, key: str, mode: str, content_type: str, body: str, request: BoltRequest
+    ) -> BoltResponse:
+        """Store, then dispatch; a request kept before is answered 200 and not run again."""
+        row_id = self.store(kind=kind, key=key, mode=mode, content_type=content_type, body=body)
+        if row_id is None:
+            log.info("%s %s arrived again; already kept", kind, key)
+            return BoltResponse(status=200, body="")
+        return self.dispatch(row_id, request)
+
+    def finished(self, work: Work, error: str | None = None) -> None:
+        """Mark a row processed (called when the last piece of its work ends)."""
+        with self._lock:
+            self._active.pop(work.row_id, None)
+        token = WRITE_FENCE.set(None)
+        try:
+            with self.db.session() as session:
+                held = inbox.finish(
+                    session, row_id=work.row_id, owner=self.owner, now=utcnow(), error=error
+                )
+            if not held:
+                log.warning("inbox request %s was taken over before it finished", work.row_id)
+        except Exception as exc:  # the lease runs out and another replica finishes it
+            log.error("could not mark inbox request %s processed: %s", work.row_id, exc)
+        finally:
+            WRITE_FENCE.reset(token)
+
+    # -- taking over ----------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Process again the rows whose lease ran out; returns how many were taken."""
+        with self.db.session() as session:
+            rows = inbox.claim(
+                session, owner=self.owner, lease=self.lease, now=utcnow(), limit=SWEEP_BATCH
+            )
+        for row in rows:
+            with self._lock:
+                running = row.id in self._active
+            if running:  # our own, slow: the lease was not renewed in time; it goes on here
+                continue
+            try:
+                self._replay(row)
+            except Exception as exc:
+                log.error("could not process inbox request %s again: %s", row.id, exc)
+        return len(rows)
+
+    def _replay(self, row: inbox.Claimed) -> None:
+        body = _body_of(row)
+        if row.attempts > inbox.MAX_ATTEMPTS:
+            log.error(
+                "giving up inbox request %s (%s) after %s attempts", row.id, row.kind, row.attempts
+            )
+            self.finished(Work(self, row.id), error=f"gave up after {row.attempts - 1} attempts")
+            return
+        if row.applied and not self.resumable(body):
+            log.info("inbox request %s (%s) was applied; nothing to resume", row.id, row.kind)
+            self.finished(Work(self, row.id))
+            return
+        log.info(
+            "processing inbox request %s (%s) again%s",
+            row.id,
+            row.kind,
+            ", resuming after its writes" if row.applied else "",
+        )
+        context = {REPLAY: True, RESUMED: row.applied}
+        self.dispatch(row.id, BoltRequest(body=body, mode="socket_mode", context=context))
+
+    def renew(self) -> None:
+        """Extend the leases of the rows this replica is processing."""
+        with self._lock:
+            ids = list(self._active)
+        if not ids:
+            return
+        token = WRITE_FENCE.set(None)
+        try:
+            with self.db.session() as session:
+                held = inbox.renew(
+                    session, row_ids=ids, owner=self.owner, lease=self.lease, now=utcnow()
+                )
+        finally:
+            WRITE_FENCE.reset(token)
+        for lost in set(ids) - held:
+            with self._lock:
+                still_running = lost in self._active
+            if still_running:
+                log.warning("lost the lease on inbox request %s; another replica has it", lost)
+
+    def trim(self) -> int:
+        """Delete processed rows older than the retention."""
+        before = utcnow() - self.retention
+        total = 0
+        while True:
+            with self.db.session() as session:
+                deleted = inbox.trim(session, before=before)
+            total += deleted
+            if deleted < 1000:
+                break
+        if total:
+            log.info("deleted %s processed inbox requests older than %s", total, before)
+        return total
+
+    def schedule(self, scheduler: BaseScheduler) -> None:
+        """Sweep at start and every few seconds; renew leases; trim hourly."""
+        lease = self.lease.total_seconds()
+        sweep_every = max(1.0, min(5.0, lease / 3))
+        scheduler.add_job(
+            self.sweep,
+            "interval",
+            seconds=sweep_every,
+            id="inbox-sweep",
+            next_run_time=utcnow(),
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_job(
+            self.renew,
+            "interval",
+            seconds=max(0.5, lease / 3),
+            id="inbox-renew",
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_job(
+            self.trim,
+            "interval",
+            seconds=TRIM_EVERY.total_seconds(),
+            id="inbox-trim",
+            next_run_time=utcnow() + timedelta(minutes=1),
+            coalesce=True,
+            max_instances=1,
+        )
+
+
+def _body_of(row: inbox.Claimed) -> dict[str, Any]:
+    """The request body as Bolt parses it."""
+    if row.mode == "socket_mode":
+        data = json.loads(row.body)
+        return data if isinstance(data, dict) else {}
+    return parse_body(row.body, row.content_type)
