@@ -168,6 +168,11 @@ class SlackEmulator(UserActions):
     def calls_to(self, method: str) -> list[Call]:
         return self._log.to(method)
 
+    def calls_started(self, method: str) -> list[dict[str, Any]]:
+        """Parameters of calls to ``method`` that arrived, including those not answered yet
+        (still in their latency): what an app killed now has asked but not heard back."""
+        return self._log.started(method)
+
     def clear_calls(self) -> None:
         self._log.clear()
 
@@ -225,6 +230,7 @@ class SlackEmulator(UserActions):
         else:
             form_token = params.pop("token", None)
             token = token or (str(form_token) if form_token else None)
+            self._log.start(method, params)
             delay = self.faults.latency(method)
             if delay > 0:
                 time.sleep(delay)

@@ -82,13 +82,16 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug in the emulator: answer like Slack's worst day, and say so
             traceback.print_exc(file=sys.stderr)
             response = HttpResponse.json(500, {"ok": False, "error": "fatal_error"})
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client died (a killed app)
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_HEAD = _handle
 
