@@ -24,7 +24,7 @@ from storage.models_inbox import InboxRequest
 from storage.models_timeline import TimelineEntry
 from tests.emulator import SlackDriver, SlackEmulator, SocketModeDriver
 from tests.harness import SIGNING_SECRET
-from tests.processes import StartBot, bot_processes  # noqa: F401
+from tests.processes import BotProcess, StartBot, bot_processes  # noqa: F401
 from tests.scenarios import open_declare_form, submit_declare
 
 pytestmark = pytest.mark.scenario
@@ -128,11 +128,9 @@ def test_a_declaration_storm_survives_sigkill(
     else:
         driver = SlackDriver(first.events_url, SIGNING_SECRET, slack)
     _storm(slack, driver, users, general)
-    target = first
-    if socket_mode and several:
-        # Envelopes went to the newest connection: kill that replica, keep the other.
-        newest = slack.sockets.live()[-1].number
-        target, other = (other, first) if newest == 2 else (first, other)
+    target: BotProcess | None = first
+    if socket_mode and other is not None and slack.sockets.live()[-1].number == 2:
+        target = other  # envelopes went to the newest connection: the second replica's
     assert target is not None
     target.kill()  # right after the last answer
 
