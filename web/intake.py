@@ -130,6 +130,9 @@ class Intake:
         """Run the request's listener; returns Bolt's answer once the listener acknowledged."""
         work = Work(self, row_id)
         with self._lock:
+            if row_id in self._active:  # the sweep took it over while it waited for a thread
+                log.info("inbox request %s is being processed here already", row_id)
+                return BoltResponse(status=200, body="")
             self._active[row_id] = work
         work_token = _WORK.set(work)
         fence_token = WRITE_FENCE.set(work.fence)
@@ -176,10 +179,6 @@ class Intake:
                 session, owner=self.owner, lease=self.lease, now=utcnow(), limit=SWEEP_BATCH
             )
         for row in rows:
-            with self._lock:
-                running = row.id in self._active
-            if running:  # our own, slow: the lease was not renewed in time; it goes on here
-                continue
             try:
                 self._replay(row)
             except Exception as exc:
@@ -187,6 +186,9 @@ class Intake:
         return len(rows)
 
     def _replay(self, row: inbox.Claimed) -> None:
+        with self._lock:
+            if row.id in self._active:  # ours, slow: its lease ran out, it goes on here
+                return
         body = _body_of(row)
         if row.attempts > inbox.MAX_ATTEMPTS:
             log.error(
