@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.errors import DomainError
-from bot.core.inbox import InboxSuperseded
+from bot.core.inbox import InboxSuperseded, NotKept
 
 log = logging.getLogger("incident_bot.errors")
 # A modal can open only within 3 s of the click or command (its trigger_id): after a restart
@@ -34,6 +34,12 @@ def user_message(error: Exception) -> tuple[str, str | None]:
     """The text to show for `error`, and the log reference when it was unexpected."""
     if isinstance(error, DomainError):
         return f":warning: {error}", None
+    if isinstance(error, NotKept):
+        return (
+            ":x: The incident bot could not take that in (its database did not answer), so "
+            "nothing was done. Try again in a moment.",
+            None,
+        )
     if isinstance(error, SlackApiError) and error.response.get("error") in TRIGGER_ERRORS:
         return (
             ":hourglass: That took too long to open (the incident bot was busy or restarting), "
@@ -86,7 +92,9 @@ def report(
         return
     text, reference = user_message(error)
     kind = body.get("type") or ("slash_command" if "command" in body else "unknown")
-    if reference is None:
+    if isinstance(error, NotKept):
+        log.error("could not keep a %s request: %s", kind, error)
+    elif reference is None:
         log.info("domain error in %s: %s", kind, error)
     else:
         log.error("unexpected error in %s (reference %s)", kind, reference, exc_info=error)

@@ -38,10 +38,68 @@ _WROTE = "incident_bot_wrote"  # connection info: this transaction inserted, upd
 
 # Called in every write transaction of Database.session() before it commits, while set (the
 # processing of one request from Slack sets it: see bot/core/inbox.py). It may add statements
-# to the transaction, or raise to roll it back.
-WRITE_FENCE: ContextVar[Callable[[Session], None] | None] = ContextVar(
+# to the transaction, or raise to roll it back; what it returns is called once it committed.
+WRITE_FENCE: ContextVar[Callable[[Session], Callable[[], None] | None] | None] = ContextVar(
     "incident_bot_write_fence", default=None
 )
+
+
+# True while a request from Slack waits for its answer (set by web/intake.py until the
+# listener acknowledges): on SQLite its writes go before those of work already answered.
+URGENT: ContextVar[bool] = ContextVar("incident_bot_urgent_write", default=False)
+
+
+class WriteQueue:
+    """SQLite's single writer, within this process: writers wait here, urgent ones first.
+
+    Re-entrant. A waiting urgent writer (a request Slack waits on) gets the lock before any
+    waiting background writer (the work of requests already answered), so a backlog of
+    background work does not delay acknowledgements.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._urgent = threading.Condition(self._lock)
+        self._background = threading.Condition(self._lock)
+        self._owner: int | None = None
+        self._depth = 0
+        self._urgent_waiting = 0
+
+    def acquire(self, urgent: bool) -> None:
+        me = threading.get_ident()
+        with self._lock:
+            if self._owner == me:
+                self._depth += 1
+                return
+            if urgent:
+                self._urgent_waiting += 1
+                while self._owner is not None:
+                    self._urgent.wait()
+                self._urgent_waiting -= 1
+            else:
+                while self._owner is not None or self._urgent_waiting:
+                    self._background.wait()
+            self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            if self._urgent_waiting:
+                self._urgent.notify()
+            else:
+                self._background.notify()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the lock for a transaction (urgent when URGENT is set in this context)."""
+        self.acquire(URGENT.get())
+        try:
+            yield
+        finally:
+            self.release()
 
 
 def _forget_writes(conn: Any) -> None:
@@ -103,7 +161,7 @@ class Database:
         # SQLite has one writer at a time. Threads of this process queue for it here and are
         # woken as soon as it is free, instead of in SQLite's busy handler, which sleeps up to
         # 100 ms between tries and so leaves the lock idle under contention.
-        self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._write_lock = WriteQueue() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -113,14 +171,15 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block succeeds and rolls back when it raises."""
-        lock = self._write_lock if self._write_lock is not None else nullcontext()
+        lock = self._write_lock.held() if self._write_lock is not None else nullcontext()
         with lock, Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 fence = WRITE_FENCE.get()
-                if fence is not None and _wrote(session):
-                    fence(session)
+                committed = fence(session) if fence is not None and _wrote(session) else None
                 session.commit()
+                if committed is not None:
+                    committed()
             except BaseException:
                 session.rollback()
                 raise

@@ -3,13 +3,15 @@
 HTTP (web/server.py) and Socket Mode (web/socket_mode.py) hand every command, interaction
 and event here once its signature (or the WebSocket) vouched for it:
 
-1. `store`: one short transaction inserts it into the inbox (bot/core/inbox.py), leased to
-   this replica. A second delivery of the same request finds its key taken and is answered
-   without being processed again.
-2. `dispatch`: Bolt runs the listener. Slack gets its answer when the listener acknowledges;
-   listeners acknowledge only once what the request asked for is committed (the declare form
-   commits the incident first). Every write transaction of the processing is fenced by the
-   row's lease and marks the row applied in the same transaction.
+1. It is kept in the inbox (bot/core/inbox.py), leased to this replica: an event in one
+   short transaction before it is answered (`store`); a command or an interaction by the
+   first write transaction of its listener, or when the listener acknowledges, whichever
+   comes first (`accept`). A second delivery of the same request finds its key taken and
+   is not processed again.
+2. Bolt runs the listener (`dispatch`). Slack gets its answer when the listener
+   acknowledges; listeners acknowledge only once what the request asked for is committed
+   (the declare form commits the incident first). Every write transaction of the
+   processing is fenced by the row's lease and marks the row applied in that transaction.
 3. When the listener and all work it deferred are done, the row is marked processed.
 
 `sweep` (every few seconds, and at start) takes over rows whose lease ran out (a replica
@@ -25,6 +27,7 @@ import logging
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +38,7 @@ from sqlmodel import Session
 
 from bot.core import inbox
 from storage import Database
-from storage.db import WRITE_FENCE
+from storage.db import URGENT, WRITE_FENCE
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -48,12 +51,29 @@ TRIM_EVERY = timedelta(hours=1)
 Resumable = Callable[[dict[str, Any]], bool]
 
 
-class Work:
-    """The processing of one inbox row in this process: done when nothing of it still runs."""
+@dataclass(frozen=True)
+class Kept:
+    """What the inbox keeps of a request."""
 
-    def __init__(self, intake: Intake, row_id: int) -> None:
+    kind: str
+    key: str
+    mode: str
+    content_type: str
+    body: str
+
+
+class Work:
+    """The processing of one request in this process: done when nothing of it still runs.
+
+    A command or an interaction is kept in the inbox by the first write transaction of its
+    listener (in that transaction) or when the listener acknowledges, whichever comes
+    first: always before Slack gets the answer, and at the cost of one write at most.
+    """
+
+    def __init__(self, intake: Intake, *, row_id: int | None, kept: Kept | None = None) -> None:
         self.intake = intake
-        self.row_id = row_id
+        self.row_id = row_id  # None until kept
+        self.kept = kept
         self._pending = 1  # the dispatch itself
         self._lock = threading.Lock()
 
@@ -70,9 +90,43 @@ class Work:
         if done:
             self.intake.finished(self)
 
-    def fence(self, session: Session) -> None:
-        """Storage's write fence while this request is processed (see bot/core/inbox.fence)."""
-        inbox.fence(session, row_id=self.row_id, owner=self.intake.owner, now=utcnow())
+    def fence(self, session: Session) -> Callable[[], None] | None:
+        """Storage's write fence while this request is processed (see bot/core/inbox.fence).
+
+        The first write of a request not kept yet keeps it, applied, in the same transaction.
+        """
+        now = utcnow()
+        with self._lock:
+            row_id, kept = self.row_id, self.kept
+        if row_id is not None:
+            inbox.fence(session, row_id=row_id, owner=self.intake.owner, now=now)
+            return None
+        assert kept is not None
+        new_id = inbox.record(
+            session,
+            **asdict(kept),
+            owner=self.intake.owner,
+            lease=self.intake.lease,
+            now=now,
+            applied=True,
+        )
+        if new_id is None:
+            raise inbox.InboxSuperseded(f"{kept.key} is kept already: another delivery has it")
+        return lambda: self.intake.adopt(self, new_id)
+
+    def keep(self) -> None:
+        """Keep the request if no write did (called when the listener acknowledges)."""
+        with self._lock:
+            if self.row_id is not None or self.kept is None:
+                return
+            kept = self.kept
+        row_id = self.intake.store(**asdict(kept))
+        if row_id is None:
+            log.info("%s %s is kept already: another delivery has it", kept.kind, kept.key)
+            with self._lock:
+                self.kept = None
+            return
+        self.intake.adopt(self, row_id)
 
 
 _WORK: ContextVar[Work | None] = ContextVar("incident_bot_inbox_work", default=None)
@@ -110,6 +164,7 @@ class Intake:
     def store(self, *, kind: str, key: str, mode: str, content_type: str, body: str) -> int | None:
         """Keep a request (leased to this replica); None when it was kept before."""
         token = WRITE_FENCE.set(None)
+        urgent = URGENT.set(True)  # Slack waits for this
         try:
             with self.db.session() as session:
                 return inbox.record(
@@ -124,37 +179,51 @@ class Intake:
                     now=utcnow(),
                 )
         finally:
+            URGENT.reset(urgent)
             WRITE_FENCE.reset(token)
 
-    def dispatch(self, row_id: int, request: BoltRequest) -> BoltResponse:
-        """Run the request's listener; returns Bolt's answer once the listener acknowledged."""
-        work = Work(self, row_id)
-        with self._lock:
-            if row_id in self._active:  # the sweep took it over while it waited for a thread
-                log.info("inbox request %s is being processed here already", row_id)
-                return BoltResponse(status=200, body="")
-            self._active[row_id] = work
+    def dispatch(self, work: Work, request: BoltRequest, *, urgent: bool = False) -> BoltResponse:
+        """Run the request's listener; returns Bolt's answer once the listener acknowledged.
+
+        `urgent`: Slack waits for the answer; the listener's writes before it acknowledges
+        go first (see storage.db.WriteQueue).
+        """
+        if work.row_id is not None:
+            with self._lock:
+                if work.row_id in self._active:  # the sweep took it over while it waited
+                    log.info("inbox request %s is being processed here already", work.row_id)
+                    return BoltResponse(status=200, body="")
+                self._active[work.row_id] = work
         work_token = _WORK.set(work)
         fence_token = WRITE_FENCE.set(work.fence)
+        urgent_token = URGENT.set(urgent)
         try:
             return self.bolt_app.dispatch(request)
         finally:
+            URGENT.reset(urgent_token)
             WRITE_FENCE.reset(fence_token)
             _WORK.reset(work_token)
             work.end()
 
-    def accept(
-        self, *, kind: str, key: str, mode: str, content_type: str, body: str, request: BoltRequest
-    ) -> BoltResponse:
-        """Store, then dispatch; a request kept before is answered 200 and not run again."""
-        row_id = self.store(kind=kind, key=key, mode=mode, content_type=content_type, body=body)
-        if row_id is None:
-            log.info("%s %s arrived again; already kept", kind, key)
-            return BoltResponse(status=200, body="")
-        return self.dispatch(row_id, request)
+    def kept(self, row_id: int) -> Work:
+        """The work of a request kept already (an event, or a row taken over)."""
+        return Work(self, row_id=row_id)
+
+    def accept(self, kept: Kept, request: BoltRequest) -> BoltResponse:
+        """Run a command's or an interaction's listener; it is kept before it is answered."""
+        return self.dispatch(Work(self, row_id=None, kept=kept), request, urgent=True)
+
+    def adopt(self, work: Work, row_id: int) -> None:
+        """A request was kept as `row_id`: it is processed here from now on."""
+        with work._lock:
+            work.row_id = row_id
+        with self._lock:
+            self._active[row_id] = work
 
     def finished(self, work: Work, error: str | None = None) -> None:
         """Mark a row processed (called when the last piece of its work ends)."""
+        if work.row_id is None:  # never kept: nothing was asked, or another delivery has it
+            return
         with self._lock:
             self._active.pop(work.row_id, None)
         token = WRITE_FENCE.set(None)
@@ -194,11 +263,11 @@ class Intake:
             log.error(
                 "giving up inbox request %s (%s) after %s attempts", row.id, row.kind, row.attempts
             )
-            self.finished(Work(self, row.id), error=f"gave up after {row.attempts - 1} attempts")
+            self.finished(self.kept(row.id), error=f"gave up after {row.attempts - 1} attempts")
             return
         if row.applied and not self.resumable(body):
             log.info("inbox request %s (%s) was applied; nothing to resume", row.id, row.kind)
-            self.finished(Work(self, row.id))
+            self.finished(self.kept(row.id))
             return
         log.info(
             "processing inbox request %s (%s) again%s",
@@ -207,7 +276,8 @@ class Intake:
             ", resuming after its writes" if row.applied else "",
         )
         context = {REPLAY: True, RESUMED: row.applied}
-        self.dispatch(row.id, BoltRequest(body=body, mode="socket_mode", context=context))
+        request = BoltRequest(body=body, mode="socket_mode", context=context)
+        self.dispatch(self.kept(row.id), request)
 
     def renew(self) -> None:
         """Extend the leases of the rows this replica is processing."""

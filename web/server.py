@@ -19,6 +19,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
@@ -37,7 +38,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from bot.core import inbox
 from bot.slack.identity import Identity
 from storage import Database
-from web.intake import Intake, current_work
+from storage.db import URGENT
+from web.intake import Intake, Kept, current_work
 from web.slack_request import Refused, parse, read_body, verify
 
 log = logging.getLogger(__name__)
@@ -130,15 +132,29 @@ class _PoolAck(Ack):
         self._pool = pool
 
     def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        _keep()
         response = super().__call__(*args, **kwargs)
+        URGENT.set(False)  # answered: the rest of the work is background work
         self._pool.acknowledged()
         return response
 
     def then(self, work: Callable[[], Any]) -> BoltResponse:
         """Acknowledge, and leave `work` to the pool's background slots (see ListenerPool.defer)."""
+        _keep()
         response = super().__call__()
+        URGENT.set(False)
         self._pool.defer(work)
         return response
+
+
+def _keep() -> None:
+    """Before an answer goes to Slack: the request is kept in the inbox (web/intake.py)."""
+    work = current_work()
+    if work is not None:
+        try:
+            work.keep()
+        except SQLAlchemyError as exc:
+            raise inbox.NotKept(f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
 
 
 def acks_first(pool: ListenerPool) -> Callable[..., Any]:
@@ -180,7 +196,7 @@ def create_web_app(
 
     async def dispatch_event(row_id: int, bolt_request: BoltRequest) -> None:
         assert intake is not None
-        response = await in_thread(intake.dispatch, row_id, bolt_request)
+        response = await in_thread(intake.dispatch, intake.kept(row_id), bolt_request)
         if response.status != 200:
             log.warning("event answered 200, but Bolt said %s: %s", response.status, response.body)
 
@@ -203,23 +219,15 @@ def create_web_app(
         if parsed.kind is None:  # url_verification, ssl_check: nothing to keep
             return to_starlette_response(await in_thread(bolt_app.dispatch, bolt_request))
         key = inbox.key_for(event_id=parsed.event_id, body=body)
-        kept = {
-            "kind": parsed.kind,
-            "key": key,
-            "mode": "http",
-            "content_type": parsed.content_type,
-            "body": parsed.text,
-        }
+        kept = Kept(parsed.kind, key, "http", parsed.content_type, parsed.text)
         try:
             if parsed.kind == "events_api":
-                row_id = await in_thread(intake.store, **kept)
+                row_id = await in_thread(intake.store, **asdict(kept))
                 if row_id is None:
                     return Response(status_code=200)  # a retry of an event we have
                 task = BackgroundTask(dispatch_event, row_id, bolt_request)
                 return Response(status_code=200, background=task)
-            return to_starlette_response(
-                await in_thread(intake.accept, request=bolt_request, **kept)
-            )
+            return to_starlette_response(await in_thread(intake.accept, kept, bolt_request))
         except SQLAlchemyError as exc:  # not kept: Slack must not think it was
             log.error("could not keep a %s request: %s", parsed.kind, exc.__class__.__name__)
             return PlainTextResponse("try again", status_code=503)

@@ -16,6 +16,7 @@ import json
 import logging
 import socket
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
@@ -25,7 +26,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.core import inbox
-from web.intake import Intake
+from web.intake import Intake, Kept
 
 log = logging.getLogger(__name__)
 
@@ -94,22 +95,19 @@ class DurableSocketMode:
             event_id=event_id if isinstance(event_id, str) else None, body=text.encode()
         )
         bolt_request = BoltRequest(body=payload, mode="socket_mode", headers=_headers(request))
-        kept = {
-            "kind": request.type,
-            "key": key,
-            "mode": "socket_mode",
-            "content_type": "application/json",
-            "body": text,
-        }
+        kept = Kept(request.type, key, "socket_mode", "application/json", text)
         try:
             if request.type == "events_api":
-                row_id = self.intake.store(**kept)
+                row_id = self.intake.store(**asdict(kept))
                 self._ack(request)
                 if row_id is not None:
-                    self.intake.dispatch(row_id, bolt_request)
+                    self.intake.dispatch(self.intake.kept(row_id), bolt_request)
                 return
-            response = self.intake.accept(request=bolt_request, **kept)
+            response = self.intake.accept(kept, bolt_request)
         except Exception as exc:  # not kept, or not processed: no acknowledgement
             log.error("could not keep or process a Socket Mode %s envelope: %s", request.type, exc)
+            return
+        if response.status != 200:  # as Bolt's handler: no ack, Slack tells the user it failed
+            log.info("no ack for a %s envelope: %s", request.type, response.status)
             return
         self._ack(request, _ack_payload(response))

@@ -38,6 +38,10 @@ class InboxSuperseded(Exception):
     """This replica no longer holds the request's lease: another replica processes it."""
 
 
+class NotKept(Exception):
+    """The request could not be kept (the database failed): it must not be answered 200."""
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A row this replica has leased, to process (again)."""
@@ -75,8 +79,12 @@ def record(
     owner: str,
     lease: timedelta,
     now: datetime,
+    applied: bool = False,
 ) -> int | None:
-    """Keep a new request, leased to `owner`; None when a request with this key is known."""
+    """Keep a new request, leased to `owner`; None when a request with this key is known.
+
+    `applied`: kept by the request's first write transaction (see `fence`).
+    """
     statement = _insert_ignoring_conflicts(session.connection().dialect.name)
     row = session.execute(
         statement,
@@ -90,6 +98,7 @@ def record(
             "lease_owner": owner,
             "lease_until": now + lease,
             "attempts": 1,
+            "applied_at": now if applied else None,
         },
     ).first()
     return None if row is None else int(row[0])

@@ -22,7 +22,7 @@ from sqlmodel import select
 from storage.models_inbox import InboxRequest
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
-from tests.harness import SIGNING_SECRET, RunningBot
+from tests.harness import SIGNING_SECRET, RunningBot, response_to
 from tests.processes import StartBot, bot_processes  # noqa: F401
 from web.slack_request import MAX_DEPTH
 
@@ -257,15 +257,21 @@ def test_the_team_and_app_can_be_set(
     assert other.slash_command("help", user=workspace.alice, channel=workspace.general).ok
 
 
-def test_a_request_that_cannot_be_kept_is_answered_503(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+def test_a_request_that_cannot_be_kept_is_not_acknowledged(
+    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace, caplog
 ) -> None:
     with bot.runtime.services.db.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE inbox_request")
+    ts = slack.post_as_user(workspace.bob, workspace.general, "is it down?")["ts"]
+    event = driver.user_reacts(workspace.alice, workspace.general, ts, "eyes")
+    assert event.status == 503  # Slack sends the event again later
     result = driver.slash_command("help", user=workspace.alice, channel=workspace.general)
-    assert result.status == 503  # Slack tells the user it failed; nothing half-done
-    time.sleep(0.2)
-    assert slack.responses == []
+    assert result.status == 500  # Slack shows the user it failed; nothing was done
+    told = response_to(slack, result.response_url)["text"]
+    assert "could not take that in" in told and "nothing was done" in told
+    assert len(slack.responses) == 1  # no help: the command was not run
+    logged = [r for r in caplog.records if "could not keep" in r.getMessage()]
+    assert len(logged) == 2 and not any(r.exc_info for r in logged)
 
 
 def _post_huge(port: int, *, chunked: bool, size: int = 50 * 1024 * 1024) -> int | None:

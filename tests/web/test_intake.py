@@ -24,7 +24,7 @@ from storage.types import utcnow
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
-from tests.scenarios import declare
+from tests.scenarios import declare, must
 
 pytestmark = pytest.mark.scenario
 
@@ -152,8 +152,9 @@ def test_a_request_kept_by_a_dead_replica_is_processed(
 def test_a_form_too_late_to_open_after_a_restart_tells_the_user(
     quick: RunningBot, slack: SlackEmulator, workspace: Workspace
 ) -> None:
-    slack.trigger_ttl = 0.5  # Slack: 3 s; the restart took longer
+    slack.trigger_ttl = 0.2  # Slack: 3 s; the restart took longer
     form = _command(slack, workspace.alice, workspace.general, "declare Checkout errors")
+    time.sleep(0.3)
     row_id = _kept(quick, form)
     _processed(slack, quick, row_id)
     text = response_to(slack, form["response_url"])["text"]
@@ -171,7 +172,8 @@ def test_a_request_whose_writes_were_committed_is_not_run_again(
     result = driver.slash_command("note Rolled back to v41", user=workspace.alice, channel=channel)
     assert result.status == 200
     [row] = [r for r in _rows(quick) if r.kind == "slash_commands" and "note" in r.body]
-    assert _processed(slack, quick, row.id).applied_at is not None  # the note was its write
+    row_id = must(row.id)
+    assert _processed(slack, quick, row_id).applied_at is not None  # the note was its write
 
     def notes() -> list[TimelineEntry]:
         with quick.runtime.services.db.read() as session:
@@ -179,8 +181,8 @@ def test_a_request_whose_writes_were_committed_is_not_run_again(
             return list(session.exec(query).all())
 
     assert len(notes()) == 1
-    _crash(quick, row.id, applied=True)  # killed after its commit, before it finished
-    again = _processed(slack, quick, row.id)
+    _crash(quick, row_id, applied=True)  # killed after its commit, before it finished
+    again = _processed(slack, quick, row_id)
     assert again.attempts == 2
     time.sleep(0.3)
     assert len(notes()) == 1  # the note was not written twice
@@ -218,4 +220,4 @@ def test_processed_requests_are_trimmed_after_the_retention(
             .values(processed_at=utcnow() - timedelta(days=2))
         )
     assert bot.runtime.intake.trim() == 1
-    assert [r.id for r in _rows(bot)] == [old.id + 1]
+    assert [r.id for r in _rows(bot)] == [must(old.id) + 1]
