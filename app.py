@@ -2,14 +2,19 @@
 
 python app.py            # migrate the database, then serve (HTTP or Socket Mode)
 python app.py migrate    # apply database migrations and exit
+python app.py export-status DIR   # write the status page, its API files and feeds to DIR
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
+import os
 import sys
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,6 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 import handlers
 from bot.core.errors import ConfigError
@@ -30,9 +36,19 @@ from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
 from web import keepalive
+from web.hooks import AlertHooks
 from web.intake import Intake
+from web.observability import (
+    ContextListenerPool,
+    InstrumentedWebClient,
+    Metrics,
+    ack_timer,
+    configure_logging,
+    install_number_lookup,
+)
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app, server_config
 from web.socket_mode import DurableSocketMode
+from web.statuspage.site import StatusPageSite
 
 log = logging.getLogger("incident_bot")
 LISTENER_THREADS_MAX = 1024  # threads are added only while none is idle
@@ -48,22 +64,42 @@ class Runtime:
     scheduler: BackgroundScheduler
     executor: ThreadPoolExecutor
     intake: Intake
+    status_page: StatusPageSite | None = None
+    metrics: Metrics | None = None
+    metrics_port: int | None = None  # where /metrics listens on its own, once started
 
     def start_background(self) -> None:
-        """Start the scheduler (the server is started by the caller)."""
+        """Start the status page's cache, the scheduler, the alert triage worker and the
+        metrics listener (the caller starts the server)."""
+        settings = self.services.settings
+        if self.status_page is not None:
+            self.status_page.start()
+        if self.metrics is not None and settings.metrics_port:
+            self.metrics_port = self.metrics.serve(settings.metrics_host, settings.metrics_port)
+            log.info("metrics on http://%s:%s/metrics", settings.metrics_host, self.metrics_port)
         self.scheduler.start()
+        if self.services.alerts is not None:
+            self.services.alerts.start()
 
     def shutdown(self) -> None:
         """Finish in-flight listener work, stop the scheduler, close the database."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        if self.services.alerts is not None:
+            self.services.alerts.stop()
         self.executor.shutdown(wait=True)
+        if self.status_page is not None:
+            self.status_page.stop()
+        if self.services.status_page_jobs is not None:
+            self.services.status_page_jobs.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         self.services.db.dispose()
 
 
-def slack_client(settings: Settings) -> WebClient:
+def slack_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
     """A Web API client that retries rate limits, 5xx answers and dropped connections."""
-    return WebClient(
+    client = InstrumentedWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=30,
@@ -73,40 +109,104 @@ def slack_client(settings: Settings) -> WebClient:
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+    client.metrics = metrics
+    return client
+
+
+# Bolt switches to OAuth installation mode (tokens from an installation store, "installation
+# no longer available" for every request) when it finds these in the environment. Here they
+# are the console's Sign in with Slack client, so Bolt must never see them.
+BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _hidden_from_bolt() -> Iterator[None]:
+    with _ENV_LOCK:
+        saved = {name: os.environ.pop(name) for name in BOLT_OAUTH_ENV if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
+def bolt_app(settings: Settings, client: WebClient, executor: ListenerPool) -> App:
+    """The Bolt app, authorised by the one bot token whatever the environment holds."""
+    with _hidden_from_bolt():
+        app = App(
+            client=client,
+            signing_secret=settings.slack_signing_secret or None,
+            process_before_response=False,
+            listener_executor=executor,
+            # web/server.py verifies signatures on the raw bytes before anything is parsed.
+            request_verification_enabled=False,
+            oauth_settings=None,
+            oauth_flow=None,
+            installation_store=None,
+        )
+    if app.oauth_flow is not None or app.installation_store is not None:
+        raise ConfigError("Bolt started in OAuth installation mode; the bot token must be used")
+    return app
+
+
+def web_routes(services: Services, metrics: Metrics) -> list[BaseRoute]:
+    """Routes beyond Slack's: the console when Sign in with Slack is configured, /metrics
+    behind a bearer token when METRICS_TOKEN is set."""
+    routes: list[BaseRoute] = []
+    if services.settings.metrics_token:
+        routes.append(metrics.route(services.settings.metrics_token))
+    if services.settings.console_enabled:
+        from web.console import console_routes
+
+        routes += console_routes(services)
+    return routes
+
+
+def alert_hooks(services: Services) -> list[BaseRoute]:
+    """POST /hooks/<source>: stored alerts go on to their triage messages."""
+    triage = services.alerts
+    hooks = AlertHooks(
+        settings=services.settings, db=services.db, rules=triage.rules, on_stored=triage.on_stored
+    )
+    return hooks.routes()
 
 
 def create_runtime(settings: Settings) -> Runtime:
     """Build the whole bot from settings: database, Slack client, Bolt app, web app."""
     settings.check_slack_credentials()
     keepalive.install()  # slack_sdk's urllib calls reuse connections (no handshake per call)
-    client = slack_client(settings)
-    us = identity.learn(settings, client)  # who requests must be for (auth.test, bots.info)
     db = Database(settings.database_url)
     db.migrate()
+    install_number_lookup(db)  # JSON log lines name incidents by number
+    metrics = Metrics(db)
+    client = slack_client(settings, metrics)
+    us = identity.learn(settings, client)  # who requests must be for (auth.test, bots.info)
     services = Services(settings=settings, db=db, slack=client)
-    subscribers.install(services)
     # At most WORKER_THREADS listeners work after acknowledging; new requests never wait.
-    executor = ListenerPool(max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads)
-    bolt_app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret or None,
-        process_before_response=False,
-        listener_executor=executor,
-        # web/server.py verifies signatures on the raw bytes before anything is parsed.
-        request_verification_enabled=False,
+    executor = ContextListenerPool(
+        max_workers=LISTENER_THREADS_MAX, background=settings.worker_threads
     )
-    bolt_app.use(acks_first(executor))
-    handlers.register_all(bolt_app, services)
+    bolt = bolt_app(settings, client, executor)
+    bolt.use(acks_first(executor))
+    bolt.use(ack_timer(metrics))  # after acks_first: times the pool's ack
+    handlers.register_all(bolt, services)
     intake = Intake(
-        bolt_app=bolt_app,
+        bolt_app=bolt,
         db=db,
         owner=jobs.replica_id(),
         lease_seconds=settings.inbox_lease_seconds,
         retention_days=settings.inbox_retention_days,
         resumable=handlers.resumable,
     )
+    status_page = None
+    if settings.status_page is not None:
+        status_page = StatusPageSite(
+            db=db,
+            config=settings.status_page,
+            refresh_seconds=settings.status_page_refresh_seconds,
+        )
     web_app = create_web_app(
-        bolt_app=None if settings.socket_mode else bolt_app,
+        bolt_app=None if settings.socket_mode else bolt,
         db=db,
         intake=intake,
         identity=us,
@@ -114,11 +214,16 @@ def create_runtime(settings: Settings) -> Runtime:
         signing_secret=settings.slack_signing_secret,
         max_body_bytes=settings.request_max_bytes,
         body_timeout=settings.request_body_timeout_seconds,
+        status_page=status_page,
+        hooks=alert_hooks(services),
+        extra_routes=web_routes(services, metrics),
     )
     scheduler = BackgroundScheduler(timezone="UTC")
-    jobs.schedule(scheduler, services)
+    ticker = jobs.schedule(scheduler, services)
+    ticker.on_report = lambda report: metrics.count_reminders(report.outcomes)
     intake.schedule(scheduler)
-    return Runtime(services, bolt_app, web_app, scheduler, executor, intake)
+    subscribers.install(services, reminder_ticker=ticker)  # before any request is served
+    return Runtime(services, bolt, web_app, scheduler, executor, intake, status_page, metrics)
 
 
 def serve(runtime: Runtime) -> None:
@@ -158,22 +263,27 @@ def serve(runtime: Runtime) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "export-status"]
+    )
+    parser.add_argument("directory", nargs="?", help="export-status: where to write the files")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if settings.log_level != "DEBUG":
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick otherwise
     if args.command == "migrate":
         Database(settings.database_url).migrate()
         print("database is up to date")
         return 0
+    if args.command == "export-status":
+        from web.statuspage.export import export_command
+
+        return export_command(settings, args.directory)
     try:
         runtime = create_runtime(settings)
     except ConfigError as exc:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date
 from typing import Any
 
@@ -25,17 +23,23 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from blocks.ids import Action, Callback, Field
-from blocks.text import HEADER_MAX, SECTION_MAX, truncate
+from blocks.payloads import (
+    ActionItemForm,
+    FollowUpKeyBlockId,
+    IncidentValue,
+    ItemValue,
+    ListBlockId,
+)
+from blocks.text import HEADER_MAX, SECTION_MAX, escape, link, truncate
 from bot.action_items import TEXT_MAX, State
 from bot.core.vocabulary import Status
-from bot.followups import Outgoing
+from bot.followups.claims import Outgoing
 from bot.followups.policy import Kind
 from bot.incidents import IncidentView
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 
-KEY_PREFIX = "followup_"
-_LIST_BLOCK = re.compile(r"^ai_(mine|inc\d+)_\d+$")
+KEY_PREFIX = FollowUpKeyBlockId.PREFIX
 LIST_MAX = 40  # items shown in one list (Slack allows 50 blocks per message)
 OPTIONS_MAX = 100
 
@@ -56,23 +60,22 @@ def item_line(
     """One action item in mrkdwn: id, text, owner, due date, state."""
     done = item.state == State.DONE.value
     mark = ":white_check_mark:" if done else ":white_square:"
-    where = f" · incident #{incident.number} {incident.title}" if incident is not None else ""
+    title = escape(incident.title) if incident is not None else ""
+    where = f" · incident #{incident.number} {title}" if incident is not None else ""
     state = "done" if done else "open"
-    text = item.text if not done else f"~{item.text}~"
+    text = escape(item.text) if not done else f"~{escape(item.text)}~"
     due = due_label(item.due_on, today=None if done else today)
     return f"{mark} *AI-{item.id}* {text}\n<@{item.owner}> · {due} · {state}{where}"
 
 
-def _done_button(item: ActionItem) -> ButtonElement:
+def _done_button(item_id: int | None) -> ButtonElement:
+    assert item_id is not None
     return ButtonElement(
-        text="Mark done", action_id=Action.ACTION_ITEM_DONE, value=str(item.id), style="primary"
+        text="Mark done",
+        action_id=Action.ACTION_ITEM_DONE,
+        value=ItemValue(item_id=item_id).encode(),
+        style="primary",
     )
-
-
-def scope_of(block_id: str) -> str | None:
-    """The list (`mine` or `inc<id>`) a Mark done button was on, or None off a list."""
-    match = _LIST_BLOCK.match(block_id)
-    return match.group(1) if match else None
 
 
 def list_blocks(
@@ -81,19 +84,21 @@ def list_blocks(
     heading: str,
     empty: str,
     today: date,
-    scope: str,
+    incident_id: int | None,
 ) -> list[Block]:
-    """A list of action items, each open one with a Mark done button."""
+    """A list of action items, each open one with a Mark done button: one incident's, or
+    (`incident_id` None) the reader's own."""
     blocks: list[Block] = [HeaderBlock(text=truncate(heading, HEADER_MAX))]
     if not rows:
-        blocks.append(SectionBlock(text=empty))
+        blocks.append(SectionBlock(text=escape(empty)))
         return blocks
     for item, incident in rows[:LIST_MAX]:
+        assert item.id is not None
         blocks.append(
             SectionBlock(
-                block_id=f"ai_{scope}_{item.id}",
+                block_id=ListBlockId(incident_id=incident_id, item_id=item.id).encode(),
                 text=truncate(item_line(item, today=today, incident=incident), SECTION_MAX),
-                accessory=_done_button(item) if item.state == State.OPEN.value else None,
+                accessory=_done_button(item.id) if item.state == State.OPEN.value else None,
             )
         )
     if len(rows) > LIST_MAX:
@@ -104,7 +109,7 @@ def list_blocks(
 
 def list_text(heading: str, count: int) -> str:
     """The list's notification text."""
-    return f"{heading}: {count} action item{'s' if count != 1 else ''}."
+    return f"{escape(heading)}: {count} action item{'s' if count != 1 else ''}."
 
 
 def created_text(item: ActionItem, incident: Incident, *, actor: str) -> str:
@@ -112,28 +117,29 @@ def created_text(item: ActionItem, incident: Incident, *, actor: str) -> str:
     due = due_label(item.due_on)
     return (
         f":ballot_box_with_check: <@{actor}> added action item *AI-{item.id}* to incident "
-        f"#{incident.number}: {item.text}\nOwner <@{item.owner}> · {due}"
+        f"#{incident.number}: {escape(item.text)}\nOwner <@{item.owner}> · {due}"
     )
 
 
 def owner_blocks(item: ActionItem, incident: Incident, *, actor: str) -> list[Block]:
     """The direct message a new owner gets."""
     where = f" (<#{incident.channel_id}>)" if incident.channel_id else ""
-    source = f"\n<{item.permalink}|The message it came from>" if item.permalink else ""
+    source = f"\n{link(item.permalink, 'The message it came from')}" if item.permalink else ""
     text = (
         f":ballot_box_with_check: <@{actor}> gave you action item *AI-{item.id}* from incident "
-        f"*#{incident.number} {incident.title}*{where}, {due_label(item.due_on)}:\n"
-        f">{item.text}{source}"
+        f"*#{incident.number} {escape(incident.title)}*{where}, {due_label(item.due_on)}:\n"
+        f">{escape(item.text)}{source}"
     )
     return [
         SectionBlock(text=truncate(text, SECTION_MAX)),
-        ActionsBlock(block_id=f"action_item_dm_{item.id}", elements=[_done_button(item)]),
+        ActionsBlock(block_id=f"action_item_dm_{item.id}", elements=[_done_button(item.id)]),
     ]
 
 
 def owner_text(item: ActionItem, incident: Incident) -> str:
     """The new owner's notification text."""
-    return f"You own action item AI-{item.id} from incident #{incident.number}: {item.text}"
+    text = escape(item.text)
+    return f"You own action item AI-{item.id} from incident #{incident.number}: {text}"
 
 
 def action_item_modal(
@@ -143,13 +149,15 @@ def action_item_modal(
     choices: list[IncidentView] | None = None,
     incident: Incident | None = None,
     permalink: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: ActionItemForm | None = None,
 ) -> View:
     """Create an action item; with `choices`, also ask which incident it belongs to."""
     blocks: list[Block] = []
     if incident is not None:
         blocks.append(
-            SectionBlock(text=truncate(f"*Incident #{incident.number} {incident.title}*", 2900))
+            SectionBlock(
+                text=truncate(f"*Incident #{incident.number} {escape(incident.title)}*", 2900)
+            )
         )
     if choices:
         options = [
@@ -192,15 +200,15 @@ def action_item_modal(
         ),
     ]
     if permalink:
-        link = f"From <{permalink}|this message>."
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=link)]))
+        source = f"From {link(permalink, 'this message')}."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=source)]))
     return View(
         type="modal",
         callback_id=Callback.ACTION_ITEM_MODAL,
         title="Create action item",
         submit="Create",
         close="Cancel",
-        private_metadata=json.dumps(metadata or {}, separators=(",", ":")),
+        private_metadata=(metadata or ActionItemForm()).encode(),
         blocks=blocks,
     )
 
@@ -215,11 +223,7 @@ def incident_choices(views: list[IncidentView]) -> list[IncidentView]:
 
 def key_of(message: dict[str, Any]) -> str | None:
     """The follow-up reminder key of a message from `conversations.history`, if any."""
-    for block in message.get("blocks") or []:
-        block_id = str(block.get("block_id") or "")
-        if block.get("type") == "section" and block_id.startswith(KEY_PREFIX):
-            return block_id[len(KEY_PREFIX) :]
-    return None
+    return FollowUpKeyBlockId.find(message)
 
 
 def _when(out: Outgoing) -> str:
@@ -231,11 +235,11 @@ def _when(out: Outgoing) -> str:
 def followup_text(out: Outgoing) -> str:
     """The reminder's words (also its notification text)."""
     s = out.subject
-    incident = f"*#{s.number} {s.title}*"
+    incident = f"*#{s.number} {escape(s.title)}*"
     if s.kind is Kind.ACTION_ITEM:
         return (
             f":alarm_clock: Your action item *AI-{s.subject_id}* from incident {incident} "
-            f"{_when(out)}:\n>{s.text}"
+            f"{_when(out)}:\n>{escape(s.text)}"
         )
     return (
         f":alarm_clock: The post-mortem of incident {incident}, which you own, {_when(out)}. "
@@ -247,28 +251,23 @@ def followup_blocks(out: Outgoing) -> list[Block]:
     """The reminder as sent to its owner, its key in the first block's id."""
     s = out.subject
     if s.kind is Kind.ACTION_ITEM:
-        elements: list[Any] = [
-            ButtonElement(
-                text="Mark done",
-                action_id=Action.ACTION_ITEM_DONE,
-                value=str(s.subject_id),
-                style="primary",
-            )
-        ]
+        elements: list[Any] = [_done_button(s.subject_id)]
     else:
+        value = IncidentValue(incident_id=s.incident_id).encode()
         elements = [
-            ButtonElement(
-                text="Edit post-mortem", action_id=Action.POSTMORTEM_EDIT, value=str(s.incident_id)
-            ),
+            ButtonElement(text="Edit post-mortem", action_id=Action.POSTMORTEM_EDIT, value=value),
             ButtonElement(
                 text="Mark complete",
                 action_id=Action.POSTMORTEM_COMPLETE,
-                value=str(s.incident_id),
+                value=value,
                 style="primary",
             ),
         ]
     blocks: list[Block] = [
-        SectionBlock(block_id=KEY_PREFIX + out.key, text=truncate(followup_text(out), SECTION_MAX)),
+        SectionBlock(
+            block_id=FollowUpKeyBlockId(key=out.key).encode(),
+            text=truncate(followup_text(out), SECTION_MAX),
+        ),
         ActionsBlock(block_id=f"{KEY_PREFIX}actions_{out.reminder_id}", elements=elements),
     ]
     if s.channel_id:

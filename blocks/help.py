@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
+from blocks.text import escape
 from bot.core.commands import Subcommand
 
 
 def help_text(subcommands: tuple[Subcommand, ...]) -> str:
     """Plain-text fallback of the help (notifications and screen readers)."""
-    return "Incident bot commands: " + ", ".join(f"`{sub.usage}`" for sub in subcommands)
+    return "Incident bot commands: " + ", ".join(f"`{escape(sub.usage)}`" for sub in subcommands)
 
 
 def help_blocks(
@@ -21,12 +22,12 @@ def help_blocks(
     """The list of sub-commands, one line each, led by a note about an unknown sub-command."""
     blocks: list[Block] = []
     if unknown is not None:
-        note = f"`{unknown}` is not an `/incident` command."
+        note = f"`{escape(unknown)}` is not an `/incident` command."
         if suggestion:
-            note += f" Did you mean `/incident {suggestion}`?"
+            note += f" Did you mean `/incident {escape(suggestion)}`?"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f":warning: {note}")))
     lines = [
-        f"`{sub.usage}` {sub.summary}"
+        f"`{escape(sub.usage)}` {escape(sub.summary)}"
         + (" _(in an incident channel)_" if sub.needs_incident_channel else "")
         for sub in subcommands
     ]

@@ -25,6 +25,8 @@ class Callback(StrEnum):
     TIMELINE_PICK_MODAL = "timeline_pick_incident"
     ACTION_ITEM_MODAL = "action_item_modal"
     POSTMORTEM_MODAL = "postmortem_modal"
+    STATUSPAGE_MODAL = "statuspage_modal"
+    MAINTENANCE_MODAL = "maintenance_modal"
 
 
 class Action(StrEnum):
@@ -45,6 +47,8 @@ class Action(StrEnum):
     ACTION_ITEM_DONE = "action_item_done"
     POSTMORTEM_EDIT = "postmortem_edit"
     POSTMORTEM_COMPLETE = "postmortem_complete"
+    EMAIL_MANAGERS = "incident_email_managers"
+    RETRY_NOTICES = "incident_retry_notices"
 
 
 class Field(StrEnum):
@@ -66,3 +70,4 @@ class Field(StrEnum):
     OWNER = "owner"
     DUE = "due"
     ROOT_CAUSE = "root_cause"
+    QUIET = "quiet"

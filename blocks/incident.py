@@ -16,8 +16,20 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from blocks import statuspage
 from blocks.ids import Action
-from blocks.text import HEADER_MAX, SECTION_MAX, duration, mention, slack_date, truncate
+from blocks.payloads import CardBlockId, IncidentValue
+from blocks.stakeholders import email_managers_blocks
+from blocks.text import (
+    HEADER_MAX,
+    SECTION_MAX,
+    duration,
+    escape,
+    link,
+    mention,
+    slack_date,
+    truncate,
+)
 from bot.core.vocabulary import Role, Severity, Status
 from bot.incidents import IncidentView
 
@@ -85,17 +97,22 @@ def card_blocks(view: IncidentView) -> list[Block]:
         MarkdownTextObject(text=f"*Scribe*\n{mention(view.roles.get(Role.SCRIBE))}"),
         MarkdownTextObject(text=f"*Started*\n{slack_date(inc.declared_at)}"),
     ]
+    on_page = statuspage.card_field(view.status_page_enabled, view.public_url)
+    if on_page is not None:
+        fields.append(MarkdownTextObject(text=on_page))
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f":rotating_light: {headline(view)}", HEADER_MAX)),
         SectionBlock(fields=fields),
     ]
     if inc.summary:
-        blocks.append(SectionBlock(text=truncate(f"*Summary*\n{inc.summary}", SECTION_MAX)))
+        blocks.append(SectionBlock(text=truncate(f"*Summary*\n{escape(inc.summary)}", SECTION_MAX)))
     if inc.impact:
-        blocks.append(SectionBlock(text=truncate(f"*Impact*\n{inc.impact}", SECTION_MAX)))
+        blocks.append(SectionBlock(text=truncate(f"*Impact*\n{escape(inc.impact)}", SECTION_MAX)))
     if inc.resolution:
-        blocks.append(SectionBlock(text=truncate(f"*Resolution*\n{inc.resolution}", SECTION_MAX)))
-    value = str(inc.id)
+        resolution = escape(inc.resolution)
+        blocks.append(SectionBlock(text=truncate(f"*Resolution*\n{resolution}", SECTION_MAX)))
+    assert inc.id is not None
+    value = IncidentValue(incident_id=inc.id).encode()
     elements: list = [
         ButtonElement(
             text="Post update", action_id=Action.POST_UPDATE, value=value, style="primary"
@@ -123,17 +140,19 @@ def card_blocks(view: IncidentView) -> list[Block]:
         elements.append(
             ButtonElement(text="Resolve", action_id=Action.RESOLVE, value=value, style="danger")
         )
-    blocks.append(ActionsBlock(block_id=f"incident_card_{inc.id}", elements=elements))
+    blocks.append(
+        ActionsBlock(block_id=CardBlockId(incident_id=inc.id).encode(), elements=elements)
+    )
     context = f"Declared by {mention(inc.declared_by)}"
     if inc.origin_permalink:
-        context += f" from <{inc.origin_permalink}|this message>"
+        context += f" from {link(inc.origin_permalink, 'this message')}"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
     return blocks
 
 
 def card_text(view: IncidentView) -> str:
-    """Plain-text fallback of the card."""
-    return f"{headline(view)} ({view.severity.label}, {view.status.label})"
+    """Fallback text of the card (notifications; mrkdwn, so escaped)."""
+    return f"{escape(headline(view))} ({view.severity.label}, {view.status.label})"
 
 
 def broadcast_blocks(view: IncidentView, *, now: datetime) -> list[Block]:
@@ -141,7 +160,7 @@ def broadcast_blocks(view: IncidentView, *, now: datetime) -> list[Block]:
     inc = view.incident
     where = f"<#{inc.channel_id}>" if inc.channel_id else "channel pending"
     line = (
-        f"{SEVERITY_EMOJI[view.severity]} *{headline(view)}*\n"
+        f"{SEVERITY_EMOJI[view.severity]} *{escape(headline(view))}*\n"
         f"{view.severity.label} · {view.status.label} · IM {mention(view.manager)} · {where}"
     )
     if view.status is Status.RESOLVED and inc.resolved_at is not None:
@@ -159,34 +178,45 @@ def broadcast_blocks(view: IncidentView, *, now: datetime) -> list[Block]:
 
 def checklist_text(view: IncidentView) -> str:
     """The direct message a new incident manager gets."""
-    items = "\n".join(f"{n}. {item}" for n, item in enumerate(CHECKLIST, start=1))
+    note = statuspage.checklist_note(view.status_page_enabled, view.public_url)
+    items = "\n".join(
+        f"{n}. {item}{note if item == CHECKLIST[1] else ''}"
+        for n, item in enumerate(CHECKLIST, start=1)
+    )
     where = f"<#{view.incident.channel_id}>" if view.incident.channel_id else "the incident"
     return (
-        f"You are now the incident manager of *{headline(view)}* in {where}. "
+        f"You are now the incident manager of *{escape(headline(view))}* in {where}. "
         f"Your checklist:\n{items}"
     )
 
 
-def checklist_blocks(view: IncidentView) -> list[Block]:
-    """The incident manager's checklist as blocks."""
-    return [
+def checklist_blocks(view: IncidentView, *, email_managers: bool = False) -> list[Block]:
+    """The incident manager's checklist as blocks (with step 3's button when it can be done).
+
+    The block id finds the checklist again if the bot stopped before it recorded sending it.
+    """
+    blocks: list[Block] = [
         SectionBlock(
             text=truncate(checklist_text(view), SECTION_MAX),
             block_id=f"incident_checklist_{view.incident.id}",
         )
     ]
+    if email_managers and view.incident.id is not None:
+        blocks.extend(email_managers_blocks(view.incident.id))
+    return blocks
 
 
 def setup_failed_text(view: IncidentView, error: str) -> str:
     """Told to the declarer when an incident's setup stopped part-way."""
     return (
-        f":warning: Incident *{headline(view)}* is recorded, but its setup did not finish. "
-        f"{error} Press *Retry setup* to finish it; no second incident is created."
+        f":warning: Incident *{escape(headline(view))}* is recorded, but its setup did not "
+        f"finish. {escape(error)} Press *Retry setup* to finish it; no second incident is created."
     )
 
 
 def setup_failed_blocks(view: IncidentView, error: str) -> list[Block]:
     """The setup failure notice with its Retry setup button."""
+    assert view.incident.id is not None
     return [
         SectionBlock(text=truncate(setup_failed_text(view, error), SECTION_MAX)),
         ActionsBlock(
@@ -194,7 +224,7 @@ def setup_failed_blocks(view: IncidentView, error: str) -> list[Block]:
                 ButtonElement(
                     text="Retry setup",
                     action_id=Action.RETRY_SETUP,
-                    value=str(view.incident.id),
+                    value=IncidentValue(incident_id=view.incident.id).encode(),
                     style="primary",
                 )
             ]
@@ -206,7 +236,7 @@ def update_blocks(
     view: IncidentView, *, author: str, message: str, new_status: str | None
 ) -> list[Block]:
     """An update as posted in the channel and under the broadcast card."""
-    head = f":mega: *Update on {headline(view)}* from {mention(author)}"
+    head = f":mega: *Update on {escape(headline(view))}* from {mention(author)}"
     if new_status:
         head += f" · status now *{Status(new_status).label}*"
-    return [SectionBlock(text=truncate(f"{head}\n{message}", SECTION_MAX))]
+    return [SectionBlock(text=truncate(f"{head}\n{escape(message)}", SECTION_MAX))]

@@ -1,28 +1,21 @@
-"""Lists of incidents: `/incident list` and the App Home."""
+"""Lists of incidents: `/incident list` (the App Home is in blocks/insights.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
-    DividerBlock,
-    HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
-from slack_sdk.models.views import View
 
-from blocks.ids import Action
 from blocks.incident import SEVERITY_EMOJI, headline
-from blocks.text import duration, mention, truncate
+from blocks.text import duration, escape, mention, truncate
 from bot.incidents import IncidentView
 
 MESSAGE_ROWS = 45  # a message may hold 50 blocks
-HOME_ROWS = 90  # a Home tab may hold 100
 
 
 def incident_line(view: IncidentView, *, now: datetime) -> str:
@@ -31,7 +24,7 @@ def incident_line(view: IncidentView, *, now: datetime) -> str:
     end = inc.resolved_at or now
     where = f"<#{inc.channel_id}>" if inc.channel_id else "_channel not created_"
     return truncate(
-        f"{SEVERITY_EMOJI[view.severity]} *{headline(view)}*\n"
+        f"{SEVERITY_EMOJI[view.severity]} *{escape(headline(view))}*\n"
         f"{view.severity.label} · {view.status.label} · IM {mention(view.manager)} · "
         f"{duration((end - inc.declared_at).total_seconds())} · {where}",
         2900,
@@ -53,26 +46,3 @@ def list_blocks(views: list[IncidentView], *, now: datetime, include_resolved: b
         footer = f"…and {hidden} older ones not shown. " + footer
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
     return blocks
-
-
-def home_view(views: list[IncidentView], *, now: datetime) -> View:
-    """The App Home: a Declare button and the open incidents."""
-    blocks: list[Block] = [
-        HeaderBlock(text="Incidents"),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Declare incident", action_id=Action.HOME_DECLARE, style="danger"
-                )
-            ]
-        ),
-        DividerBlock(),
-    ]
-    if not views:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="No open incidents. :tada:")))
-    for view in views[:HOME_ROWS]:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=incident_line(view, now=now))))
-    if len(views) > HOME_ROWS:
-        more = f"…and {len(views) - HOME_ROWS} more: `/incident list`."
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
-    return View(type="home", blocks=blocks)

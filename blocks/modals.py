@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     Block,
@@ -21,13 +20,15 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Callback, Field
 from blocks.incident import headline, severity_options
-from blocks.text import truncate
+from blocks.payloads import DeclareOrigin, IncidentForm
+from blocks.text import escape, truncate
 from bot.core.vocabulary import Role, Status
 from bot.incidents import MESSAGE_MAX, TITLE_MAX, IncidentView
 
 
-def _metadata(**values: Any) -> str:
-    return json.dumps(values, separators=(",", ":"))
+def _about(view: IncidentView) -> str:
+    assert view.incident.id is not None
+    return IncidentForm(incident_id=view.incident.id).encode()
 
 
 def declare_modal(
@@ -35,10 +36,13 @@ def declare_modal(
     user_id: str,
     title: str = "",
     summary: str = "",
-    origin: dict[str, str] | None = None,
+    origin: DeclareOrigin | None = None,
+    extra: Sequence[Block] = (),
+    severity: str | None = None,
 ) -> View:
-    """The declare form. `origin` carries the channel/ts/permalink of a source message."""
+    """The declare form. `origin` is the message it is declared from, if any."""
     severities = severity_options(with_descriptions=True)
+    preset = next((option for option in severities if option.value == severity), None)
     blocks: list[Block] = [
         InputBlock(
             block_id=Field.TITLE,
@@ -54,7 +58,10 @@ def declare_modal(
             block_id=Field.SEVERITY,
             label="Severity",
             element=StaticSelectElement(
-                action_id=Field.SEVERITY, placeholder="Choose a severity", options=severities
+                action_id=Field.SEVERITY,
+                placeholder="Choose a severity",
+                options=severities,
+                initial_option=preset,
             ),
         ),
         InputBlock(
@@ -97,6 +104,7 @@ def declare_modal(
                 ],
             ),
         ),
+        *extra,  # e.g. the status page fields (blocks.statuspage)
     ]
     return View(
         type="modal",
@@ -104,16 +112,16 @@ def declare_modal(
         title="Declare an incident",
         submit="Declare",
         close="Cancel",
-        private_metadata=_metadata(**(origin or {})),
+        private_metadata=(origin or DeclareOrigin()).encode(),
         blocks=blocks,
     )
 
 
-def update_modal(view: IncidentView, *, message: str = "") -> View:
+def update_modal(view: IncidentView, *, message: str = "", extra: Sequence[Block] = ()) -> View:
     """Post an update, optionally moving the incident to a new status."""
     statuses = [Option(value=s.value, text=s.label) for s in Status if s is not Status.RESOLVED]
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
         InputBlock(
             block_id=Field.MESSAGE,
             label="What is new?",
@@ -132,6 +140,7 @@ def update_modal(view: IncidentView, *, message: str = "") -> View:
                 action_id=Field.STATUS, placeholder=f"Keep: {view.status.label}", options=statuses
             ),
         ),
+        *extra,  # e.g. the status page fields (blocks.statuspage)
     ]
     return View(
         type="modal",
@@ -139,15 +148,15 @@ def update_modal(view: IncidentView, *, message: str = "") -> View:
         title="Post an update",
         submit="Post",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )
 
 
-def resolve_modal(view: IncidentView) -> View:
+def resolve_modal(view: IncidentView, *, extra: Sequence[Block] = ()) -> View:
     """Ask for a short resolution summary."""
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
         InputBlock(
             block_id=Field.RESOLUTION,
             label="How was it resolved?",
@@ -158,6 +167,7 @@ def resolve_modal(view: IncidentView) -> View:
         ContextBlock(
             elements=[MarkdownTextObject(text="This goes on the card and into the post-mortem.")]
         ),
+        *extra,  # e.g. the final status page message (blocks.statuspage)
     ]
     return View(
         type="modal",
@@ -165,7 +175,7 @@ def resolve_modal(view: IncidentView) -> View:
         title="Resolve incident",
         submit="Resolve",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )
 
@@ -193,6 +203,6 @@ def role_modal(view: IncidentView) -> View:
         title="Assign a role",
         submit="Assign",
         close="Cancel",
-        private_metadata=_metadata(incident_id=view.incident.id),
+        private_metadata=_about(view),
         blocks=blocks,
     )

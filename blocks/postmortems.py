@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from slack_sdk.models.blocks import (
@@ -22,7 +21,8 @@ from slack_sdk.models.views import View
 from blocks.action_items import due_label
 from blocks.ids import Action, Callback, Field
 from blocks.incident import headline
-from blocks.text import SECTION_MAX, mention, truncate
+from blocks.payloads import IncidentForm, IncidentValue
+from blocks.text import SECTION_MAX, escape, mention, truncate
 from bot.incidents import IncidentView
 from bot.postmortems import SECTION_MAX as TEXT_MAX
 from storage.models_postmortems import PostMortem
@@ -42,7 +42,8 @@ def state_label(pm: PostMortem) -> str:
 
 def document_text(view: IncidentView, pm: PostMortem) -> str:
     """The words of the message under the document."""
-    return f"Post-mortem of {headline(view)}, version {pm.version} ({state_label(pm).lower()})"
+    title = escape(headline(view))
+    return f"Post-mortem of {title}, version {pm.version} ({state_label(pm).lower()})"
 
 
 def document_blocks(
@@ -51,13 +52,14 @@ def document_blocks(
     """Owner, due date and state of the post-mortem, with Edit and Mark complete buttons."""
     due = due_label(pm.due_on) if pm.due_on else "due once the incident is resolved"
     lines = [
-        f":page_facing_up: *Post-mortem of {headline(view)}* · version {pm.version}",
+        f":page_facing_up: *Post-mortem of {escape(headline(view))}* · version {pm.version}",
         f"Owner {mention(owner)} · {due} · *{state_label(pm)}*",
         "The document and a customer-facing draft are in the files above.",
     ]
     if note:
         lines.append(note)
-    value = str(view.incident.id)
+    assert view.incident.id is not None
+    value = IncidentValue(incident_id=view.incident.id).encode()
     buttons = [
         ButtonElement(
             text="Edit post-mortem", action_id=Action.POSTMORTEM_EDIT, value=value, style="primary"
@@ -94,8 +96,9 @@ def postmortem_modal(
     view: IncidentView, *, prefill: dict[str, str], owner: str | None, due_on: date | None
 ) -> View:
     """Fill in or correct the sections; owner and due date."""
+    assert view.incident.id is not None
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(headline(view), 2900)}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{truncate(escape(headline(view)), 2900)}*")),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -131,6 +134,6 @@ def postmortem_modal(
         title="Edit post-mortem",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"incident_id": view.incident.id}, separators=(",", ":")),
+        private_metadata=IncidentForm(incident_id=view.incident.id).encode(),
         blocks=blocks,
     )

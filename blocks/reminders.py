@@ -16,26 +16,23 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.ids import Action
-from blocks.text import SECTION_MAX, duration, slack_date, truncate
+from blocks.payloads import IncidentValue, ReminderKeyBlockId, SnoozeValue
+from blocks.text import SECTION_MAX, duration, escape, slack_date, truncate
 from bot.reminders.claims import Outgoing
 from bot.reminders.policy import SNOOZE_CHOICES, Kind
 
-KEY_PREFIX = "reminder_"
+KEY_PREFIX = ReminderKeyBlockId.PREFIX
 SNOOZE_ACTION = re.compile(rf"^{Action.SNOOZE_REMINDER.value}_(\d+)$")
 
 
 def key_block_id(key: str) -> str:
     """The block id that carries a reminder's unique key (found again in the history)."""
-    return KEY_PREFIX + key
+    return ReminderKeyBlockId(key=key).encode()
 
 
 def key_of(message: dict[str, Any]) -> str | None:
     """The reminder key of a message from `conversations.history`, if it is a reminder."""
-    for block in message.get("blocks") or []:
-        block_id = str(block.get("block_id") or "")
-        if block.get("type") == "section" and block_id.startswith(KEY_PREFIX):
-            return block_id[len(KEY_PREFIX) :]
-    return None
+    return ReminderKeyBlockId.find(message)
 
 
 def snooze_action_id(minutes: int) -> str:
@@ -53,7 +50,7 @@ def _who(out: Outgoing) -> str:
 
 
 def _title(out: Outgoing) -> str:
-    return f"*#{out.number} {out.title}* ({out.severity.label})"
+    return f"*#{out.number} {escape(out.title)}* ({out.severity.label})"
 
 
 def reminder_text(out: Outgoing, *, now: datetime) -> str:
@@ -71,7 +68,7 @@ def reminder_text(out: Outgoing, *, now: datetime) -> str:
 
 
 def _actions(out: Outgoing, *, snooze: bool) -> ActionsBlock:
-    value = str(out.incident_id)
+    value = IncidentValue(incident_id=out.incident_id).encode()
     if out.kind is Kind.NO_MANAGER:
         elements: list[Any] = [
             ButtonElement(
@@ -92,7 +89,7 @@ def _actions(out: Outgoing, *, snooze: bool) -> ActionsBlock:
                 ButtonElement(
                     text=f"Snooze {snooze_label(m)}",
                     action_id=snooze_action_id(m),
-                    value=f"{out.incident_id}:{m}",
+                    value=SnoozeValue(incident_id=out.incident_id, minutes=m).encode(),
                 )
                 for m in SNOOZE_CHOICES
             ]
@@ -124,7 +121,10 @@ def snoozed_blocks(
         if b.get("type") == "section" and str(b.get("block_id", "")).startswith(KEY_PREFIX)
     ]
     post = ButtonElement(
-        text="Post update", action_id=Action.POST_UPDATE, value=str(incident_id), style="primary"
+        text="Post update",
+        action_id=Action.POST_UPDATE,
+        value=IncidentValue(incident_id=incident_id).encode(),
+        style="primary",
     )
     actions = ActionsBlock(block_id=f"{KEY_PREFIX}actions_{incident_id}", elements=[post])
     note = f":zzz: <@{user}> snoozed the next reminder until {slack_date(until, '{time}')}."

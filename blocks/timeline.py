@@ -26,8 +26,8 @@ from slack_sdk.models.views import View
 
 from blocks.ids import Action, Callback, Field
 from blocks.incident import headline
-from blocks.text import HEADER_MAX, SECTION_MAX, slack_date, truncate
-from bot.core.slack_text import escape
+from blocks.payloads import IncidentValue, PageValue, SharedMessage
+from blocks.text import HEADER_MAX, SECTION_MAX, escape, link, slack_date, truncate
 from bot.incidents import IncidentView
 from bot.timeline import Kind
 from storage.models_timeline import TimelineEntry
@@ -71,13 +71,13 @@ def entry_line(entry: TimelineEntry) -> str:
         names = ", ".join(escape(name) for name in entry.files.splitlines())
         line += f"\n:paperclip: {truncate(names, 500)}"
     if entry.permalink:
-        line += f"  <{entry.permalink}|view message>"
+        line += f"  {link(entry.permalink, 'view message')}"
     return truncate(line, SECTION_MAX)
 
 
 def timeline_text(view: IncidentView, total: int) -> str:
-    """Plain-text fallback of a timeline page."""
-    return f"Timeline of {headline(view)}: {total} entries"
+    """Fallback text of a timeline page (mrkdwn, so escaped)."""
+    return f"Timeline of {escape(headline(view))}: {total} entries"
 
 
 def timeline_blocks(
@@ -91,6 +91,7 @@ def timeline_blocks(
 ) -> list[Block]:
     """Page `page` (0-based) of the timeline, `entries` being that page's entries."""
     incident_id = view.incident.id
+    assert incident_id is not None
     pages = page_count(total, per_page)
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Timeline of {headline(view)}", HEADER_MAX)),
@@ -120,18 +121,22 @@ def timeline_blocks(
             ButtonElement(
                 text="← Earlier",
                 action_id=Action.TIMELINE_EARLIER,
-                value=f"{incident_id}:{page - 1}",
+                value=PageValue(incident_id=incident_id, page=page - 1).encode(),
             )
         )
     if page < pages - 1:
         buttons.append(
             ButtonElement(
-                text="Later →", action_id=Action.TIMELINE_LATER, value=f"{incident_id}:{page + 1}"
+                text="Later →",
+                action_id=Action.TIMELINE_LATER,
+                value=PageValue(incident_id=incident_id, page=page + 1).encode(),
             )
         )
     buttons.append(
         ButtonElement(
-            text="Download as Markdown", action_id=Action.TIMELINE_DOWNLOAD, value=str(incident_id)
+            text="Download as Markdown",
+            action_id=Action.TIMELINE_DOWNLOAD,
+            value=IncidentValue(incident_id=incident_id).encode(),
         )
     )
     blocks.append(ActionsBlock(block_id=f"timeline_{incident_id}", elements=buttons))
@@ -144,7 +149,9 @@ def incident_option(view: IncidentView) -> Option:
     return Option(value=str(view.incident.id), text=truncate(label, OPTION_TEXT_MAX))
 
 
-def pick_incident_modal(views: Sequence[IncidentView], *, metadata: str, preview: str) -> View:
+def pick_incident_modal(
+    views: Sequence[IncidentView], *, shared: SharedMessage, preview: str
+) -> View:
     """Which incident's timeline gets the message (the message shortcut, outside incidents)."""
     options = [incident_option(view) for view in views[:OPTIONS_MAX]]
     select = StaticSelectElement(
@@ -164,6 +171,6 @@ def pick_incident_modal(views: Sequence[IncidentView], *, metadata: str, preview
         title="Add to timeline",
         submit="Add",
         close="Cancel",
-        private_metadata=metadata,
+        private_metadata=shared.encode(),
         blocks=blocks,
     )

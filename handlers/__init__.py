@@ -10,21 +10,39 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack.services import Services
-from handlers import commands, errors, events, incidents, postmortems, reminders, timeline
+from handlers import (
+    alerts,
+    commands,
+    errors,
+    events,
+    incidents,
+    insights,  # noqa: F401  # /incident stats
+    postmortems,
+    reminders,
+    stakeholders,
+    statuspage,
+    timeline,
+)
 from handlers.context import inject_services
 from handlers.incidents.declare import resumes_after_writes
+from handlers.scope import resolve_scope
 
 
 def register_all(app: App, services: Services) -> None:
-    """Install the services middleware, the error handler and every listener."""
+    """Install the middleware (services, then each request's scope), the error handler and
+    every listener."""
     app.use(inject_services(services))
+    app.use(resolve_scope)
     errors.register(app)
     commands.register(app)
     incidents.register(app)
     timeline.register(app)
     reminders.register(app)
     postmortems.register(app)
+    stakeholders.register(app)
+    statuspage.register(app)
     events.register(app)
+    alerts.register(app)
 
 
 def resumable(body: dict[str, Any]) -> bool:

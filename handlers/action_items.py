@@ -1,38 +1,38 @@
 """Action items: `/incident action`, `/incident actions [mine]`, Mark done, the message
-shortcut and its form, and the action-item reaction (called from the timeline's
-`reaction_added` listener: Bolt runs one listener per event, so they share it).
+shortcut and its form, and the action-item reaction (routed here by handlers/events.py).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from blocks import action_items as render
 from blocks.ids import Action, Callback, Field
+from blocks.payloads import ActionItemForm, ItemValue, ListBlockId
 from bot import action_items, incidents
 from bot.core.errors import DomainError, InvalidInput, NotFound
+from bot.core.events import ActionItemCreated
 from bot.followups.policy import FollowUpPolicy
+from bot.permissions import Permission
+from bot.slack.directory import MessageRef
 from bot.slack.services import Services
-from bot.slack.timeline_capture import MessageRef, reaction_name
-from handlers.commands import route
-from handlers.context import CommandRequest, services_of
-from handlers.guard import guarded
+from bot.slack.timeline_capture import reaction_name
+from handlers.access import here_or_anywhere, on_action, on_shortcut, on_view, picked
+from handlers.commands import args_of, route
+from handlers.context import CommandRequest, Scope, readable, scope_of, services_of
+from handlers.forms import picked_date, state_value
 from handlers.incidents.roles import check_person
-from handlers.payloads import metadata, state_value
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-
-MINE = "mine"
 
 
 def policy_of(services: Services) -> FollowUpPolicy:
@@ -41,100 +41,89 @@ def policy_of(services: Services) -> FollowUpPolicy:
 
 
 def _readable(services: Services, text: str) -> str:
-    return services.timeline.readable(text) if services.timeline is not None else text
-
-
-def announce(
-    services: Services, item: ActionItem, incident: Incident, *, actor: str, thread_ts: str | None
-) -> None:
-    """Tell the incident's channel and the owner (best effort: the item is saved already)."""
-    slack = services.slack
-    if incident.channel_id:
-        try:
-            slack.chat_postMessage(
-                channel=incident.channel_id,
-                thread_ts=thread_ts,
-                text=render.created_text(item, incident, actor=actor),
-                unfurl_links=False,
-            )
-        except SlackApiError as exc:
-            log.warning("could not announce AI-%s: %s", item.id, exc.response.get("error"))
-    try:
-        slack.chat_postMessage(
-            channel=item.owner,
-            text=render.owner_text(item, incident),
-            blocks=render.owner_blocks(item, incident, actor=actor),
-            unfurl_links=False,
-        )
-    except SlackApiError as exc:
-        log.warning("could not tell %s about AI-%s: %s", item.owner, item.id, exc.response)
+    return services.directory.readable(text)
 
 
 # -- commands ----------------------------------------------------------------------------
 
 
-@route("action")
+@route("action", need=Permission.RESPOND)
 def action_command(request: CommandRequest) -> None:
     """`/incident action <text> [@owner] [due YYYY-MM-DD]`"""
     services = request.services
     policy = policy_of(services)
-    with services.db.read() as session:
-        incident = incidents.in_channel(session, channel_id=request.channel_id)
+    incident = request.scope.require_incident()
     parsed = action_items.parse_command(request.args, today=policy.today(utcnow()))
+    incident_id = incident.id
+    assert incident_id is not None
     if parsed.owner:
         check_person(request.client, parsed.owner)
-    assert incident.id is not None
-    with services.db.session() as session:
-        item, _ = action_items.create(
+        services.access.check_owner(parsed.owner, incident_id, field=Field.OWNER.value)
+    created = services.apply(
+        lambda session: action_items.create(
             session,
-            incident_id=incident.id,
-            text=parsed.text,
+            incident_id=incident_id,
+            text=readable(services, parsed.text),
             owner=parsed.owner or request.user_id,
             created_by=request.user_id,
             via=action_items.Via.COMMAND,
             due_on=parsed.due_on,
             policy=policy,
-        )
-    announce(services, item, incident, actor=request.user_id, thread_ts=None)
+        )[1]
+    )  # announced by bot.slack.action_items
+    assert created is not None  # no source_key: every command makes a new item
     request.respond(
-        text=f":ballot_box_with_check: Created action item *AI-{item.id}* for <@{item.owner}>, "
-        f"{render.due_label(item.due_on)}.",
+        text=f":ballot_box_with_check: Created action item *AI-{created.item_id}* for "
+        f"<@{created.owner}>, {render.due_label(created.due_on)}.",
         response_type="ephemeral",
     )
 
 
-def _list(services: Services, *, scope: str, user: str) -> tuple[str, list[Any]]:
-    """The text and blocks of a list: `mine` or `inc<incident id>`."""
+def _list(services: Services, *, incident_id: int | None, user: str) -> tuple[str, list[Any]]:
+    """The text and blocks of a list: an incident's, or (`incident_id` None) `user`'s own."""
     today = policy_of(services).today(utcnow())
     with services.db.read() as session:
-        if scope == MINE:
+        if incident_id is None:
             rows: list[tuple[ActionItem, Incident | None]] = list(
                 action_items.open_for(session, owner=user)
             )
+            rows = _visible_rows(services, user, rows)
             heading, empty = "Your open action items", "You have no open action items. :tada:"
         else:
-            incident = incidents.get(session, incident_id=int(scope.removeprefix("inc")))
-            assert incident.id is not None
-            rows = [(i, None) for i in action_items.of_incident(session, incident_id=incident.id)]
+            incident = incidents.get(session, incident_id=incident_id)
+            rows = [(i, None) for i in action_items.of_incident(session, incident_id=incident_id)]
             heading = f"Action items of incident #{incident.number}"
             empty = "No action items yet. Add one with `" + action_items.USAGE + "`."
-    blocks = render.list_blocks(rows, heading=heading, empty=empty, today=today, scope=scope)
+    blocks = render.list_blocks(
+        rows, heading=heading, empty=empty, today=today, incident_id=incident_id
+    )
     return render.list_text(heading, len(rows)), blocks
 
 
-@route("actions")
+def _visible_rows(
+    services: Services, user: str, rows: list[tuple[ActionItem, Incident | None]]
+) -> list[tuple[ActionItem, Incident | None]]:
+    """Only the items of incidents `user` may see (someone who left a private incident's
+    channel keeps its items, but no longer sees them)."""
+    shown = {i.id: i for _, i in rows if i is not None}
+    views = [incidents.IncidentView(incident=i, roles={}) for i in shown.values()]
+    seen = {v.incident.id for v in services.access.visible(user, views)}
+    return [(item, i) for item, i in rows if i is not None and i.id in seen]
+
+
+def _actions_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    """`mine` is about no one incident (filtered per person); otherwise reading this one."""
+    return Permission.ANYONE if args_of(body).strip().lower() == "mine" else Permission.SEE
+
+
+@route("actions", need=_actions_need)
 def actions_command(request: CommandRequest) -> None:
     """`/incident actions` (this incident's) or `/incident actions mine` (yours, anywhere)."""
     arg = request.args.strip().lower()
-    if arg == MINE:
-        scope = MINE
-    elif not arg:
-        with request.services.db.read() as session:
-            incident = incidents.in_channel(session, channel_id=request.channel_id)
-        scope = f"inc{incident.id}"
-    else:
+    if arg not in ("", "mine"):
         raise InvalidInput("Use `/incident actions` here, or `/incident actions mine` anywhere.")
-    text, blocks = _list(request.services, scope=scope, user=request.user_id)
+    incident_id = None if arg == "mine" else request.scope.incident_id
+    text, blocks = _list(request.services, incident_id=incident_id, user=request.user_id)
     request.respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
@@ -144,24 +133,18 @@ def done_button(
     """Mark done: on a list (shown again), a direct message or a reminder (updated)."""
     ack()
     services = services_of(context)
-    action = body["actions"][0]
+    clicked = scope_of(context).payload
+    if not isinstance(clicked, ItemValue | ListBlockId):
+        raise ItemValue.refused()
     user = body["user"]["id"]
-    with services.db.session() as session:
-        item, changed = action_items.complete(
-            session, item_id=int(action["value"]), actor=user, policy=policy_of(services)
-        )
-        incident = incidents.get(session, incident_id=item.incident_id)
-    if changed and incident.channel_id:
-        try:
-            client.chat_postMessage(
-                channel=incident.channel_id,
-                text=f":white_check_mark: <@{user}> marked *AI-{item.id}* done: {item.text}",
-            )
-        except SlackApiError as exc:
-            log.warning("could not tell the channel AI-%s is done: %s", item.id, exc.response)
-    scope = render.scope_of(str(action.get("block_id") or ""))
-    if scope is not None:
-        text, blocks = _list(services, scope=scope, user=user)
+    item_id = clicked.item_id
+    services.apply(  # the channel is told by bot.slack.action_items
+        lambda session: action_items.complete(
+            session, item_id=item_id, actor=user, policy=policy_of(services)
+        )[1]
+    )
+    if isinstance(clicked, ListBlockId):  # on a list: show the list again
+        text, blocks = _list(services, incident_id=clicked.incident_id, user=user)
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
         return
     message, channel = body.get("message") or {}, (body.get("channel") or {}).get("id")
@@ -169,20 +152,12 @@ def done_button(
         client.chat_update(
             channel=channel,
             ts=message["ts"],
-            text=message.get("text") or f"AI-{item.id} is done.",
-            blocks=render.marked_done(message, user=user, label=f"AI-{item.id} is done"),
+            text=message.get("text") or f"AI-{item_id} is done.",
+            blocks=render.marked_done(message, user=user, label=f"AI-{item_id} is done"),
         )
 
 
 # -- the message shortcut and its form -------------------------------------------------
-
-
-def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
-    try:
-        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-    except SlackApiError as exc:
-        log.info("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
-        return None
 
 
 def create_from_message(
@@ -194,40 +169,34 @@ def create_from_message(
     channel = body["channel"]["id"]
     message = body.get("message") or {}
     ts = str(message.get("ts") or "")
-    with services.db.read() as session:
-        incident = incidents.by_channel(session, channel_id=channel)
-        choices = None
-        if incident is None:
-            choices = render.incident_choices(
-                incidents.list_incidents(session, include_resolved=True)
-            )
+    incident = scope_of(context).channel_incident
+    choices = None
+    if incident is None:
+        with services.db.read() as session:
+            views = incidents.list_incidents(session, include_resolved=True)
+        choices = render.incident_choices(services.access.respondable(body["user"]["id"], views))
     if incident is None and not choices:
-        respond(text="There is no incident to add an action item to.", response_type="ephemeral")
+        respond(
+            text="There is no incident you can add an action item to: join an incident's "
+            "channel first.",
+            response_type="ephemeral",
+        )
         return
-    permalink = _permalink(client, channel, ts) if ts else None
-    data = {
-        "channel": channel,
-        "ts": ts,
-        "permalink": permalink,
-        "incident_id": incident.id if incident else None,
-    }
+    permalink = services.directory.permalink(MessageRef(channel, ts)) if ts else None
+    form = ActionItemForm(
+        channel=channel, ts=ts, permalink=permalink, incident_id=incident.id if incident else None
+    )
     client.views_open(
         trigger_id=body["trigger_id"],
         view=render.action_item_modal(
-            text=_readable(services, message.get("text") or ""),
+            text=readable(services, message.get("text") or ""),
             owner=body["user"]["id"],
             choices=choices,
             incident=incident,
             permalink=permalink,
-            metadata=data,
+            metadata=form,
         ),
     )
-
-
-def _due(view: dict[str, Any]) -> date | None:
-    element = view.get("state", {}).get("values", {}).get(Field.DUE, {}).get(Field.DUE) or {}
-    picked = element.get("selected_date")
-    return date.fromisoformat(picked) if picked else None
 
 
 def submit_action_item(
@@ -235,74 +204,78 @@ def submit_action_item(
 ) -> None:
     """The Create action item form."""
     services = services_of(context)
-    data = metadata(view)
-    user = body["user"]["id"]
-    chosen = data.get("incident_id") or state_value(view, Field.INCIDENT)
+    scope = scope_of(context)
+    form = scope.expect(ActionItemForm)
+    user = scope.user_id
+    chosen = scope.incident  # the form's own incident, or the one picked in it when it exists
     owner = state_value(view, Field.OWNER) or user
     try:
-        if not chosen:
-            raise InvalidInput(
-                "Choose an incident.", fields={Field.INCIDENT: "Choose an incident."}
-            )
+        if chosen is None or chosen.id is None:
+            picked = state_value(view, Field.INCIDENT)
+            why = "That incident no longer exists." if picked else "Choose an incident."
+            raise InvalidInput(why, fields={Field.INCIDENT: why})
         check_person(client, owner)
+        services.access.check_owner(owner, chosen.id, field=Field.OWNER.value)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.OWNER.value: str(exc)})
         return
+    chosen_id = chosen.id
     try:
-        with services.db.session() as session:
-            item, created = action_items.create(
+        services.apply(  # announced by bot.slack.action_items (a resubmitted form: no event)
+            lambda session: action_items.create(
                 session,
-                incident_id=int(chosen),
+                incident_id=chosen_id,
                 text=state_value(view, Field.TEXT) or "",
                 owner=owner,
                 created_by=user,
                 via=action_items.Via.SHORTCUT,
-                due_on=_due(view),
-                channel_id=data.get("channel") or None,
-                message_ts=data.get("ts") or None,
-                permalink=data.get("permalink") or None,
+                due_on=picked_date(view, Field.DUE),
+                channel_id=form.channel or None,
+                message_ts=form.ts or None,
+                permalink=form.permalink or None,
                 source_key=f"view:{view['id']}",
                 policy=policy_of(services),
-            )
-            incident = incidents.get(session, incident_id=item.incident_id)
+            )[1],
+            on_commit=ack,
+        )
     except DomainError as exc:
         fields = exc.fields if isinstance(exc, InvalidInput) else {}
-        where = (
-            Field.INCIDENT if isinstance(exc, NotFound) and not data.get("incident_id") else None
-        )
+        where = Field.INCIDENT if isinstance(exc, NotFound) and form.incident_id is None else None
         ack(response_action="errors", errors=fields or {(where or Field.TEXT).value: str(exc)})
-        return
-    ack()
-    if created:
-        same = data.get("channel") == incident.channel_id
-        announce(services, item, incident, actor=user, thread_ts=data.get("ts") if same else None)
 
 
 # -- the reaction ------------------------------------------------------------------------
 
 
-def reaction_added(event: dict[str, Any], context: BoltContext) -> ActionItem | None:
+def is_action_item_emoji(event: dict[str, Any], context: BoltContext) -> bool:
+    """Bolt matcher: the reaction is ACTION_ITEM_EMOJI."""
+    name = reaction_name(str(event.get("reaction") or ""))
+    return name == services_of(context).settings.action_item_emoji
+
+
+def reaction_added(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
     """The action-item emoji on a message in an incident channel makes it an action item."""
     services = services_of(context)
     item_ref = event.get("item") or {}
-    wanted = services.settings.action_item_emoji
-    if item_ref.get("type") != "message" or reaction_name(event.get("reaction", "")) != wanted:
-        return None
+    if item_ref.get("type") != "message":
+        return
     ref = MessageRef(str(item_ref.get("channel", "")), str(item_ref.get("ts", "")))
     with services.db.read() as session:
         incident = incidents.by_channel(session, channel_id=ref.channel_id)
-    if incident is None or incident.id is None or services.timeline is None:
+    if incident is None or incident.id is None:
         return None
-    message = services.timeline.fetch(ref)
+    message = services.directory.message(ref)
     if message is None:
-        return None  # deleted meanwhile
+        return  # deleted meanwhile
     user = str(event.get("user") or "")
-    text = _readable(services, message.get("text") or "").strip() or "Follow up on this message"
-    permalink = services.timeline.permalink(ref)
-    with services.db.session() as session:
-        item, created = action_items.create(
+    text = readable(services, message.get("text") or "").strip() or "Follow up on this message"
+    permalink = services.directory.permalink(ref)
+    incident_id = incident.id
+
+    def create(session: Session) -> ActionItemCreated | None:
+        _item, created = action_items.create(
             session,
-            incident_id=incident.id,
+            incident_id=incident_id,
             text=text[: action_items.TEXT_MAX],
             owner=user,
             created_by=user,
@@ -311,15 +284,16 @@ def reaction_added(event: dict[str, Any], context: BoltContext) -> ActionItem | 
             message_ts=ref.ts,
             permalink=permalink,
             source_key=f"reaction:{ref.channel_id}:{ref.ts}",
+            thread_ts=message.get("thread_ts"),
             policy=policy_of(services),
         )
-    if created:
-        announce(services, item, incident, actor=user, thread_ts=message.get("thread_ts") or ref.ts)
-    return item
+        return created
+
+    services.apply(create)  # a new item is announced by bot.slack.action_items
 
 
 def register(app: App) -> None:
-    """Register action item listeners (the reaction comes through the timeline's listener)."""
-    app.action(Action.ACTION_ITEM_DONE.value)(guarded(done_button))
-    app.shortcut(Callback.CREATE_ACTION_ITEM.value)(guarded(create_from_message))
-    app.view(Callback.ACTION_ITEM_MODAL.value)(guarded(submit_action_item))
+    """Register action item listeners (handlers/events.py routes the reaction here)."""
+    on_action(app, Action.ACTION_ITEM_DONE, done_button, need=Permission.CLOSE_ITEM)
+    on_shortcut(app, Callback.CREATE_ACTION_ITEM, create_from_message, need=here_or_anywhere)
+    on_view(app, Callback.ACTION_ITEM_MODAL, submit_action_item, need=picked)

@@ -66,7 +66,7 @@ def tell_user(
     user = (body.get("user") or {}).get("id") or body.get("user_id")
     channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
     try:
-        if respond is not None:
+        if respond is not None and respond.response_url:  # forms have none
             respond(text=text, response_type="ephemeral", replace_original=False)
         elif user and channel:
             client.chat_postEphemeral(channel=channel, user=user, text=text)

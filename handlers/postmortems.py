@@ -4,7 +4,6 @@ the edit form. Action items are in handlers/action_items.py (registered from her
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -12,17 +11,20 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from blocks.ids import Action, Callback, Field
+from blocks.payloads import IncidentForm, IncidentValue
 from blocks.postmortems import postmortem_modal
 from bot import incidents, postmortems
 from bot.core.errors import InvalidInput
+from bot.permissions import Permission
+from bot.rate_limits import COSTLY
 from bot.slack.postmortems import PostmortemSlack
 from bot.slack.services import Services
 from handlers import action_items
+from handlers.access import on_action, on_view
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
-from handlers.guard import guarded
+from handlers.context import CommandRequest, scope_of, services_of
+from handlers.forms import picked_date, state_value
 from handlers.incidents.roles import check_person
-from handlers.payloads import metadata, state_value
 
 
 def _open_edit(services: Services, client: WebClient, trigger_id: str, incident_id: int) -> None:
@@ -39,14 +41,13 @@ def _open_edit(services: Services, client: WebClient, trigger_id: str, incident_
     )
 
 
-@route("postmortem")
+@route("postmortem", need=Permission.RESPOND, cost=COSTLY)
 def postmortem_command(request: CommandRequest) -> None:
     """`/incident postmortem` drafts and posts the latest; `... edit` opens the form."""
     arg = request.args.strip().lower()
     if arg not in ("", "edit"):
         raise InvalidInput("Use `/incident postmortem`, or `/incident postmortem edit`.")
-    with request.services.db.read() as session:
-        incident = incidents.in_channel(session, channel_id=request.channel_id)
+    incident = request.scope.require_incident()
     assert incident.id is not None
     if arg == "edit":
         _open_edit(request.services, request.client, request.trigger_id, incident.id)
@@ -64,14 +65,8 @@ def postmortem_command(request: CommandRequest) -> None:
 def edit_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Edit post-mortem (under the document, or on the owner's reminder)."""
     ack()
-    incident_id = int(body["actions"][0]["value"])
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     _open_edit(services_of(context), client, body["trigger_id"], incident_id)
-
-
-def _picked_date(view: dict[str, Any]) -> date | None:
-    element = view.get("state", {}).get("values", {}).get(Field.DUE, {}).get(Field.DUE) or {}
-    picked = element.get("selected_date")
-    return date.fromisoformat(picked) if picked else None
 
 
 def submit_edit(
@@ -79,56 +74,56 @@ def submit_edit(
 ) -> None:
     """The edit form: save, close, then post the regenerated document."""
     services = services_of(context)
-    incident_id = int(metadata(view)["incident_id"])
+    incident_id = scope_of(context).expect(IncidentForm).incident_id
     user = body["user"]["id"]
     owner = state_value(view, Field.OWNER) or None
-    changes = postmortems.Edit(
-        summary=state_value(view, Field.SUMMARY) or "",
-        impact=state_value(view, Field.IMPACT) or "",
-        root_cause=state_value(view, Field.ROOT_CAUSE) or "",
-        resolution=state_value(view, Field.RESOLUTION) or "",
-        owner=owner,
-        due_on=_picked_date(view),
-    )
     try:
+        changes = postmortems.Edit(
+            summary=state_value(view, Field.SUMMARY) or "",
+            impact=state_value(view, Field.IMPACT) or "",
+            root_cause=state_value(view, Field.ROOT_CAUSE) or "",
+            resolution=state_value(view, Field.RESOLUTION) or "",
+            owner=owner,
+            due_on=picked_date(view, Field.DUE),
+        )
         if owner:
             try:
                 check_person(client, owner)
+                services.access.check_owner(owner, incident_id, field=Field.OWNER.value)
             except InvalidInput as exc:
                 raise InvalidInput(str(exc), fields={Field.OWNER.value: str(exc)}) from None
-        with services.db.session() as session:
-            postmortems.edit(
+        services.apply(
+            lambda session: postmortems.edit(
                 session,
                 incident_id=incident_id,
                 changes=changes,
                 actor=user,
                 policy=action_items.policy_of(services),
-            )
+            )[1],
+            on_commit=ack,  # the document is posted again by bot.slack.postmortems
+        )
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields or {Field.SUMMARY.value: str(exc)})
-        return
-    ack()
-    PostmortemSlack(services).publish(incident_id, note=f"Edited by <@{user}>.")
 
 
 def complete_button(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     """Mark complete: reminders stop, and the document says so."""
     ack()
     services = services_of(context)
-    incident_id = int(body["actions"][0]["value"])
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     user = body["user"]["id"]
-    with services.db.session() as session:
-        _, changed = postmortems.complete(
+    completed = services.apply(
+        lambda session: postmortems.complete(
             session, incident_id=incident_id, actor=user, policy=action_items.policy_of(services)
-        )
-    if not changed:
+        )[1]
+    )  # the document is posted again by bot.slack.postmortems
+    if completed is None:
         respond(
             text="This post-mortem is already complete.",
             response_type="ephemeral",
             replace_original=False,
         )
         return
-    PostmortemSlack(services).publish(incident_id, note=f"Marked complete by <@{user}>.")
     respond(
         text=":white_check_mark: Post-mortem marked complete; its owner gets no more reminders.",
         response_type="ephemeral",
@@ -138,7 +133,7 @@ def complete_button(ack: Ack, body: dict[str, Any], respond: Respond, context: B
 
 def register(app: App) -> None:
     """Register post-mortem and action item listeners."""
-    app.action(Action.POSTMORTEM_EDIT.value)(guarded(edit_button))
-    app.action(Action.POSTMORTEM_COMPLETE.value)(guarded(complete_button))
-    app.view(Callback.POSTMORTEM_MODAL.value)(guarded(submit_edit))
+    on_action(app, Action.POSTMORTEM_EDIT, edit_button, need=Permission.RESPOND)
+    on_action(app, Action.POSTMORTEM_COMPLETE, complete_button, need=Permission.COMPLETE_POSTMORTEM)
+    on_view(app, Callback.POSTMORTEM_MODAL, submit_edit, need=Permission.RESPOND)
     action_items.register(app)

@@ -11,25 +11,20 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from blocks.payloads import SnoozeValue
 from blocks.reminders import SNOOZE_ACTION, snooze_label, snoozed_blocks
 from bot import reminders
-from bot.core.errors import InvalidInput
+from bot.permissions import Permission
 from bot.reminders.policy import ReminderPolicy
-from handlers.context import services_of
-from handlers.guard import guarded
-
-
-def _incident_and_minutes(action: dict[str, Any]) -> tuple[int, int]:
-    incident, _, minutes = str(action.get("value") or "").partition(":")
-    if not (incident.isdigit() and minutes.isdigit()):
-        raise InvalidInput("That snooze button is not one of ours.")
-    return int(incident), int(minutes)
+from handlers.access import on_action
+from handlers.context import scope_of, services_of
 
 
 def snooze_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Reminder button: hold back the next reminder, then show who snoozed it and until when."""
     ack()
-    incident_id, minutes = _incident_and_minutes(body["actions"][0])
+    snooze = scope_of(context).expect(SnoozeValue)
+    incident_id, minutes = snooze.incident_id, snooze.minutes
     services = services_of(context)
     policy = ReminderPolicy.from_settings(services.settings)
     with services.db.session() as session:
@@ -49,4 +44,4 @@ def snooze_button(ack: Ack, body: dict[str, Any], client: WebClient, context: Bo
 
 def register(app: App) -> None:
     """Register reminder listeners."""
-    app.action(SNOOZE_ACTION)(guarded(snooze_button))
+    on_action(app, SNOOZE_ACTION, snooze_button, need=Permission.RESPOND)

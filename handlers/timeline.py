@@ -1,12 +1,11 @@
 """Timeline listeners: reactions, `/incident note`, `/incident timeline`, the message shortcut.
 
-Edits and deletions arrive as `message` events; handlers/events.py hands them to
-`message_changed` and `message_deleted` here.
+The Events API work (`reaction_added`, `reaction_removed`, `message_changed`,
+`message_deleted`) is routed here by handlers/events.py with Bolt's matchers.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -16,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from blocks.ids import Action, Callback, Field
+from blocks.payloads import IncidentValue, PageValue, SharedMessage
 from blocks.timeline import (
     PER_PAGE,
     clamp_page,
@@ -25,24 +25,21 @@ from blocks.timeline import (
 )
 from bot import incidents
 from bot import timeline as tl
-from bot.core.errors import NotFound
 from bot.core.vocabulary import Status
+from bot.permissions import Permission
+from bot.rate_limits import COSTLY
 from bot.slack.services import Services
-from bot.slack.timeline_capture import TimelineCapture, file_names
-from handlers import action_items
+from bot.slack.timeline_capture import TimelineCapture, file_names, reaction_name
+from handlers.access import here_or_anywhere, on_action, on_shortcut, on_view, picked
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
-from handlers.guard import guarded
-from handlers.payloads import metadata, state_value
+from handlers.context import CommandRequest, scope_of, services_of
+from handlers.forms import state_value
 
 log = logging.getLogger(__name__)
 
-METADATA_MAX = 3000  # Slack's limit on a view's private_metadata
-
 
 def capture_of(services: Services) -> TimelineCapture:
-    """The timeline capture the subscribers installed."""
-    assert services.timeline is not None, "bot.slack.subscribers.install was not called"
+    """The timeline capture (built with the services)."""
     return services.timeline
 
 
@@ -60,21 +57,18 @@ def _page(services: Services, incident_id: int, page: int) -> tuple[str, list[An
     return timeline_text(view, total), blocks
 
 
-@route("timeline")
+@route("timeline", need=Permission.SEE)
 def timeline_command(request: CommandRequest) -> None:
     """`/incident timeline`: the first page, only for the person who asked."""
-    with request.services.db.read() as session:
-        incident = incidents.in_channel(session, channel_id=request.channel_id)
-    assert incident.id is not None
-    text, blocks = _page(request.services, incident.id, 0)
+    text, blocks = _page(request.services, request.scope.incident_id, 0)
     request.respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
 def turn_page(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     """Earlier / Later: show another page in place."""
     ack()
-    incident_id, _, page = body["actions"][0]["value"].partition(":")
-    text, blocks = _page(services_of(context), int(incident_id), int(page or 0))
+    turn = scope_of(context).expect(PageValue)
+    text, blocks = _page(services_of(context), turn.incident_id, turn.page)
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
 
@@ -84,7 +78,7 @@ def download(
     """Send the whole timeline as a Markdown file in a direct message."""
     ack()
     services = services_of(context)
-    incident_id = int(body["actions"][0]["value"])
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     user = body["user"]["id"]
     with services.db.read() as session:
         incident = incidents.get(session, incident_id=incident_id)
@@ -106,7 +100,7 @@ def download(
 # -- writing ------------------------------------------------------------------------------
 
 
-@route("note")
+@route("note", need=Permission.RESPOND)
 def note_command(request: CommandRequest) -> None:
     """`/incident note <text>`: a manual entry at the current time."""
     incident = capture_of(request.services).note(
@@ -118,28 +112,29 @@ def note_command(request: CommandRequest) -> None:
     )
 
 
-def reaction_added(
-    ack: Ack, body: dict[str, Any], event: dict[str, Any], context: BoltContext
-) -> None:
+def is_timeline_emoji(event: dict[str, Any], context: BoltContext) -> bool:
+    """Bolt matcher: the reaction is one of TIMELINE_EMOJI."""
+    name = reaction_name(str(event.get("reaction") or ""))
+    return name in services_of(context).settings.timeline_emojis
+
+
+def reaction_added(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
     """A timeline emoji put a message on the timeline (once, however often it is delivered)."""
-    ack()
-    action_items.reaction_added(event, context)  # the action-item emoji shares this listener
     capture_of(services_of(context)).reaction_added(event, event_id=body.get("event_id"))
 
 
-def reaction_removed(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+def reaction_removed(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
     """The last timeline emoji taken off takes the message off the timeline."""
-    ack()
     capture_of(services_of(context)).reaction_removed(event)
 
 
-def message_changed(event: dict[str, Any], context: BoltContext) -> None:
-    """An edit updates the entry (called by handlers/events.py, already acknowledged)."""
+def message_changed(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    """An edit updates the entry."""
     capture_of(services_of(context)).message_changed(event)
 
 
-def message_deleted(event: dict[str, Any], context: BoltContext) -> None:
-    """A deletion marks the entry deleted (called by handlers/events.py)."""
+def message_deleted(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    """A deletion marks the entry deleted."""
     capture_of(services_of(context)).message_deleted(event)
 
 
@@ -161,31 +156,11 @@ def _outcome_text(outcome: tl.Added, number: int) -> str:
     return f"That message is already on the timeline of incident #{number}."
 
 
-def _shortcut_metadata(channel: str, message: dict[str, Any], response_url: str | None) -> str:
-    """The message to add, packed into a view's private_metadata (its text cut to fit)."""
-    data: dict[str, Any] = {
-        "channel": channel,
-        "response_url": response_url,
-        "message": {
-            key: message[key]
-            for key in ("ts", "thread_ts", "user", "bot_id", "username", "edited")
-            if message.get(key)
-        },
-        "files": [name[:100] for name in file_names(message)[:20]],
-    }
-    text = message.get("text") or ""
-    while True:
-        data["message"]["text"] = text
-        packed = json.dumps(data, separators=(",", ":"))
-        if len(packed) <= METADATA_MAX or not text:
-            return packed
-        # JSON may spend up to 6 characters on one of the text's: halve while far over.
-        text = text[: max(len(text) - (len(packed) - METADATA_MAX) - 1, len(text) // 2)]
-
-
-def _choices(services: Services) -> list[incidents.IncidentView]:
+def _choices(services: Services, user: str) -> list[incidents.IncidentView]:
+    """The incidents `user` may add to: open ones first, newest first."""
     with services.db.read() as session:
         views = incidents.list_incidents(session, include_resolved=True)
+    views = services.access.respondable(user, views)
     return sorted(views, key=lambda v: (v.status is Status.RESOLVED, -v.incident.number))
 
 
@@ -198,8 +173,7 @@ def add_to_timeline(
     channel = body["channel"]["id"]
     message = body.get("message") or {}
     user = body["user"]["id"]
-    with services.db.read() as session:
-        incident = incidents.by_channel(session, channel_id=channel)
+    incident = scope_of(context).channel_incident
     if incident is not None:
         assert incident.id is not None
         outcome = capture_of(services).add_shared(
@@ -207,14 +181,23 @@ def add_to_timeline(
         )
         respond(text=_outcome_text(outcome, incident.number), response_type="ephemeral")
         return
-    views = _choices(services)
+    views = _choices(services, user)
     if not views:
-        respond(text="There is no incident to add this message to.", response_type="ephemeral")
+        respond(
+            text="There is no incident you can add this message to: join an incident's "
+            "channel first.",
+            response_type="ephemeral",
+        )
         return
-    packed = _shortcut_metadata(channel, message, body.get("response_url"))
+    shared = SharedMessage.of(
+        channel=channel,
+        message=message,
+        files=file_names(message),
+        response_url=body.get("response_url"),
+    )
     client.views_open(
         trigger_id=body["trigger_id"],
-        view=pick_incident_modal(views, metadata=packed, preview=message.get("text") or ""),
+        view=pick_incident_modal(views, shared=shared, preview=message.get("text") or ""),
     )
 
 
@@ -225,30 +208,25 @@ def submit_pick(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
         ack(response_action="errors", errors={Field.INCIDENT.value: "Choose an incident."})
         return
     ack()
-    services = services_of(context)
-    data = metadata(view)
-    message = {**data["message"], "files": [{"name": n} for n in data.get("files", [])]}
-    try:
-        with services.db.read() as session:
-            number = incidents.get(session, incident_id=int(chosen)).number
-    except (NotFound, ValueError):
-        _tell(data.get("response_url"), "That incident no longer exists.")
+    scope = scope_of(context)
+    shared = scope.expect(SharedMessage)
+    incident = scope.incident  # the one picked, when it exists
+    if incident is None or incident.id is None:
+        _tell(shared.response_url, "That incident no longer exists.")
         return
-    outcome = capture_of(services).add_shared(
-        incident_id=int(chosen),
-        channel_id=data["channel"],
-        message=message,
-        user_id=body["user"]["id"],
+    outcome = capture_of(services_of(context)).add_shared(
+        incident_id=incident.id,
+        channel_id=shared.channel,
+        message=shared.message_with_files(),
+        user_id=scope.user_id,
     )
-    _tell(data.get("response_url"), _outcome_text(outcome, number))
+    _tell(shared.response_url, _outcome_text(outcome, incident.number))
 
 
 def register(app: App) -> None:
     """Register timeline listeners."""
-    app.event("reaction_added")(guarded(reaction_added))
-    app.event("reaction_removed")(guarded(reaction_removed))
-    app.shortcut(Callback.ADD_TO_TIMELINE.value)(guarded(add_to_timeline))
-    app.view(Callback.TIMELINE_PICK_MODAL.value)(guarded(submit_pick))
-    app.action(Action.TIMELINE_EARLIER.value)(guarded(turn_page))
-    app.action(Action.TIMELINE_LATER.value)(guarded(turn_page))
-    app.action(Action.TIMELINE_DOWNLOAD.value)(guarded(download))
+    on_shortcut(app, Callback.ADD_TO_TIMELINE, add_to_timeline, need=here_or_anywhere)
+    on_view(app, Callback.TIMELINE_PICK_MODAL, submit_pick, need=picked)
+    on_action(app, Action.TIMELINE_EARLIER, turn_page, need=Permission.SEE)
+    on_action(app, Action.TIMELINE_LATER, turn_page, need=Permission.SEE)
+    on_action(app, Action.TIMELINE_DOWNLOAD, download, need=Permission.SEE, cost=COSTLY)

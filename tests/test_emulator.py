@@ -141,6 +141,23 @@ def test_identity_and_users(emu: SlackEmulator, client: WebClient, people: dict[
 # ---------------------------------------------------------------------- conversations
 
 
+def test_usergroup_members(emu: SlackEmulator, client: WebClient, people: dict[str, str]) -> None:
+    group = emu.add_usergroup("oncall", [people["alice"], people["bob"]])
+    old = emu.add_usergroup("old-team", [people["carol"]], disabled=True)
+    assert client.usergroups_users_list(usergroup=group)["users"] == [
+        people["alice"],
+        people["bob"],
+    ]
+    emu.set_usergroup_users(group, [people["carol"]])
+    assert client.usergroups_users_list(usergroup=group)["users"] == [people["carol"]]
+    assert code(lambda: client.usergroups_users_list(usergroup="S0NOPE0001")) == "no_such_subteam"
+    assert code(lambda: client.usergroups_users_list(usergroup=old)) == "no_such_subteam"
+    assert client.usergroups_users_list(usergroup=old, include_disabled=True)["users"] == [
+        people["carol"]
+    ]
+    assert code(lambda: client.api_call("usergroups.users.list")) == "invalid_arguments"
+
+
 @pytest.mark.parametrize(
     ("name", "error"),
     [
@@ -939,3 +956,26 @@ def test_bolt_app_end_to_end(emu: SlackEmulator, people: dict[str, str]) -> None
     finally:
         fake.server.shutdown()
         fake.server.server_close()
+
+
+def test_usergroups_users_list(
+    emu: SlackEmulator, client: WebClient, people: dict[str, str]
+) -> None:
+    group = emu.add_usergroup("support", [people["alice"], people["bob"], people["alice"]])
+    gone = emu.add_usergroup("old-team", [people["carol"]], disabled=True)
+    assert group.startswith("S")
+    assert client.usergroups_users_list(usergroup=group)["users"] == [
+        people["alice"],
+        people["bob"],
+    ]
+    assert code(lambda: client.usergroups_users_list(usergroup="S0NOPE")) == "no_such_subteam"
+    assert code(lambda: client.usergroups_users_list(usergroup=gone)) == "no_such_subteam"
+    disabled = client.usergroups_users_list(usergroup=gone, include_disabled=True)
+    assert disabled["users"] == [people["carol"]]
+    missing = error_of(lambda: client.api_call("usergroups.users.list", params={}))
+    assert missing["error"] == "invalid_arguments"
+    listed = client.usergroups_list(include_users=True)["usergroups"]
+    assert [(g["id"], g["handle"], g["users"]) for g in listed] == [
+        (group, "support", [people["alice"], people["bob"]])
+    ]
+    assert "users" not in client.usergroups_list()["usergroups"][0]

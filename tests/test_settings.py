@@ -92,3 +92,41 @@ def test_valid_http_credentials_pass() -> None:
     load_settings(
         env_file=None, slack_bot_token="xoxb-123-456", slack_signing_secret="8f2b0c1d"
     ).check_slack_credentials()
+
+
+def test_console_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "CONSOLE_SESSION_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    assert not load_settings(env_file=None).console_enabled
+    with pytest.raises(ConfigError) as missing:
+        load_settings(env_file=None, slack_client_id="1.2")
+    assert "SLACK_CLIENT_SECRET must be set" in str(missing.value)
+    assert "CONSOLE_SESSION_SECRET must be a random string of 32" in str(missing.value)
+    with pytest.raises(ConfigError, match="CONSOLE_SESSION_SECRET"):
+        load_settings(
+            env_file=None,
+            slack_client_id="1.2",
+            slack_client_secret="s3cret",
+            console_session_secret="short",
+        )
+    settings = load_settings(
+        env_file=None,
+        slack_client_id="1.2",
+        slack_client_secret="s3cret",
+        console_session_secret="Zq8rT2mK9vLw4nB7cX1pD5sF3gH6jY0u",
+        console_base_url="https://incidents.example.com/",
+    )
+    assert settings.console_enabled
+    assert settings.console_base_url == "https://incidents.example.com"
+    with pytest.raises(ConfigError, match="CONSOLE_BASE_URL"):
+        load_settings(env_file=None, console_base_url="incidents.example.com")
+
+
+def test_digest_metrics_and_log_format() -> None:
+    settings = load_settings(env_file=None, digest_schedule="Mon 09:00", log_format="JSON")
+    assert (settings.digest_schedule, settings.log_format) == ("mon 09:00", "json")
+    assert (settings.metrics_port, settings.metrics_token) == (0, "")  # off by default
+    with pytest.raises(ConfigError, match=r"DIGEST_SCHEDULE: .*like mon 09:00"):
+        load_settings(env_file=None, digest_schedule="mondays")
+    with pytest.raises(ConfigError, match="LOG_FORMAT"):
+        load_settings(env_file=None, log_format="xml")

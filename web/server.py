@@ -17,7 +17,7 @@ import functools
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
@@ -32,7 +32,7 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.core import inbox
@@ -41,6 +41,7 @@ from storage import Database
 from storage.db import URGENT
 from web.intake import Intake, Kept, current_work
 from web.slack_request import Refused, parse, read_body, verify
+from web.statuspage.site import StatusPageSite
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,9 @@ def create_web_app(
     signing_secret: str = "",
     max_body_bytes: int = 1_048_576,
     body_timeout: float = 10.0,
+    status_page: StatusPageSite | None = None,
+    hooks: Sequence[BaseRoute] = (),
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint).
 
@@ -239,9 +243,14 @@ def create_web_app(
             status_code=200 if ok else 503,
         )
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     if bolt_app is not None:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    routes.extend(hooks)  # POST /hooks/<source> (web/hooks)
+    routes.extend(extra_routes)  # the console, /metrics (app.py decides)
+    if status_page is not None:  # the public status page (web/statuspage)
+        routes.extend(status_page.routes())
+        return Starlette(routes=routes, middleware=status_page.middleware())
     return Starlette(routes=routes)
 
 

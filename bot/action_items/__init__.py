@@ -1,7 +1,8 @@
 """Action items: the work an incident leaves behind, with an owner, a due date and a state.
 
 Functions take the session first and everything else by keyword; they never call Slack.
-Every change re-plans the owner's reminder in the same transaction (bot.followups).
+Changes return the item and the event to publish (None when nothing changed). Every change
+re-plans the owner's reminder in the same transaction (bot.followups).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from bot import followups
+from bot.core import inputs
 from bot.core.commands import parse_user
 from bot.core.errors import InvalidInput, NotFound
+from bot.core.events import ActionItemCompleted, ActionItemCreated
 from bot.followups.policy import FollowUpPolicy, Kind
 from bot.reminders import insert_ignoring
 from storage.models import Incident
@@ -70,12 +73,13 @@ def parse_due(text: str, *, today: date) -> date:
 
 
 def check_due(due_on: date | None, *, today: date) -> None:
-    """InvalidInput when the due date has already passed."""
+    """InvalidInput when the due date has already passed or is more than ten years away."""
     if due_on is not None and due_on < today:
         raise InvalidInput(
             f"The due date {due_on.isoformat()} has passed; pick today or a later day.",
             fields={"due": "Pick today or a later day."},
         )
+    inputs.check_date_window(due_on, today=today, field="due", name="due date")
 
 
 def parse_command(args: str, *, today: date) -> Request:
@@ -101,15 +105,14 @@ def parse_command(args: str, *, today: date) -> Request:
 
 def clean_text(text: str) -> str:
     """The action item's text, checked: InvalidInput when empty or too long."""
-    clean = (text or "").strip()
-    if not clean:
-        raise InvalidInput("Say what needs doing.", fields={"text": "Say what needs doing."})
-    if len(clean) > TEXT_MAX:
-        raise InvalidInput(
-            f"Keep an action item to {TEXT_MAX} characters (it has {len(clean)}).",
-            fields={"text": f"At most {TEXT_MAX} characters."},
-        )
-    return clean
+    return inputs.clean_text(
+        text,
+        field="text",
+        name="action item",
+        max_chars=TEXT_MAX,
+        required=True,
+        empty="Say what needs doing.",
+    )
 
 
 def create(
@@ -126,9 +129,14 @@ def create(
     message_ts: str | None = None,
     permalink: str | None = None,
     source_key: str | None = None,
+    thread_ts: str | None = None,
     now: datetime | None = None,
-) -> tuple[ActionItem, bool]:
-    """Create an action item (once per `source_key`); returns it and whether it is new."""
+) -> tuple[ActionItem, ActionItemCreated | None]:
+    """Create an action item (once per `source_key`); returns it and, when new, its event.
+
+    `thread_ts` is the thread the source message is in, if it is a reply (where the
+    announcement in the incident's channel goes).
+    """
     now = now or utcnow()
     clean = clean_text(text)
     check_due(due_on, today=policy.today(now))
@@ -159,12 +167,20 @@ def create(
         existing = session.exec(
             select(ActionItem).where(ActionItem.source_key == values["source_key"])
         ).one()
-        return existing, False
-    item = get(session, item_id=int(inserted[0]))
-    followups.plan(
-        session, kind=Kind.ACTION_ITEM, subject_id=int(inserted[0]), policy=policy, now=now
+        return existing, None
+    item_id = int(inserted[0])
+    item = get(session, item_id=item_id)
+    followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=item_id, policy=policy, now=now)
+    event = ActionItemCreated(
+        incident_id=incident_id,
+        actor=created_by,
+        at=now,
+        item_id=item_id,
+        owner=owner,
+        due_on=due_on,
+        thread_ts=thread_ts,
     )
-    return item, True
+    return item, event
 
 
 def get(session: Session, *, item_id: int) -> ActionItem:
@@ -201,8 +217,8 @@ def complete(
     actor: str,
     policy: FollowUpPolicy,
     now: datetime | None = None,
-) -> tuple[ActionItem, bool]:
-    """Mark an action item done; returns it and False when it was done already."""
+) -> tuple[ActionItem, ActionItemCompleted | None]:
+    """Mark an action item done; returns it and its event (None when it was done already)."""
     now = now or utcnow()
     item = session.exec(
         select(ActionItem).where(ActionItem.id == item_id).with_for_update()
@@ -210,9 +226,11 @@ def complete(
     if item is None:
         raise NotFound(f"Action item AI-{item_id} does not exist.")
     if item.state == State.DONE.value:
-        return item, False
+        return item, None
     item.state, item.completed_by, item.completed_at = State.DONE.value, actor, now
     session.add(item)
     session.flush()
     followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=item_id, policy=policy, now=now)
-    return item, True
+    return item, ActionItemCompleted(
+        incident_id=item.incident_id, actor=actor, at=now, item_id=item_id
+    )

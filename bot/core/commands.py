@@ -56,7 +56,39 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident actions [mine]",
         "List this incident's action items (mine: yours, everywhere).",
     ),
+    Subcommand(
+        "notify",
+        "/incident notify <group> [message]",
+        "Tell a stakeholder group about the incident now.",
+        True,
+    ),
+    Subcommand(
+        "comms",
+        "/incident comms",
+        "Who was told what, when and how, and whether it arrived.",
+        True,
+    ),
+    Subcommand(
+        "statuspage",
+        "/incident statuspage [message]",
+        "Publish on the status page (no message: a form with title and components).",
+        True,
+    ),
+    Subcommand(
+        "maintenance", "/incident maintenance", "Schedule maintenance on the status page (a form)."
+    ),
+    Subcommand(
+        "component",
+        "/incident component <name> <status>",
+        "Set a status page component's status without an incident.",
+    ),
+    Subcommand("oncall", "/incident oncall", "Who is on call now, for each escalation policy."),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
+    Subcommand(
+        "stats",
+        "/incident stats [30d|90d]",
+        "Time to acknowledge, identify, mitigate and resolve (medians, p90), by severity.",
+    ),
     Subcommand("help", "/incident help", "Show this list of commands."),
 )
 

@@ -1,7 +1,8 @@
 """Incidents: declaring, changing status and severity, roles, updates, resolving.
 
 Functions take the session first and everything else by keyword. They change rows and
-return the IncidentEvent to publish once the session has committed; they never call Slack.
+return the event (bot.core.events) to publish once the session has committed; they never
+call Slack.
 """
 
 from __future__ import annotations
@@ -13,13 +14,21 @@ from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound
-from bot.core.events import EventKind, IncidentEvent
-from bot.core.vocabulary import Role, Severity, Status, parse_severity
+from bot.core.events import (
+    IncidentDeclared,
+    IncidentResolved,
+    RoleAssigned,
+    SeverityChanged,
+    StatusChanged,
+    UpdatePosted,
+)
+from bot.core.vocabulary import Role, Severity, Status
+from bot.incidents import rules
+from bot.incidents.rules import MESSAGE_MAX as MESSAGE_MAX
+from bot.incidents.rules import TITLE_MAX as TITLE_MAX
+from bot.incidents.rules import validate_declaration as validate_declaration
 from storage.models import Incident, IncidentRole, IncidentUpdate
 from storage.types import utcnow
-
-TITLE_MAX = 150
-MESSAGE_MAX = 3000
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,10 @@ class IncidentView:
 
     incident: Incident
     roles: dict[Role, str]
+    # Set by the Slack side when there is a status page (STATUS_PAGE_FILE): the incident's
+    # public page once it is published there.
+    status_page_enabled: bool = False
+    public_url: str | None = None
 
     @property
     def manager(self) -> str | None:
@@ -43,27 +56,6 @@ class IncidentView:
     def status(self) -> Status:
         """The incident's status."""
         return Status(self.incident.status)
-
-
-def validate_declaration(*, title: str, severity: str | None) -> tuple[str, Severity]:
-    """Check the declare modal's fields; InvalidInput names each bad field."""
-    errors: dict[str, str] = {}
-    clean_title = " ".join((title or "").split())
-    if not clean_title:
-        errors["title"] = "Give the incident a title."
-    elif len(clean_title) > TITLE_MAX:
-        errors["title"] = f"Keep the title to {TITLE_MAX} characters (it has {len(clean_title)})."
-    parsed: Severity | None = None
-    if not severity:
-        errors["severity"] = "Choose a severity."
-    else:
-        try:
-            parsed = parse_severity(severity)
-        except InvalidInput as exc:
-            errors["severity"] = str(exc)
-    if errors or parsed is None:
-        raise InvalidInput("; ".join(errors.values()), fields=errors)
-    return clean_title, parsed
 
 
 NUMBERING_LOCK = 0x1C1D_0001  # PostgreSQL advisory lock key: one declaration at a time
@@ -95,9 +87,11 @@ def declare(
     origin_message_ts: str | None = None,
     origin_permalink: str | None = None,
     now: datetime | None = None,
-) -> tuple[Incident, IncidentEvent | None]:
+) -> tuple[Incident, IncidentDeclared | None]:
     """Create an incident, or return the one already made from `declare_key` (and no event)."""
-    clean_title, parsed = validate_declaration(title=title, severity=severity)
+    form = validate_declaration(title=title, severity=severity, summary=summary, impact=impact)
+    if manager:
+        manager = rules.clean_user(manager, field="manager", name="incident manager")
     _lock_numbering(session)
     existing = session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
     if existing is not None:
@@ -106,10 +100,10 @@ def declare(
     number = (session.exec(select(func.max(Incident.number))).one() or 0) + 1
     incident = Incident(
         number=number,
-        title=clean_title,
-        severity=parsed.value,
-        summary=(summary or "").strip(),
-        impact=(impact or "").strip(),
+        title=form.title,
+        severity=form.severity.value,
+        summary=form.summary,
+        impact=form.impact,
         private=private,
         declared_by=declared_by,
         declare_key=declare_key,
@@ -134,8 +128,7 @@ def declare(
         )
     )
     session.flush()
-    event = IncidentEvent(EventKind.DECLARED, incident.id, declared_by, now)
-    return incident, event
+    return incident, IncidentDeclared(incident_id=incident.id, actor=declared_by, at=now)
 
 
 def get(session: Session, *, incident_id: int) -> Incident:
@@ -221,7 +214,7 @@ def _require_open(incident: Incident) -> None:
 
 def set_status(
     session: Session, *, incident: Incident, status: Status, actor: str, now: datetime | None = None
-) -> IncidentEvent:
+) -> StatusChanged | IncidentResolved:
     """Move the incident to `status`, recording the lifecycle timestamp."""
     now = now or utcnow()
     old = Status(incident.status)
@@ -234,9 +227,7 @@ def set_status(
     incident.updated_at = now
     session.add(incident)
     assert incident.id is not None
-    return IncidentEvent(
-        EventKind.STATUS_CHANGED, incident.id, actor, now, {"old": old.value, "new": status.value}
-    )
+    return StatusChanged(incident_id=incident.id, actor=actor, at=now, old=old, new=status)
 
 
 def set_severity(
@@ -246,7 +237,7 @@ def set_severity(
     severity: Severity,
     actor: str,
     now: datetime | None = None,
-) -> IncidentEvent:
+) -> SeverityChanged:
     """Change the incident's severity."""
     now = now or utcnow()
     old = Severity(incident.severity)
@@ -257,13 +248,7 @@ def set_severity(
     incident.updated_at = now
     session.add(incident)
     assert incident.id is not None
-    return IncidentEvent(
-        EventKind.SEVERITY_CHANGED,
-        incident.id,
-        actor,
-        now,
-        {"old": old.value, "new": severity.value},
-    )
+    return SeverityChanged(incident_id=incident.id, actor=actor, at=now, old=old, new=severity)
 
 
 def assign_role(
@@ -274,9 +259,10 @@ def assign_role(
     user_id: str,
     actor: str,
     now: datetime | None = None,
-) -> IncidentEvent:
+) -> RoleAssigned:
     """Give `role` to `user_id`, replacing whoever held it."""
     now = now or utcnow()
+    user_id = rules.clean_user(user_id, field="user", name="person")
     assert incident.id is not None
     row = session.exec(
         select(IncidentRole).where(
@@ -300,12 +286,8 @@ def assign_role(
     _acknowledge(session, incident, actor, now)
     incident.updated_at = now
     session.add(incident)
-    return IncidentEvent(
-        EventKind.ROLE_ASSIGNED,
-        incident.id,
-        actor,
-        now,
-        {"role": role.value, "user": user_id, "previous": previous},
+    return RoleAssigned(
+        incident_id=incident.id, actor=actor, at=now, role=role, user=user_id, previous=previous
     )
 
 
@@ -317,17 +299,10 @@ def post_update(
     message: str,
     status: Status | None = None,
     now: datetime | None = None,
-) -> IncidentEvent:
+) -> UpdatePosted:
     """Record a status update (optionally with a new status): the one update event."""
     now = now or utcnow()
-    text = (message or "").strip()
-    if not text:
-        raise InvalidInput("Write what is new in the update.", fields={"message": "Required."})
-    if len(text) > MESSAGE_MAX:
-        raise InvalidInput(
-            f"Keep the update to {MESSAGE_MAX} characters.",
-            fields={"message": f"At most {MESSAGE_MAX} characters (it has {len(text)})."},
-        )
+    text = rules.clean_update(message)
     _require_open(incident)
     if status is Status.RESOLVED:
         raise InvalidInput(
@@ -350,18 +325,15 @@ def post_update(
     session.add(incident)
     session.add(update)
     session.flush()
-    assert incident.id is not None
-    return IncidentEvent(
-        EventKind.UPDATE_POSTED,
-        incident.id,
-        author,
-        now,
-        {
-            "update_id": update.id,
-            "message": text,
-            "old_status": old.value,
-            "new_status": incident.status,
-        },
+    assert incident.id is not None and update.id is not None
+    return UpdatePosted(
+        incident_id=incident.id,
+        actor=author,
+        at=now,
+        update_id=update.id,
+        message=text,
+        old_status=old,
+        new_status=Status(incident.status),
     )
 
 
@@ -372,23 +344,20 @@ def resolve(
     actor: str,
     resolution: str,
     now: datetime | None = None,
-) -> IncidentEvent:
+) -> IncidentResolved:
     """Resolve the incident with a short summary of how."""
     now = now or utcnow()
+    how = rules.clean_resolution(resolution)
     _require_open(incident)
     old = Status(incident.status)
     _acknowledge(session, incident, actor, now)
     _apply_status(incident, Status.RESOLVED, now)
-    incident.resolution = (resolution or "").strip()
+    incident.resolution = how
     incident.updated_at = now
     session.add(incident)
     assert incident.id is not None
-    return IncidentEvent(
-        EventKind.RESOLVED,
-        incident.id,
-        actor,
-        now,
-        {"old": old.value, "resolution": incident.resolution},
+    return IncidentResolved(
+        incident_id=incident.id, actor=actor, at=now, old=old, resolution=incident.resolution
     )
 
 

@@ -3,7 +3,8 @@
 Functions take the session first and everything else by keyword; they never call Slack
 (bot.slack.postmortems posts the document). People's names are looked up by the caller
 beforehand (`people` lists whose) and passed in as `name_of`, so no transaction waits on
-Slack. Rendering is in bot.postmortems.docs.
+Slack. Changes return the post-mortem and the event to publish (the Slack side then drafts
+and posts the document again). Rendering is in bot.postmortems.docs.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from sqlmodel import Session, col, select
 
 from bot import action_items, followups, incidents
 from bot import timeline as tl
-from bot.core import slack_text
+from bot.core import inputs, slack_text
 from bot.core.errors import InvalidInput
+from bot.core.events import PostmortemCompleted, PostmortemEdited, PostmortemOpened
 from bot.core.vocabulary import Role, Severity, Status
 from bot.followups.policy import FollowUpPolicy, Kind
 from bot.postmortems import docs
 from bot.reminders import insert_ignoring
 from storage.models import Incident, IncidentUpdate
+from storage.models_library import PostmortemVersion
 from storage.models_postmortems import PostMortem
 from storage.types import utcnow
 
@@ -271,26 +274,47 @@ def render(
     incident_id: int,
     name_of: NameOf = _no_names,
     template_path: str = "",
+    template_includes: tuple[str, ...] = (),
     now: datetime | None = None,
 ) -> PostMortem:
     """Draft the documents from the current facts and keep them (a new version if changed)."""
     now = now or utcnow()
     pm = ensure(session, incident_id=incident_id, now=now)
     facts = gather(session, incident_id=incident_id, name_of=name_of, now=now)
-    document = docs.render(facts, template_path=template_path)
+    document = docs.render(facts, template_path=template_path, includes=template_includes)
     customer = docs.render_customer(facts)
-    if (document, customer) != (pm.document, pm.customer):
+    changed = (document, customer) != (pm.document, pm.customer)
+    if changed:
         pm.document, pm.customer, pm.version = document, customer, pm.version + 1
     pm.rendered_at = now
     session.add(pm)
     session.flush()
+    if changed:  # every version stays readable (the console's earlier versions)
+        session.add(
+            PostmortemVersion(
+                postmortem_id=pm.id or 0,
+                incident_id=incident_id,
+                version=pm.version,
+                document=document,
+                rendered_at=now,
+            )
+        )
+        session.flush()
     return pm
 
 
 def on_resolved(
-    session: Session, *, incident_id: int, policy: FollowUpPolicy, now: datetime | None = None
-) -> PostMortem:
-    """A resolved incident's post-mortem gets its due date and its owner's reminder."""
+    session: Session,
+    *,
+    incident_id: int,
+    policy: FollowUpPolicy,
+    actor: str,
+    now: datetime | None = None,
+) -> tuple[PostMortem, PostmortemOpened]:
+    """A resolved incident's post-mortem gets its due date and its owner's reminder.
+
+    `actor` is who resolved the incident.
+    """
     now = now or utcnow()
     pm = ensure(session, incident_id=incident_id, now=now)
     incident = incidents.get(session, incident_id=incident_id)
@@ -299,7 +323,8 @@ def on_resolved(
         session.add(pm)
         session.flush()
     followups.plan(session, kind=Kind.POSTMORTEM, subject_id=pm.id or 0, policy=policy, now=now)
-    return pm
+    event = PostmortemOpened(incident_id=incident_id, actor=actor, at=now, due_on=pm.due_on)
+    return pm, event
 
 
 @dataclass(frozen=True)
@@ -322,29 +347,38 @@ def edit(
     actor: str,
     policy: FollowUpPolicy,
     now: datetime | None = None,
-) -> PostMortem:
+) -> tuple[PostMortem, PostmortemEdited]:
     """Save the edit form (an emptied section goes back to the bot's draft)."""
     now = now or utcnow()
-    errors = {
-        name: f"At most {SECTION_MAX} characters."
-        for name in SECTIONS
-        if len(getattr(changes, name) or "") > SECTION_MAX
-    }
+    errors: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    for name in SECTIONS:
+        label = name.replace("_", " ")
+        try:
+            texts[name] = inputs.clean_text(
+                getattr(changes, name), field=name, name=label, max_chars=SECTION_MAX
+            )
+        except InvalidInput as exc:
+            errors.update(exc.fields)
+    if changes.owner:
+        try:
+            inputs.check_user_id(changes.owner, field="owner", name="post-mortem owner")
+        except InvalidInput as exc:
+            errors.update(exc.fields)
     if errors:
-        raise InvalidInput(f"Keep each section to {SECTION_MAX} characters.", fields=errors)
+        raise InvalidInput("; ".join(errors.values()), fields=errors)
     pm = ensure(session, incident_id=incident_id, now=now)
     if changes.due_on is not None and changes.due_on != pm.due_on:
         action_items.check_due(changes.due_on, today=policy.today(now))
     for name in SECTIONS:
-        text = (getattr(changes, name) or "").strip()
-        setattr(pm, name, text or None)
+        setattr(pm, name, texts[name] or None)
     pm.owner = changes.owner or pm.owner
     pm.due_on = changes.due_on or pm.due_on
     pm.edited_by, pm.edited_at = actor, now
     session.add(pm)
     session.flush()
     followups.plan(session, kind=Kind.POSTMORTEM, subject_id=pm.id or 0, policy=policy, now=now)
-    return pm
+    return pm, PostmortemEdited(incident_id=incident_id, actor=actor, at=now)
 
 
 def complete(
@@ -354,8 +388,8 @@ def complete(
     actor: str,
     policy: FollowUpPolicy,
     now: datetime | None = None,
-) -> tuple[PostMortem, bool]:
-    """Mark the post-mortem complete (reminders stop); False when it was complete already."""
+) -> tuple[PostMortem, PostmortemCompleted | None]:
+    """Mark the post-mortem complete (reminders stop); no event when it was complete already."""
     now = now or utcnow()
     incident = incidents.get(session, incident_id=incident_id)
     if incident.status != Status.RESOLVED.value:
@@ -365,12 +399,12 @@ def complete(
         )
     pm = ensure(session, incident_id=incident_id, now=now)
     if pm.completed_at is not None:
-        return pm, False
+        return pm, None
     pm.completed_at, pm.completed_by = now, actor
     session.add(pm)
     session.flush()
     followups.plan(session, kind=Kind.POSTMORTEM, subject_id=pm.id or 0, policy=policy, now=now)
-    return pm, True
+    return pm, PostmortemCompleted(incident_id=incident_id, actor=actor, at=now)
 
 
 def record_post(

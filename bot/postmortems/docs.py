@@ -20,6 +20,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.core import slack_text
+from bot.postmortems import review as review_
+from bot.postmortems import template_files
 
 TEMPLATES = Path(__file__).parent / "templates"
 INTERNAL_TEMPLATE = "postmortem.md.j2"
@@ -266,6 +268,7 @@ class CustomerFacts:
     resolution: Section
     prevention: list[str]
     prompt_mark: str = PROMPT_MARK
+    review: list[review_.Finding] = field(default_factory=list)  # to check before publishing
 
     def context(self) -> dict[str, Any]:
         """The template's variables."""
@@ -273,9 +276,9 @@ class CustomerFacts:
 
 
 def customer_facts(facts: Facts) -> CustomerFacts:
-    """The customer-facing subset of the facts, every text scrubbed."""
+    """The customer-facing subset of the facts, every text scrubbed, with what to review."""
     words = list(facts.private_words)
-    return CustomerFacts(
+    out = CustomerFacts(
         title=scrub(facts.incident.title, private_words=words),
         severity=facts.incident.severity,
         started_at=facts.incident.declared_at,
@@ -287,14 +290,22 @@ def customer_facts(facts: Facts) -> CustomerFacts:
         resolution=_scrub_section(facts.resolution, words),
         prevention=[scrub(item.text, private_words=words) for item in facts.action_items],
     )
+    shown = [
+        ("the title", out.title),
+        ('"What happened"', out.impact.text),
+        ('"What went wrong and why"', out.root_cause.text),
+        ('"What we did to fix it"', out.resolution.text),
+        *(('"What we are doing to prevent it"', step) for step in out.prevention),
+    ]
+    return replace(out, review=review_.findings(shown))
 
 
 # -- templates ----------------------------------------------------------------------------
 
 
-def _environment(directory: Path) -> jinja2.Environment:
+def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     env = SandboxedEnvironment(  # templates may come from anyone who can edit the config
-        loader=jinja2.FileSystemLoader([str(directory), str(TEMPLATES)]),
+        loader=loader,
         autoescape=False,  # Markdown, not HTML
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -306,35 +317,42 @@ def _environment(directory: Path) -> jinja2.Environment:
 
 
 @cache
-def _template(directory: str, name: str, mtime: float) -> jinja2.Template:
-    return _environment(Path(directory)).get_template(name)
+def _template(path: str, includes: tuple[str, ...], mtime: float) -> jinja2.Template:
+    file = Path(path)
+    env = _environment(template_files.loader_for(file, includes, TEMPLATES))
+    template = env.get_template(file.name)
+    template_files.check_references(env, file.name, includes, TEMPLATES)  # before any render
+    return template
 
 
-def load_template(path: str = "") -> jinja2.Template:
-    """The internal template at `path` ("" = built-in); ValueError saying what is wrong."""
+def load_template(path: str = "", includes: Sequence[str] = ()) -> jinja2.Template:
+    """The internal template at `path` ("" = built-in), which may include only the files of
+    its folder named in `includes`; ValueError saying what is wrong."""
     file = Path(path).expanduser() if path.strip() else TEMPLATES / INTERNAL_TEMPLATE
     if not file.is_file():
         raise ValueError(f"no template file at {file}")
     try:
-        return _template(str(file.resolve().parent), file.name, file.stat().st_mtime)
+        return _template(str(file.resolve()), tuple(includes), file.stat().st_mtime)
     except jinja2.TemplateSyntaxError as exc:
         raise ValueError(f"{file} line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise ValueError(f"{file}: cannot include {exc.name!r}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read {file}: {exc}") from None
 
 
-def check_template(path: str) -> None:
+def check_template(path: str, includes: Sequence[str] = ()) -> None:
     """Load the template and render it with sample facts; ValueError if either fails."""
-    template = load_template(path)
+    template = load_template(path, includes)
     try:
         template.render(sample_facts().context())
     except jinja2.TemplateError as exc:
         raise ValueError(f"{path or 'the built-in template'} does not render: {exc}") from None
 
 
-def render(facts: Facts, *, template_path: str = "") -> str:
+def render(facts: Facts, *, template_path: str = "", includes: Sequence[str] = ()) -> str:
     """The internal post-mortem as Markdown."""
-    return load_template(template_path).render(facts.context()).strip() + "\n"
+    return load_template(template_path, includes).render(facts.context()).strip() + "\n"
 
 
 def render_customer(facts: Facts) -> str:

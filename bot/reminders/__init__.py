@@ -4,7 +4,8 @@ The schedule lives in the `reminder` table (one row per incident and kind, with 
 so it survives restarts and is shared by replicas. Every committed change to an incident
 re-plans its rows from the incident's facts (`replan`, via the event-bus `subscriber`); a
 periodic `reconcile` catches a change whose event was lost (a crash right after a commit).
-Sending is in `bot.reminders.claims` (database) and `bot.slack.reminder_sender` (Slack).
+Sending is the delivery engine's (`bot.core.delivery`): the table is a source of it
+(`bot.reminders.claims`), posted to Slack by `bot.slack.reminder_sender`.
 Functions take the session first and `now` for a controllable clock.
 """
 
@@ -13,12 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, exists, func, or_
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
+from bot.core.delivery import insert_ignoring
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.events import IncidentEvent
 from bot.core.vocabulary import Role, Severity, Status
@@ -38,12 +38,6 @@ _RESOLVED = Status.RESOLVED.value
 def now_or(now: datetime | None) -> datetime:
     """`now`, or the current time when it is None."""
     return now or utcnow()
-
-
-def insert_ignoring(session: Session, table: type[SQLModel]) -> Any:
-    """An INSERT of `table` for this session's database that can skip conflicting rows."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 # -- planning ----------------------------------------------------------------------------

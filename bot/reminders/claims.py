@@ -1,33 +1,25 @@
-"""Sending reminders exactly once: claim, prepare, renew, record (the database side).
+"""Status-update reminders and nudges as a source of the delivery engine (`bot.core.delivery`).
 
-`claim` leases due rows to one replica with one atomic conditional UPDATE (PostgreSQL skips
-rows another replica is claiming; SQLite serialises writers). `prepare` checks a leased
-reminder is still due and stores its unique key before the post; `record_sent` and
-`record_failure` finish the attempt. A lease that runs out (a crashed replica) frees the
-reminder for any replica; its stored key makes that replica look for the earlier post in
-Slack before posting again. Slack itself is called by `bot.slack.reminder_sender`.
+The `reminder` table is the source: a leased row is re-planned from its incident's facts
+before it goes out (an update, a snooze or a resolve may have come since it was claimed), its
+item is an `Outgoing`, a delivery is logged in `reminder_delivery` under its key, and the next
+reminder counts from when this one was posted. Slack is called by `bot.slack.reminder_sender`.
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.core import leases
+from bot.core.delivery import Attempt, NotReady, Receipt, Source, log_delivery
 from bot.core.vocabulary import Role, Severity
-from bot.reminders import absorb, insert_ignoring, manager_ids, now_or
+from bot.reminders import absorb, manager_ids, now_or
 from bot.reminders.policy import Kind, ReminderPolicy
 from storage.models import Incident, IncidentRole
 from storage.models_reminders import Reminder, ReminderDelivery
-
-log = logging.getLogger(__name__)
-
-Claimed = leases.Claimed
 
 
 @dataclass(frozen=True)
@@ -50,169 +42,74 @@ class Outgoing:
     pending_since: datetime
 
 
-def claim(
-    session: Session,
-    *,
-    owner: str,
-    policy: ReminderPolicy,
-    now: datetime | None = None,
-    limit: int = 200,
-) -> list[Claimed]:
-    """Lease up to `limit` due reminders to `owner` in one atomic conditional UPDATE."""
-    return leases.claim(
-        session, Reminder, owner=owner, lease=policy.lease, now=now_or(now), limit=limit
-    )
+class ReminderSource(Source[Reminder, Outgoing, ReminderPolicy]):
+    """The `reminder` table: one row per open incident and kind."""
 
+    name = "reminder"
+    model = Reminder
 
-def _owned(session: Session, reminder_id: int, owner: str) -> Reminder | None:
-    return leases.owned(session, Reminder, reminder_id, owner)
-
-
-def prepare(
-    session: Session,
-    *,
-    claimed: Claimed,
-    owner: str,
-    policy: ReminderPolicy,
-    now: datetime | None = None,
-) -> Outgoing | None:
-    """Check a leased reminder is still due and fix its key; None when it need not go out."""
-    now = now_or(now)
-    row = _owned(session, claimed.reminder_id, owner)
-    if row is None:
-        return None
-    incident = session.get(Incident, row.incident_id)
-    assert incident is not None and incident.id is not None  # rows cascade with incidents
-    roles = session.exec(
-        select(IncidentRole).where(
-            IncidentRole.incident_id == incident.id,
-            IncidentRole.role == Role.INCIDENT_MANAGER.value,
+    def load(
+        self, session: Session, row: Reminder, attempt: Attempt, now: datetime
+    ) -> Outgoing | None:
+        """Re-plan the row from its incident; the reminder to post if it is still due."""
+        incident = session.get(Incident, row.incident_id)
+        assert incident is not None and incident.id is not None  # rows cascade with incidents
+        role = session.exec(
+            select(IncidentRole).where(
+                IncidentRole.incident_id == incident.id,
+                IncidentRole.role == Role.INCIDENT_MANAGER.value,
+            )
+        ).first()
+        manager = role.user_id if role else None
+        absorb(row, incident, manager is not None, self.policy, now)
+        if row.due_at is None or row.due_at > now:
+            return None
+        if not incident.channel_id:
+            raise NotReady("the incident has no channel yet")
+        assert row.id is not None and row.anchor_at is not None
+        return Outgoing(
+            reminder_id=row.id,
+            kind=Kind(row.kind),
+            key=attempt.key,
+            due_at=row.due_at,  # as planned (a retry's back-off counts as lateness)
+            incident_id=incident.id,
+            number=incident.number,
+            title=incident.title,
+            severity=Severity(incident.severity),
+            channel_id=incident.channel_id,
+            manager=manager,
+            since=(incident.last_update_at or incident.declared_at)
+            if row.kind == Kind.UPDATE
+            else row.anchor_at,
+            nudge_number=row.sent_count + 1,
+            check_first=attempt.check_first,
+            pending_since=attempt.pending_since,
         )
-    ).first()
-    manager = roles.user_id if roles else None
-    absorb(row, incident, manager is not None, policy, now)
-    if row.due_at is None or row.due_at > now:
-        leases.release(row)  # an update, a snooze or a resolve got there first
-        session.add(row)
-        return None
-    if not incident.channel_id:
-        leases.retry_later(row, "the incident has no channel yet", now, None)
-        session.add(row)
-        return None
-    check_first = row.pending_key is not None
-    if row.pending_key is None:
-        row.pending_key, row.pending_since = uuid.uuid4().hex, now
-    row.lease_until = now + policy.lease
-    session.add(row)
-    assert row.pending_key is not None and row.anchor_at is not None
-    return Outgoing(
-        reminder_id=claimed.reminder_id,
-        kind=Kind(row.kind),
-        key=row.pending_key,
-        due_at=row.due_at,  # as planned (a retry's back-off counts as lateness)
-        incident_id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        severity=Severity(incident.severity),
-        channel_id=incident.channel_id,
-        manager=manager,
-        since=(incident.last_update_at or incident.declared_at)
-        if row.kind == Kind.UPDATE
-        else row.anchor_at,
-        nudge_number=row.sent_count + 1,
-        check_first=check_first,
-        pending_since=row.pending_since or now,
-    )
 
-
-def renew(
-    session: Session,
-    *,
-    reminder_id: int,
-    owner: str,
-    policy: ReminderPolicy,
-    now: datetime | None = None,
-) -> bool:
-    """Extend the lease right before posting; False when another replica has taken over."""
-    return leases.renew(
-        session,
-        Reminder,
-        reminder_id=reminder_id,
-        owner=owner,
-        lease=policy.lease,
-        now=now_or(now),
-    )
-
-
-def record_sent(
-    session: Session,
-    *,
-    outgoing: Outgoing,
-    owner: str,
-    message_ts: str | None,
-    policy: ReminderPolicy,
-    now: datetime | None = None,
-    sent_at: datetime | None = None,
-) -> bool:
-    """Record a posted reminder (posted at `sent_at`, default now) and plan the next one.
-
-    Returns False when the lease was lost (the replica that took over records it).
-    """
-    now = now_or(now)
-    sent_at = sent_at or now
-    session.execute(
-        insert_ignoring(session, ReminderDelivery)
-        .values(
-            key=outgoing.key,
-            incident_id=outgoing.incident_id,
-            kind=outgoing.kind.value,
-            due_at=outgoing.due_at,
-            sent_at=sent_at,
-            channel_id=outgoing.channel_id,
-            message_ts=message_ts,
+    def record(self, session: Session, item: Outgoing, receipt: Receipt, *, owner: str) -> None:
+        """Log the reminder in `reminder_delivery` (once per key)."""
+        log_delivery(
+            session,
+            ReminderDelivery,
+            receipt,
+            key=item.key,
             sent_by=owner,
+            incident_id=item.incident_id,
+            kind=item.kind.value,
+            due_at=item.due_at,
         )
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-    row = _owned(session, outgoing.reminder_id, owner)
-    if row is None:
-        log.warning("reminder %s was taken over while it was sent", outgoing.reminder_id)
-        return False
-    row.last_sent_at, row.sent_count = sent_at, row.sent_count + 1
-    row.pending_key = row.pending_since = row.last_error = None
-    if row.snoozed_until is not None and row.snoozed_until <= now:
-        row.snoozed_until = None  # spent; one pressed while this was posted holds the next
-    row.attempts = 0
-    leases.release(row)
-    incident = session.get(Incident, row.incident_id)
-    assert incident is not None
-    has_manager = bool(manager_ids(session, [row.incident_id]))
-    absorb(row, incident, has_manager, policy, now)
-    session.add(row)
-    return True
 
-
-def record_failure(
-    session: Session,
-    *,
-    reminder_id: int,
-    owner: str,
-    error: str,
-    not_posted: bool,
-    retry_after: float | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Keep a reminder whose post failed, to try again after a back-off."""
-    leases.record_failure(
-        session,
-        Reminder,
-        reminder_id=reminder_id,
-        owner=owner,
-        error=error,
-        not_posted=not_posted,
-        retry_after=retry_after,
-        now=now_or(now),
-    )
+    def plan_next(
+        self, session: Session, row: Reminder, item: Outgoing, receipt: Receipt, now: datetime
+    ) -> None:
+        """Count the reminder and plan the next one from when it was posted."""
+        row.last_sent_at, row.sent_count = receipt.sent_at, row.sent_count + 1
+        if row.snoozed_until is not None and row.snoozed_until <= now:
+            row.snoozed_until = None  # spent; one pressed while this was posted holds the next
+        incident = session.get(Incident, row.incident_id)
+        assert incident is not None
+        has_manager = bool(manager_ids(session, [row.incident_id]))
+        absorb(row, incident, has_manager, self.policy, now)
 
 
 def next_due(

@@ -1,9 +1,10 @@
 """Periodic jobs driven by APScheduler; the database decides who sends what.
 
-Every replica runs the same reminder tick: claim due reminders (an atomic conditional
-UPDATE gives each to one replica), send them, and if the next one falls due before the
-next tick, wake up exactly then. APScheduler only drives the ticking: its job store is in
-memory and never shared (one store cannot be shared between processes).
+Every replica runs the same ticks of the delivery engine (`bot.slack.delivery`): claim due
+items (an atomic conditional UPDATE gives each to one replica) and send them. The reminder
+tick also re-plans incidents whose events were lost, and if the next reminder falls due
+before the next tick, wakes up exactly then. APScheduler only drives the ticking: its job
+store is in memory and never shared (one store cannot be shared between processes).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,17 +25,21 @@ from apscheduler.schedulers.base import BaseScheduler
 from bot import reminders
 from bot.core.events import IncidentEvent
 from bot.reminders import claims
+from bot.reminders.claims import ReminderSource
 from bot.reminders.policy import ReminderPolicy
-from bot.slack.reminder_sender import ReminderSender, reminder_client
+from bot.slack import reminder_sender
+from bot.slack.delivery import Runner, delivery_client
+from bot.slack.followup_sender import FollowUpTicker
 from bot.slack.services import Services
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 TICK_JOB = "reminders-tick"
+FOLLOWUPS_JOB = "followups-tick"
+NOTICES_JOB = "notices-tick"
 WAKEUP_JOB = "reminders-wakeup"
 RECONCILE_EVERY = timedelta(seconds=60)
-CLAIM_BATCH = 100
 RECONCILE_BATCH = 500
 RECONCILE_ROUNDS = 100  # at most 50,000 incidents re-planned in one tick; the rest next time
 SEND_THREADS = 8
@@ -76,9 +80,14 @@ class ReminderTicker:
         self.clock = clock
         self.policy = policy or ReminderPolicy.from_settings(services.settings)
         self.tick_every = timedelta(seconds=services.settings.scheduler_tick_seconds)
-        slack = reminder_client(services.slack, lease=self.policy.lease)
-        self.sender = ReminderSender(
-            services.db, slack, owner=self.owner, policy=self.policy, clock=clock
+        slack = delivery_client(services.slack, lease=self.policy.lease)
+        self.sender = Runner(
+            services.db,
+            ReminderSource(self.policy),
+            reminder_sender.post(slack, self.policy),
+            owner=self.owner,
+            clock=clock,
+            threads=SEND_THREADS,
         )
         self._last_reconcile: float | None = None
         self._wakeup_at: datetime | None = None
@@ -100,24 +109,8 @@ class ReminderTicker:
                 report.reconciled += fixed
                 if fixed < RECONCILE_BATCH:
                     break
-        while True:
-            with db.session() as session:
-                claimed = claims.claim(
-                    session,
-                    owner=self.owner,
-                    policy=self.policy,
-                    now=self.clock(),
-                    limit=CLAIM_BATCH,
-                )
-            report.claimed += len(claimed)
-            if len(claimed) == 1:
-                report.outcomes[self.sender.send(claimed[0])] += 1
-            elif claimed:
-                workers = min(SEND_THREADS, len(claimed))
-                with ThreadPoolExecutor(workers, thread_name_prefix="reminder") as pool:
-                    report.outcomes.update(pool.map(self.sender.send, claimed))
-            if len(claimed) < CLAIM_BATCH:
-                break
+        report.outcomes = self.sender.drain()
+        report.claimed = sum(report.outcomes.values())
         with db.read() as session:
             report.next_due = claims.next_due(session, now=self.clock())
         self._plan_wakeup(report.next_due)
@@ -180,28 +173,42 @@ class ReminderTicker:
         )
 
 
+def _every_tick(
+    scheduler: BaseScheduler, services: Services, job: str, run: Callable[[], None]
+) -> None:
+    scheduler.add_job(
+        run,
+        "interval",
+        seconds=services.settings.scheduler_tick_seconds,
+        id=job,
+        next_run_time=utcnow(),  # at start: whatever fell due while the bot was down, once
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+
+
 def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     """Add every periodic job to `scheduler` (not yet started); returns the reminder ticker."""
     ticker = schedule_reminders(scheduler, services)
-    from bot.slack import followup_sender  # owners' reminders: action items, post-mortems
+    followups = FollowUpTicker(services, owner=ticker.owner)  # action items, post-mortems
+    _every_tick(scheduler, services, FOLLOWUPS_JOB, followups.safe_tick)
+    from bot.slack.notice_sender import NoticeRunner  # stakeholder notices (imports us)
 
-    followup_sender.schedule(scheduler, services, owner=ticker.owner)
+    notices = NoticeRunner(services, owner=ticker.owner, scheduler=scheduler)
+    _every_tick(scheduler, services, NOTICES_JOB, notices.safe_tick)
+    services.notices = notices  # woken by bot.slack.subscribers after each change
+    from bot.slack import statuspage  # the status page: maintenance on time, subscriber mail
+
+    statuspage.schedule(scheduler, services, owner=ticker.owner)
+    from bot.slack import insights  # the weekly digest (DIGEST_SCHEDULE; off by default)
+
+    insights.schedule_digest(scheduler, services, owner=ticker.owner)
     return ticker
 
 
 def schedule_reminders(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     """Add the status-update reminder tick to `scheduler`; returns its ticker."""
     ticker = ReminderTicker(services, scheduler=scheduler)
-    scheduler.add_job(
-        ticker.safe_tick,
-        "interval",
-        seconds=services.settings.scheduler_tick_seconds,
-        id=TICK_JOB,
-        next_run_time=utcnow(),  # at start: whatever fell due while the bot was down, once
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-    )
-    # Runs after the reminders subscriber has planned the change (see bot.slack.subscribers).
-    services.events.subscribe("reminder_wakeup", ticker.on_event)
+    _every_tick(scheduler, services, TICK_JOB, ticker.safe_tick)
     return ticker

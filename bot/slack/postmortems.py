@@ -1,9 +1,11 @@
-"""The Slack side of post-mortems: drafting on resolve, posting the document as files.
+"""The Slack side of post-mortems: opening one on resolve, posting the document as files.
 
-`PostmortemSlack.on_event` (an event-bus subscriber) drafts the post-mortem when an incident
-is resolved, gives it its due date, and posts it to the incident's channel: the document and
-the customer-facing draft as Markdown files, then a message with its owner, due date, state
-and the Edit / Mark complete buttons. `publish` does the same on demand.
+Two event-bus subscribers: `on_resolved` opens the post-mortem of a resolved incident (its
+due date and its owner's reminder, through `Services.apply`, which publishes
+PostmortemOpened); `on_change` drafts the document again after every post-mortem event and
+posts it to the incident's channel: the document and the customer-facing draft as Markdown
+files, then a message with its owner, due date, state and the Edit / Mark complete buttons.
+`publish` does the same on demand.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import logging
 
 from blocks import postmortems as render
 from bot import incidents, postmortems
-from bot.core.events import EventKind, IncidentEvent
+from bot.core.events import (
+    IncidentResolved,
+    PostmortemCompleted,
+    PostmortemEdited,
+    PostmortemEvent,
+    PostmortemOpened,
+)
 from bot.followups.policy import FollowUpPolicy
 from bot.slack.services import Services
 from storage.models_postmortems import PostMortem
@@ -31,8 +39,7 @@ class PostmortemSlack:
         """A lookup of the names of everyone the post-mortem may mention (asked beforehand)."""
         with self.services.db.read() as session:
             ids = postmortems.people(session, incident_id=incident_id)
-        timeline = self.services.timeline
-        names = {u: timeline.user_name(u) if timeline is not None else None for u in ids}
+        names = {u: self.services.directory.user_name(u) for u in ids}
         return lambda user_id: names.get(user_id)
 
     def draft(self, incident_id: int) -> PostMortem:
@@ -44,6 +51,7 @@ class PostmortemSlack:
                 incident_id=incident_id,
                 name_of=name_of,
                 template_path=self.services.settings.postmortem_template,
+                template_includes=self.services.settings.postmortem_includes,
             )
 
     def publish(self, incident_id: int, *, note: str = "") -> PostMortem:
@@ -86,12 +94,27 @@ class PostmortemSlack:
             )
         return pm
 
-    def on_event(self, event: IncidentEvent) -> None:
-        """Event-bus subscriber: a resolved incident gets its post-mortem drafted and posted."""
-        if event.kind is not EventKind.RESOLVED:
-            return
-        with self.services.db.session() as session:
-            postmortems.on_resolved(
-                session, incident_id=event.incident_id, policy=self.policy, now=event.at
-            )
-        self.publish(event.incident_id, note="Drafted when the incident was resolved.")
+    def on_resolved(self, event: IncidentResolved) -> None:
+        """Event-bus subscriber: a resolved incident's post-mortem opens (PostmortemOpened)."""
+        self.services.apply(
+            lambda session: postmortems.on_resolved(
+                session,
+                incident_id=event.incident_id,
+                policy=self.policy,
+                actor=event.actor,
+                now=event.at,
+            )[1]
+        )
+
+    def on_change(self, event: PostmortemEvent) -> None:
+        """Event-bus subscriber: draft the post-mortem again and post it, saying why."""
+        match event:
+            case PostmortemOpened():
+                note = "Drafted when the incident was resolved."
+            case PostmortemEdited():
+                note = f"Edited by <@{event.actor}>."
+            case PostmortemCompleted():
+                note = f"Marked complete by <@{event.actor}>."
+            case _:
+                note = ""
+        self.publish(event.incident_id, note=note)

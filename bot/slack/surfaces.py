@@ -12,8 +12,9 @@ import contextlib
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, update
@@ -22,15 +23,29 @@ from sqlmodel import col
 from blocks import incident as render
 from bot import incidents
 from bot.core.errors import DomainError
-from bot.core.events import EventKind, IncidentEvent
-from bot.core.vocabulary import Role, Severity, Status
+from bot.core.events import (
+    IncidentDeclared,
+    IncidentEvent,
+    IncidentResolved,
+    RoleAssigned,
+    SeverityChanged,
+    StatusChanged,
+    UpdatePosted,
+)
+from bot.core.slack_text import escape
+from bot.core.vocabulary import Role
 from bot.incidents import IncidentView
 from bot.incidents.channels import channel_name
-from bot.slack.services import Services
+from bot.slack import statuspage
+from bot.stakeholders.config import Quadrant
 from storage.models import Incident
 from storage.types import utcnow
 
+if TYPE_CHECKING:
+    from bot.slack.services import Services
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SETUP_STALE_AFTER = timedelta(minutes=2)
 NAME_ATTEMPTS = 25
@@ -63,19 +78,12 @@ class IncidentSlack:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.slack = services.slack
-        self._bot_user_id: str | None = None
         self._broadcast_id: str | None = None
         # Refreshes of one incident run one at a time (striped by incident id), each from a
         # fresh read: the last chat.update always shows the latest committed state.
         self._refresh_locks = [threading.Lock() for _ in range(REFRESH_STRIPES)]
 
     # -- helpers -----------------------------------------------------------------------
-
-    def bot_user_id(self) -> str:
-        """The bot's own user id (asked once)."""
-        if self._bot_user_id is None:
-            self._bot_user_id = str(self.slack.auth_test()["user_id"])
-        return self._bot_user_id
 
     def broadcast_channel(self) -> str | None:
         """The id of INCIDENT_BROADCAST_CHANNEL (given as an id or a #name), if set."""
@@ -107,7 +115,8 @@ class IncidentSlack:
 
     def _view(self, incident_id: int) -> IncidentView:
         with self.services.db.read() as session:
-            return incidents.view(session, incident_id=incident_id)
+            view = incidents.view(session, incident_id=incident_id)
+            return statuspage.attach(self.services, session, view)  # on the status page?
 
     def _save(self, incident_id: int, **values: Any) -> None:
         with self.services.db.session() as session:
@@ -214,7 +223,7 @@ class IncidentSlack:
                 if channel.get("name") != name:
                     continue
                 if (
-                    channel.get("creator") != self.bot_user_id()
+                    channel.get("creator") != self.services.directory.bot_user_id()
                     or channel.get("created", 0) < since
                 ):
                     return None
@@ -236,14 +245,16 @@ class IncidentSlack:
             return None
         messages: list[dict[str, Any]] = history.get("messages") or []
         for message in messages:
-            if message.get("user") != self.bot_user_id() and not message.get("bot_id"):
+            if message.get("user") != self.services.directory.bot_user_id() and not message.get(
+                "bot_id"
+            ):
                 continue
             if any(block.get("block_id") == block_id for block in message.get("blocks") or []):
                 return str(message["ts"])
         return None
 
     def _invite(self, view: IncidentView, users: list[str | None]) -> None:
-        wanted = {u for u in users if u and u != self.bot_user_id()}
+        wanted = {u for u in users if u and u != self.services.directory.bot_user_id()}
         for user in sorted(wanted):  # one by one: one bad id must not block the others
             try:
                 self.slack.conversations_invite(channel=self._channel(view), users=user)
@@ -297,14 +308,19 @@ class IncidentSlack:
         return self._view(inc.id)
 
     def _send_checklist(self, view: IncidentView, user: str, *, resuming: bool = False) -> None:
-        if user == self.bot_user_id():
+        if user == self.services.directory.bot_user_id():
             return
         if resuming:
             dm = str(self.slack.conversations_open(users=user)["channel"]["id"])
             if self._posted_before(dm, f"incident_checklist_{view.incident.id}", view):
                 return
+        managers = self.services.settings.stakeholders.in_quadrants(
+            Quadrant.MANAGE_CLOSELY, Quadrant.KEEP_SATISFIED
+        )
         self.slack.chat_postMessage(
-            channel=user, text=render.checklist_text(view), blocks=render.checklist_blocks(view)
+            channel=user,
+            text=render.checklist_text(view),
+            blocks=render.checklist_blocks(view, email_managers=bool(managers)),
         )
 
     def _tell_setup_failed(self, view: IncidentView, error: str) -> None:
@@ -322,7 +338,7 @@ class IncidentSlack:
 
     def on_event(self, event: IncidentEvent) -> None:
         """Event-bus subscriber: set up new incidents, reflect every later change."""
-        if event.kind is EventKind.DECLARED:
+        if isinstance(event, IncidentDeclared):
             # A failure is recorded on the incident and told to the declarer.
             with contextlib.suppress(SlackApiError, NoFreeName, SetupBusy):
                 self.setup(event.incident_id)
@@ -330,89 +346,149 @@ class IncidentSlack:
         view = self._view(event.incident_id)
         if not view.incident.channel_id:
             return  # setup has not created the channel; a retry will show the latest state
-        self._notify(view, event)
-        self.refresh(view)
+        failed: list[str] = []
+        if isinstance(event, UpdatePosted):
+            self._post_update(view, event, failed)
+        else:
+            self._try(
+                "the notice in the incident channel", failed, lambda: self._notify(view, event)
+            )
+        failed += self.refresh(view)
+        if failed:
+            self._tell_not_updated(view, event.actor, failed)
 
-    def refresh(self, view: IncidentView) -> None:
-        """Bring topic, card and broadcast line up to date (with the latest state)."""
+    def _try(self, surface: str, failed: list[str], call: Callable[[], T]) -> T | None:
+        """Run one Slack call for one surface; a failure is noted in `failed`, not raised, so
+        the other surfaces are still brought up to date."""
+        try:
+            return call()
+        except SlackApiError as exc:
+            reason = f"Slack answered {_slack_error(exc)}"
+            log.warning("updating %s failed: %s", surface, reason)
+        except Exception:
+            reason = "an error on our side, logged"
+            log.exception("updating %s failed", surface)
+        failed.append(f"{surface} ({reason})")
+        return None
+
+    def _tell_not_updated(self, view: IncidentView, user: str, failed: list[str]) -> None:
+        """Tell the person who made the change (privately) which surfaces Slack refused."""
+        if not user or user[:1] not in ("U", "W") or user == self.services.directory.bot_user_id():
+            return
+        text = (
+            ":warning: Your change is saved, but not everything in Slack shows it yet: "
+            + "; ".join(failed)
+            + ". Everything else is up to date; the next change to the incident tries again."
+        )
+        try:
+            self.slack.chat_postEphemeral(channel=self._channel(view), user=user, text=text)
+        except SlackApiError:  # not in the channel, say: a direct message instead
+            try:
+                self.slack.chat_postMessage(channel=user, text=text)
+            except SlackApiError as exc:
+                log.warning("could not tell %s what was not updated: %s", user, _slack_error(exc))
+
+    def refresh(self, view: IncidentView) -> list[str]:
+        """Bring topic, card and broadcast line up to date (with the latest state), each on
+        its own: one failing leaves the others current. Returns the ones that failed."""
         assert view.incident.id is not None
         with self._refresh_locks[view.incident.id % REFRESH_STRIPES]:
-            self._refresh(self._view(view.incident.id))
+            return self._refresh(self._view(view.incident.id))
 
-    def _refresh(self, view: IncidentView) -> None:
-        inc = view.incident
+    def _refresh(self, view: IncidentView) -> list[str]:
+        inc, failed = view.incident, list[str]()
         channel = self._channel(view)
-        self.slack.conversations_setTopic(channel=channel, topic=render.topic(view))
-        if inc.card_ts:
-            self.slack.chat_update(
-                channel=channel,
-                ts=inc.card_ts,
-                text=render.card_text(view),
-                blocks=render.card_blocks(view),
+        card_ts, where, line_ts = inc.card_ts, inc.broadcast_channel_id, inc.broadcast_ts
+        self._try(
+            "the channel topic",
+            failed,
+            lambda: self.slack.conversations_setTopic(channel=channel, topic=render.topic(view)),
+        )
+        if card_ts:
+            self._try(
+                "the pinned incident card",
+                failed,
+                lambda: self.slack.chat_update(
+                    channel=channel,
+                    ts=card_ts,
+                    text=render.card_text(view),
+                    blocks=render.card_blocks(view),
+                ),
             )
-        if inc.broadcast_ts and inc.broadcast_channel_id:
-            self.slack.chat_update(
-                channel=inc.broadcast_channel_id,
-                ts=inc.broadcast_ts,
-                text=render.card_text(view),
-                blocks=render.broadcast_blocks(view, now=utcnow()),
+        if line_ts and where and not inc.private:  # private: never in the broadcast channel
+            self._try(
+                "the line in the broadcast channel",
+                failed,
+                lambda: self.slack.chat_update(
+                    channel=where,
+                    ts=line_ts,
+                    text=render.card_text(view),
+                    blocks=render.broadcast_blocks(view, now=utcnow()),
+                ),
             )
+        return failed
 
     def _notify(self, view: IncidentView, event: IncidentEvent) -> None:
-        inc, actor, detail = view.incident, f"<@{event.actor}>", event.detail
-        if event.kind is EventKind.UPDATE_POSTED:
-            self._post_update(view, event)
-            return
-        if event.kind is EventKind.STATUS_CHANGED:
-            text = (
-                f":arrows_counterclockwise: {actor} changed the status from "
-                f"{Status(detail['old']).label} to *{Status(detail['new']).label}*."
-            )
-        elif event.kind is EventKind.SEVERITY_CHANGED:
-            text = (
-                f":rotating_light: {actor} changed the severity from "
-                f"{Severity(detail['old']).label} to *{Severity(detail['new']).label}*."
-            )
-        elif event.kind is EventKind.ROLE_ASSIGNED:
-            role, user, previous = Role(detail["role"]), detail["user"], detail.get("previous")
-            self._invite(view, [user])
-            if previous:
+        inc, actor = view.incident, f"<@{event.actor}>"
+        match event:
+            case StatusChanged(old=old, new=new):
                 text = (
-                    f":handshake: Handover: {actor} gave the {role.label.lower()} role "
-                    f"from <@{previous}> to <@{user}>."
+                    f":arrows_counterclockwise: {actor} changed the status from "
+                    f"{old.label} to *{new.label}*."
                 )
-            else:
-                text = f":bust_in_silhouette: {actor} made <@{user}> the {role.label.lower()}."
-            if role is Role.INCIDENT_MANAGER:
-                self._send_checklist(view, user)
-        elif event.kind is EventKind.RESOLVED:
-            how = f"\n*Resolution:* {inc.resolution}" if inc.resolution else ""
-            text = f":white_check_mark: {actor} resolved the incident.{how}"
-        else:
-            return
+            case SeverityChanged(old=old_severity, new=new_severity):
+                text = (
+                    f":rotating_light: {actor} changed the severity from "
+                    f"{old_severity.label} to *{new_severity.label}*."
+                )
+            case RoleAssigned(role=role, user=user, previous=previous):
+                self._invite(view, [user])
+                if previous:
+                    text = (
+                        f":handshake: Handover: {actor} gave the {role.label.lower()} role "
+                        f"from <@{previous}> to <@{user}>."
+                    )
+                else:
+                    text = f":bust_in_silhouette: {actor} made <@{user}> the {role.label.lower()}."
+                if role is Role.INCIDENT_MANAGER:
+                    self._send_checklist(view, user)
+            case IncidentResolved():
+                how = f"\n*Resolution:* {escape(inc.resolution)}" if inc.resolution else ""
+                text = f":white_check_mark: {actor} resolved the incident.{how}"
+            case _:
+                return
         self.slack.chat_postMessage(channel=self._channel(view), text=text)
 
-    def _post_update(self, view: IncidentView, event: IncidentEvent) -> None:
-        inc, detail = view.incident, event.detail
-        new_status = detail["new_status"] if detail["new_status"] != detail["old_status"] else None
+    def _post_update(self, view: IncidentView, event: UpdatePosted, failed: list[str]) -> None:
+        inc = view.incident
+        new_status = event.new_status.value if event.status_changed else None
         blocks = render.update_blocks(
-            view, author=event.actor, message=detail["message"], new_status=new_status
+            view, author=event.actor, message=event.message, new_status=new_status
         )
-        text = f"Update on {render.headline(view)}: {detail['message']}"
-        posted = self.slack.chat_postMessage(channel=self._channel(view), text=text, blocks=blocks)
-        thread_ts = None
-        if inc.broadcast_ts and inc.broadcast_channel_id:
-            reply = self.slack.chat_postMessage(
-                channel=inc.broadcast_channel_id,
-                thread_ts=inc.broadcast_ts,
-                text=text,
-                blocks=blocks,
+        text = escape(f"Update on {render.headline(view)}: {event.message}")
+        posted = self._try(
+            "the update in the incident channel",
+            failed,
+            lambda: self.slack.chat_postMessage(
+                channel=self._channel(view), text=text, blocks=blocks
+            ),
+        )
+        reply, where, line_ts = None, inc.broadcast_channel_id, inc.broadcast_ts
+        if line_ts and where and not inc.private:
+            reply = self._try(
+                "the update under the broadcast line",
+                failed,
+                lambda: self.slack.chat_postMessage(
+                    channel=where,
+                    thread_ts=line_ts,
+                    text=text,
+                    blocks=blocks,
+                ),
             )
-            thread_ts = reply["ts"]
         with self.services.db.session() as session:
             incidents.record_update_messages(
                 session,
-                update_id=detail["update_id"],
-                channel_ts=posted["ts"],
-                broadcast_ts=thread_ts,
+                update_id=event.update_id,
+                channel_ts=posted["ts"] if posted else None,
+                broadcast_ts=reply["ts"] if reply else None,
             )

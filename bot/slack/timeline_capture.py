@@ -11,17 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot import incidents
 from bot import timeline as tl
-from bot.core import slack_text
 from bot.core.events import IncidentEvent
-from bot.slack.services import Services
+from bot.slack.directory import MessageRef
 from storage.models import Incident
+
+if TYPE_CHECKING:
+    from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -41,74 +42,19 @@ def file_names(message: dict[str, Any]) -> list[str]:
     return [str(f.get("name") or f.get("title") or f.get("id")) for f in message.get("files") or []]
 
 
-@dataclass(frozen=True)
-class MessageRef:
-    """Where a message lives."""
-
-    channel_id: str
-    ts: str
-
-
 class TimelineCapture:
     """Puts Slack messages and incident events onto timelines and keeps them current."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.slack = services.slack
+        self.directory = services.directory
         self.emojis = services.settings.timeline_emojis
-        self._names: dict[str, str] = {}
-        self._names_lock = threading.Lock()
-        self._bot_user_id: str | None = None
         self._channels: dict[str, tuple[int | None, float]] = {}
         self._channels_lock = threading.Lock()
         self._recent: dict[str, None] = {}
 
-    # -- looking things up in Slack --------------------------------------------------------
-
-    def bot_user_id(self) -> str:
-        """The bot's own user id (asked once)."""
-        if self.services.surfaces is not None:
-            return self.services.surfaces.bot_user_id()
-        if self._bot_user_id is None:
-            self._bot_user_id = str(self.slack.auth_test()["user_id"])
-        return self._bot_user_id
-
-    def user_name(self, user_id: str) -> str | None:
-        """A person's display name (cached), or None when Slack does not know them."""
-        with self._names_lock:
-            if user_id in self._names:
-                return self._names[user_id]
-        try:
-            user = self.slack.users_info(user=user_id)["user"]
-        except SlackApiError as exc:
-            log.info("no name for %s: %s", user_id, exc.response.get("error"))
-            return None
-        profile = user.get("profile") or {}
-        name = str(
-            profile.get("display_name")
-            or profile.get("real_name")
-            or user.get("real_name")
-            or user.get("name")
-            or user_id
-        )
-        with self._names_lock:
-            self._names[user_id] = name
-        return name
-
-    def readable(self, text: str) -> str:
-        """Slack markup with mentions and links rendered readably."""
-        return slack_text.render(text, user_name=self.user_name)
-
-    def fetch(self, ref: MessageRef) -> dict[str, Any] | None:
-        """The message with its reactions and permalink, or None when it is gone."""
-        try:
-            response = self.slack.reactions_get(channel=ref.channel_id, timestamp=ref.ts, full=True)
-        except SlackApiError as exc:
-            if exc.response.get("error") in ("message_not_found", "no_item_specified"):
-                return None
-            raise
-        message = response.get("message")
-        return dict(message) if isinstance(message, dict) else None
+    # -- what Slack shows -----------------------------------------------------------------
 
     def captured(
         self, message: dict[str, Any], *, channel_id: str, permalink: str | None
@@ -116,7 +62,7 @@ class TimelineCapture:
         """A Slack message as the timeline keeps it."""
         author = message.get("user") or message.get("bot_id")
         if message.get("user"):
-            name = self.user_name(str(message["user"])) or str(message["user"])
+            name = self.directory.user_name(str(message["user"])) or str(message["user"])
         else:
             profile = message.get("bot_profile") or {}
             name = str(message.get("username") or profile.get("name") or author or "")
@@ -126,7 +72,7 @@ class TimelineCapture:
             ts=str(message["ts"]),
             author=str(author) if author else None,
             author_name=name,
-            text=self.readable(text),
+            text=self.directory.readable(text),
             files=file_names(message),
             thread_ts=message.get("thread_ts")
             if message.get("thread_ts") != message["ts"]
@@ -135,21 +81,9 @@ class TimelineCapture:
             edited_ts=(message.get("edited") or {}).get("ts"),
         )
 
-    def permalink(self, ref: MessageRef) -> str | None:
-        """A link to the message, or None when Slack will not give one."""
-        try:
-            return str(
-                self.slack.chat_getPermalink(channel=ref.channel_id, message_ts=ref.ts)["permalink"]
-            )
-        except SlackApiError as exc:
-            log.info(
-                "no permalink for %s/%s: %s", ref.channel_id, ref.ts, exc.response.get("error")
-            )
-            return None
-
     def _still_marked(self, message: dict[str, Any]) -> bool:
         """True when someone other than the bot has a timeline emoji on the message."""
-        bot = self.bot_user_id()
+        bot = self.directory.bot_user_id()
         for reaction in message.get("reactions") or []:
             if reaction_name(str(reaction.get("name", ""))) not in self.emojis:
                 continue
@@ -189,10 +123,9 @@ class TimelineCapture:
         """Event-bus subscriber: record every incident change on its timeline."""
         with self.services.db.session() as session:
             incident = incidents.get(session, incident_id=event.incident_id)
-            text = tl.describe_event(event, incident=incident, name_of=self.user_name)
-            tl.record_event(
-                session, event=event, text=text, author_name=self.user_name(event.actor) or ""
-            )
+            name_of = self.directory.user_name
+            text = tl.describe_event(event, incident=incident, name_of=name_of)
+            tl.record_event(session, event=event, text=text, author_name=name_of(event.actor) or "")
 
     # -- reactions -------------------------------------------------------------------------
 
@@ -235,7 +168,7 @@ class TimelineCapture:
         incident_id = self.incident_id_of(ref.channel_id)
         if incident_id is None or (event_id and self._seen_recently(event_id)):
             return None
-        message = self.fetch(ref)
+        message = self.directory.message(ref)
         if message is None or not self._still_marked(message):
             return None  # deleted, or the reaction was already taken back
         captured = self.captured(message, channel_id=ref.channel_id, permalink=None)
@@ -268,7 +201,7 @@ class TimelineCapture:
             found = tl.entries_for_message(session, channel_id=ref.channel_id, message_ts=ref.ts)
         if not any(entry.added_via == tl.Via.REACTION.value for entry in found):
             return 0
-        message = self.fetch(ref)
+        message = self.directory.message(ref)
         if message is None or self._still_marked(message):
             return 0
         with self.services.db.session() as session:
@@ -289,7 +222,7 @@ class TimelineCapture:
         if message.get("subtype") == "tombstone":
             with self.services.db.session() as session:
                 return tl.mark_deleted(session, channel_id=channel, message_ts=ts)
-        text = self.readable(message.get("text") or "")
+        text = self.directory.readable(message.get("text") or "")
         with self.services.db.session() as session:
             return tl.update_message(
                 session,
@@ -314,7 +247,7 @@ class TimelineCapture:
 
     def note(self, *, channel_id: str, user_id: str, text: str) -> Incident:
         """`/incident note <text>` in an incident channel; returns the incident."""
-        name = self.user_name(user_id) or user_id
+        name = self.directory.user_name(user_id) or user_id
         with self.services.db.session() as session:
             incident = incidents.in_channel(session, channel_id=channel_id)
             tl.add_note(
@@ -322,7 +255,7 @@ class TimelineCapture:
                 incident=incident,
                 author=user_id,
                 author_name=name,
-                text=self.readable(text),
+                text=self.directory.readable(text),
             )
             return incident
 
@@ -334,7 +267,7 @@ class TimelineCapture:
         captured = self.captured(
             message,
             channel_id=channel_id,
-            permalink=message.get("permalink") or self.permalink(ref),
+            permalink=message.get("permalink") or self.directory.permalink(ref),
         )
         with self.services.db.session() as session:
             incidents.get(session, incident_id=incident_id)

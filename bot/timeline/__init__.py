@@ -19,10 +19,18 @@ from sqlalchemy import Insert, Table, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.core import slack_text
+from bot.core import inputs, slack_text
 from bot.core.errors import InvalidInput
-from bot.core.events import EventKind, IncidentEvent
-from bot.core.vocabulary import Role, Severity, Status
+from bot.core.events import (
+    IncidentDeclared,
+    IncidentEvent,
+    IncidentResolved,
+    RoleAssigned,
+    SeverityChanged,
+    StatusChanged,
+    UpdatePosted,
+)
+from bot.core.vocabulary import Severity
 from storage.models import EventReceipt, Incident
 from storage.models_timeline import TimelineEntry
 from storage.types import utcnow
@@ -132,9 +140,9 @@ def add_message(
         kind=Kind.MESSAGE.value,
         occurred_at=ts_to_datetime(message.ts),
         author=message.author,
-        author_name=message.author_name[:128],
-        text=message.text,
-        files="\n".join(message.files),
+        author_name=inputs.strip_controls(message.author_name, multiline=False)[:128],
+        text=inputs.strip_controls(message.text),
+        files=inputs.strip_controls("\n".join(message.files)),
         channel_id=message.channel_id,
         message_ts=message.ts,
         thread_ts=message.thread_ts,
@@ -157,18 +165,21 @@ def add_note(
     now: datetime | None = None,
 ) -> TimelineEntry:
     """A manual entry at the current time (`/incident note`)."""
-    clean = (text or "").strip()
-    if not clean:
-        raise InvalidInput("Write the note after the command: `/incident note <text>`.")
-    if len(clean) > NOTE_MAX:
-        raise InvalidInput(f"Keep a note to {NOTE_MAX} characters (it has {len(clean)}).")
+    clean = inputs.clean_text(
+        text,
+        field="text",
+        name="note",
+        max_chars=NOTE_MAX,
+        required=True,
+        empty="Write the note after the command: `/incident note <text>`.",
+    )
     assert incident.id is not None
     entry = TimelineEntry(
         incident_id=incident.id,
         kind=Kind.NOTE.value,
         occurred_at=now or utcnow(),
         author=author,
-        author_name=author_name[:128],
+        author_name=inputs.strip_controls(author_name, multiline=False)[:128],
         text=clean,
         added_via=Via.COMMAND.value,
         added_by=author,
@@ -181,45 +192,39 @@ def add_note(
 
 def event_key(event: IncidentEvent) -> str:
     """What makes one incident event one timeline entry."""
-    if event.kind is EventKind.UPDATE_POSTED and event.detail.get("update_id") is not None:
-        return f"update:{event.detail['update_id']}"
-    return f"{event.kind.value}:{event.at.astimezone(UTC).isoformat()}"
+    if isinstance(event, UpdatePosted):
+        return f"update:{event.update_id}"
+    return f"{event.kind}:{event.at.astimezone(UTC).isoformat()}"
 
 
 def describe_event(event: IncidentEvent, *, incident: Incident, name_of: NameOf) -> str:
     """The timeline text of an incident event, without its actor (who is the author)."""
-    detail = event.detail
 
     def name(user: str | None) -> str:
         return (name_of(user) or user) if user else "nobody"
 
-    if event.kind is EventKind.DECLARED:
-        return (
-            f"declared incident #{incident.number} {incident.title} "
-            f"({Severity(incident.severity).label})"
-        )
-    if event.kind is EventKind.STATUS_CHANGED:
-        old, new = Status(detail["old"]).label, Status(detail["new"]).label
-        return f"changed the status from {old} to {new}"
-    if event.kind is EventKind.SEVERITY_CHANGED:
-        old, new = Severity(detail["old"]).label, Severity(detail["new"]).label
-        return f"changed the severity from {old} to {new}"
-    if event.kind is EventKind.ROLE_ASSIGNED:
-        role = Role(detail["role"]).label.lower()
-        if detail.get("previous"):
+    match event:
+        case IncidentDeclared():
             return (
-                f"handed the {role} role from {name(detail['previous'])} to {name(detail['user'])}"
+                f"declared incident #{incident.number} {incident.title} "
+                f"({Severity(incident.severity).label})"
             )
-        return f"made {name(detail['user'])} the {role}"
-    if event.kind is EventKind.UPDATE_POSTED:
-        text = slack_text.render(detail.get("message", ""), user_name=name_of)
-        changed = detail.get("new_status") != detail.get("old_status")
-        suffix = f" (status now {Status(detail['new_status']).label})" if changed else ""
-        return f"posted an update{suffix}: {text}"
-    if event.kind is EventKind.RESOLVED:
-        how = detail.get("resolution") or ""
-        return f"resolved the incident: {how}" if how else "resolved the incident"
-    return event.kind.value.replace("_", " ")
+        case StatusChanged(old=old, new=new):
+            return f"changed the status from {old.label} to {new.label}"
+        case SeverityChanged(old=old_severity, new=new_severity):
+            return f"changed the severity from {old_severity.label} to {new_severity.label}"
+        case RoleAssigned(role=role, user=user, previous=previous):
+            if previous:
+                return f"handed the {role.label.lower()} role from {name(previous)} to {name(user)}"
+            return f"made {name(user)} the {role.label.lower()}"
+        case UpdatePosted():
+            text = slack_text.render(event.message, user_name=name_of)
+            changed = event.status_changed
+            suffix = f" (status now {event.new_status.label})" if changed else ""
+            return f"posted an update{suffix}: {text}"
+        case IncidentResolved(resolution=how):
+            return f"resolved the incident: {how}" if how else "resolved the incident"
+    return event.kind.replace("_", " ")
 
 
 def record_event(session: Session, *, event: IncidentEvent, text: str, author_name: str) -> bool:
@@ -229,8 +234,8 @@ def record_event(session: Session, *, event: IncidentEvent, text: str, author_na
         kind=Kind.EVENT.value,
         occurred_at=event.at,
         author=event.actor,
-        author_name=author_name[:128],
-        text=text,
+        author_name=inputs.strip_controls(author_name, multiline=False)[:128],
+        text=inputs.strip_controls(text),
         added_via=Via.BOT.value,
         event_key=event_key(event)[:96],
     )
@@ -267,7 +272,8 @@ def update_message(
     for entry in entries_for_message(session, channel_id=channel_id, message_ts=message_ts):
         if not _newer(edited_ts, entry.edited_ts):
             continue
-        entry.text, entry.files, entry.edited_ts = text, "\n".join(files), edited_ts
+        entry.text = inputs.strip_controls(text)
+        entry.files, entry.edited_ts = inputs.strip_controls("\n".join(files)), edited_ts
         session.add(entry)
         changed += 1
     return changed

@@ -12,59 +12,96 @@ from slack_sdk.errors import SlackApiError
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
+from blocks.payloads import DeclareOrigin, IncidentValue
 from bot import incidents
 from bot.core.errors import DomainError, InvalidInput
-from bot.core.inbox import InboxSuperseded
+from bot.core.inbox import InboxSuperseded, NotKept
+from bot.incidents import rules
+from bot.permissions import Permission
+from bot.rate_limits import DECLARE, OPENS_DECLARE
+from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
 from bot.slack.surfaces import IncidentSlack
+from handlers import statuspage
+from handlers.access import on_action, on_shortcut, on_view
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, resumed, services_of
+from handlers.context import (
+    CommandRequest,
+    ack_then,
+    readable,
+    resumed,
+    scope_of,
+    services_of,
+)
 from handlers.errors import new_reference
-from handlers.guard import guarded
-from handlers.payloads import metadata, state_value
+from handlers.forms import state_value
+from handlers.stakeholders import declare_notified
 
 log = logging.getLogger(__name__)
 
 
-@route("declare")
+@route("declare", need=Permission.ANYONE, cost=OPENS_DECLARE)
 def declare_command(request: CommandRequest) -> None:
     """`/incident declare [title]` opens the form with the title filled in."""
     request.client.views_open(
         trigger_id=request.trigger_id,
-        view=declare_modal(user_id=request.user_id, title=request.args),
+        view=declare_modal(
+            user_id=request.user_id,
+            title=readable(request.services, request.args),
+            extra=[
+                *statuspage.form_fields(request.services),
+                *declare_notified(request.services),
+            ],
+        ),
     )
 
 
-def declare_shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_shortcut(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Global shortcut "Declare incident"."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    services = services_of(context)
+    extra = [*statuspage.form_fields(services), *declare_notified(services)]
+    view = declare_modal(user_id=body["user"]["id"], extra=extra)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def declare_from_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_home(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """The App Home's Declare button."""
     ack()
-    client.views_open(trigger_id=body["trigger_id"], view=declare_modal(user_id=body["user"]["id"]))
+    services = services_of(context)
+    extra = [*statuspage.form_fields(services), *declare_notified(services)]
+    view = declare_modal(user_id=body["user"]["id"], extra=extra)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def declare_from_message(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def declare_from_message(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
     """Message shortcut: the summary starts as the message, with a link to it."""
     ack()
     trigger_id = body["trigger_id"]
     channel = body["channel"]["id"]
     message = body.get("message", {})
     ts = message.get("ts", "")
-    permalink = ""
-    try:
-        permalink = client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-    except SlackApiError as exc:
-        log.warning("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
-    text = message.get("text", "")
+    permalink = services_of(context).directory.permalink(MessageRef(channel, ts)) or ""
+    text = readable(services_of(context), message.get("text", ""))
     summary = f"{text}\n\nFrom: {permalink}" if permalink else text
-    origin = {"channel": channel, "ts": ts, "permalink": permalink}
+    origin = DeclareOrigin(channel=channel, ts=ts, permalink=permalink)
     client.views_open(
         trigger_id=trigger_id,
-        view=declare_modal(user_id=body["user"]["id"], summary=summary, origin=origin),
+        view=declare_modal(
+            user_id=body["user"]["id"],
+            summary=summary,
+            origin=origin,
+            extra=[
+                *statuspage.form_fields(services_of(context)),
+                *declare_notified(services_of(context)),
+            ],
+        ),
     )
 
 
@@ -88,29 +125,49 @@ def submit_declare(
         "summary": state_value(view, Field.SUMMARY) or "",
         "impact": state_value(view, Field.IMPACT) or "",
     }
+    manager = state_value(view, Field.MANAGER) or user
+    private = "private" in (state_value(view, Field.PRIVATE) or [])
     try:
-        incidents.validate_declaration(title=form["title"], severity=form["severity"])
+        incidents.validate_declaration(**form)
+        rules.clean_user(manager, field=Field.MANAGER.value, name="incident manager")
+        publication = statuspage.publication_of(services, view, private=private)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return
-    origin = metadata(view)
+    origin = scope_of(context).expect(DeclareOrigin)
     fields = {
         **form,
-        "manager": state_value(view, Field.MANAGER) or user,
-        "private": "private" in (state_value(view, Field.PRIVATE) or []),
+        "manager": manager,
+        "private": private,
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
-        "origin_channel_id": origin.get("channel") or None,
-        "origin_message_ts": origin.get("ts") or None,
-        "origin_permalink": origin.get("permalink") or None,
+        "origin_channel_id": origin.channel or None,
+        "origin_message_ts": origin.ts or None,
+        "origin_permalink": origin.permalink or None,
     }
+    answered = False
+
+    def answer() -> None:  # the incident is committed: close the form before any Slack call
+        nonlocal answered
+        answered = True
+        ack()
+
     try:
-        incident, event = declare_incident(services, **fields)
-    except InboxSuperseded:
-        raise  # another replica processes this submission
+        incident, created = declare_incident(
+            services,
+            then=lambda s, inc: statuspage.publish_in(
+                s, services, incident=inc, publication=publication, actor=user
+            ),
+            on_commit=answer,
+            **fields,
+        )  # publishes its event once the form is closed
+    except (InboxSuperseded, NotKept):
+        raise  # another replica processes this submission, or it cannot be kept: not answered
     except Exception as exc:
         reference = new_reference()
         log.error("could not record a declared incident (reference %s)", reference, exc_info=exc)
+        if answered:  # committed and answered; what failed came after (and was logged)
+            return
         ack(
             response_action="errors",
             errors={
@@ -124,16 +181,18 @@ def submit_declare(
     surfaces = services.surfaces
     assert incident.id is not None and surfaces is not None
     incident_id = incident.id
-    if event is not None:
-        ack_then(ack, lambda: services.publish(event))  # the form's payload is not kept
-    elif resumed(context):  # the bot stopped after recording it: finish its setup
+    if created:
+        return
+    if resumed(context):  # the bot stopped after recording it: finish its setup
         log.info("resuming the setup of incident #%s after a restart", incident.number)
-        ack_then(ack, lambda: _resume_setup(surfaces, incident_id))
-    else:
+        if answered:
+            _resume_setup(surfaces, incident_id)
+        else:
+            ack_then(ack, lambda: _resume_setup(surfaces, incident_id))
+        return
+    if not answered:
         ack()
-        log.info(
-            "declare form %s submitted again; incident #%s exists", view["id"], incident.number
-        )
+    log.info("declare form %s submitted again; incident #%s exists", view["id"], incident.number)
 
 
 def _resume_setup(surfaces: IncidentSlack, incident_id: int) -> None:
@@ -151,8 +210,7 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """The "Retry setup" button finishes an incident whose setup failed."""
     ack()
     services = services_of(context)
-    assert services.surfaces is not None
-    incident_id = int(body["actions"][0]["value"])
+    incident_id = scope_of(context).expect(IncidentValue).incident_id
     try:
         view = services.surfaces.setup(incident_id)
     except SlackApiError:
@@ -169,8 +227,9 @@ def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
 
 def register(app: App) -> None:
     """Register the declare listeners."""
-    app.shortcut(Callback.DECLARE_SHORTCUT.value)(guarded(declare_shortcut))
-    app.shortcut(Callback.DECLARE_FROM_MESSAGE.value)(guarded(declare_from_message))
-    app.action(Action.HOME_DECLARE.value)(guarded(declare_from_home))
-    app.view(Callback.DECLARE_MODAL.value)(guarded(submit_declare))
-    app.action(Action.RETRY_SETUP.value)(guarded(retry_setup))
+    anyone, opens = Permission.ANYONE, OPENS_DECLARE
+    on_shortcut(app, Callback.DECLARE_SHORTCUT, declare_shortcut, need=anyone, cost=opens)
+    on_shortcut(app, Callback.DECLARE_FROM_MESSAGE, declare_from_message, need=anyone, cost=opens)
+    on_action(app, Action.HOME_DECLARE, declare_from_home, need=anyone, cost=opens)
+    on_view(app, Callback.DECLARE_MODAL, submit_declare, need=anyone, cost=DECLARE)
+    on_action(app, Action.RETRY_SETUP, retry_setup, need=Permission.RESPOND)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from blocks.help import help_blocks
+from blocks.text import escape
 from bot.core import commands
 
 
 def test_lists_every_subcommand() -> None:
     rendered = str([b.to_dict() for b in help_blocks(commands.catalogue())])
     for sub in commands.catalogue():
-        assert sub.usage in rendered
+        # Escaped: `<investigating|...>` would otherwise be read as a link by Slack.
+        assert escape(sub.usage) in rendered
+    assert "`/incident status &lt;investigating|identified|monitoring|resolved&gt;`" in rendered
 
 
 def test_unknown_subcommand_note() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from blocks.payloads import SharedMessage
 from blocks.timeline import (
     PER_PAGE,
     clamp_page,
@@ -128,7 +129,10 @@ def test_deleted_bot_and_event_entries() -> None:
 @pytest.mark.parametrize("count", [1, 3, 150])
 def test_incident_picker_is_a_valid_modal(count: int) -> None:
     views = [_view(n, "resolved" if n % 2 else "investigating") for n in range(1, count + 1)]
-    view = pick_incident_modal(views, metadata="{}", preview="hello <world>\nsecond line")
+    shared = SharedMessage.of(
+        channel="C1", message={"ts": "1.2", "text": "hello"}, files=[], response_url=None
+    )
+    view = pick_incident_modal(views, shared=shared, preview="hello <world>\nsecond line")
     data = view.to_dict()
     assert view_errors(data, expected_type="modal") == []
     select = data["blocks"][1]["element"]

@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot import action_items, incidents
 from bot.action_items import Via
 from bot.core.errors import InvalidInput, NotFound
+from bot.core.events import ActionItemCompleted, ActionItemCreated
 from bot.followups.policy import FollowUpPolicy
 from storage import Database
 from storage.models_postmortems import ActionItem, FollowUpReminder
@@ -36,7 +37,9 @@ def new_incident(db: Database, title: str = "Checkout is down") -> int:
         return incident.id
 
 
-def create(db: Database, incident_id: int, **overrides: object) -> tuple[ActionItem, bool]:
+def create(
+    db: Database, incident_id: int, **overrides: object
+) -> tuple[ActionItem, ActionItemCreated | None]:
     values: dict[str, object] = {
         "incident_id": incident_id,
         "text": "Add an alert",
@@ -96,6 +99,14 @@ def test_create_plans_the_owners_reminder(db: Database) -> None:
     incident_id = new_incident(db)
     item, created = create(db, incident_id, due_on=TODAY + timedelta(days=2))
     assert created and item.id is not None and item.state == "open"
+    assert created == ActionItemCreated(
+        incident_id=incident_id,
+        actor=ALICE,
+        at=T0,
+        item_id=item.id,
+        owner=BOB,
+        due_on=TODAY + timedelta(days=2),
+    )
     with db.session() as session:
         row = session.exec(select(FollowUpReminder)).one()
     assert (row.kind, row.subject_id, row.incident_id) == ("action_item", item.id, incident_id)
@@ -159,6 +170,9 @@ def test_complete_is_idempotent_and_stops_reminders(db: Database) -> None:
     with db.session() as session:
         done, changed = action_items.complete(session, item_id=item.id, actor=ALICE, policy=POLICY)
     assert changed and done.state == "done" and done.completed_by == ALICE
+    assert changed == ActionItemCompleted(
+        incident_id=incident_id, actor=ALICE, at=changed.at, item_id=item.id
+    )
     with db.session() as session:
         _, changed_again = action_items.complete(session, item_id=item.id, actor=BOB, policy=POLICY)
         row = session.exec(select(FollowUpReminder)).one()

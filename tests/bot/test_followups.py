@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -12,12 +11,16 @@ from slack_sdk import WebClient
 from sqlmodel import select
 
 from blocks.action_items import KEY_PREFIX, key_of
-from bot import action_items, followups, incidents
+from bot import action_items, followups
+from bot.core import delivery
+from bot.core.delivery import Claimed, Receipt
+from bot.followups.claims import FollowUpSource, Outgoing
 from bot.followups.policy import FollowUpPolicy, Kind, add_working_days, parse_time_of_day
-from bot.slack.followup_sender import FollowUpSender
-from bot.slack.reminder_sender import Outcome
+from bot.slack.delivery import Outcome, Runner
+from bot.slack.followup_sender import post
 from storage import Database
 from storage.models_postmortems import FollowUpReminder
+from tests.bot.conftest import declare
 from tests.conftest import Workspace
 from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN
@@ -53,20 +56,11 @@ def test_reminders_go_out_at_the_team_time_once_a_day() -> None:
 
 
 def new_item(db: Database, *, due_on: date | None, owner: str = "U0BOB0001") -> int:
+    incident_id = declare(db, severity="sev2", at=T0)
     with db.session() as session:
-        incident, _ = incidents.declare(
-            session,
-            title="Checkout is down",
-            severity="sev2",
-            declared_by="U0ALICE01",
-            declare_key=uuid.uuid4().hex,
-            now=T0,
-        )
-        assert incident.id is not None
-        incident.channel_id = f"C{incident.id:08d}"
         item, _ = action_items.create(
             session,
-            incident_id=incident.id,
+            incident_id=incident_id,
             text="Add an alert",
             owner=owner,
             created_by="U0ALICE01",
@@ -79,76 +73,57 @@ def new_item(db: Database, *, due_on: date | None, owner: str = "U0BOB0001") -> 
         return item.id
 
 
-def claim(db: Database, owner: str, now: datetime) -> list[followups.Claimed]:
+def claim(
+    db: Database, owner: str, now: datetime, policy: FollowUpPolicy = POLICY
+) -> list[Claimed]:
     with db.session() as session:
-        return followups.claim(session, owner=owner, policy=POLICY, now=now)
+        return delivery.claim(session, FollowUpSource(policy), owner=owner, now=now)
 
 
-def prepare(
-    db: Database, claimed: followups.Claimed, owner: str, now: datetime
-) -> followups.Outgoing | None:
+def prepare(db: Database, claimed: Claimed, owner: str, now: datetime) -> Outgoing | None:
     with db.session() as session:
-        return followups.prepare(session, claimed=claimed, owner=owner, policy=POLICY, now=now)
+        job = delivery.prepare(session, FollowUpSource(POLICY), claimed, owner=owner, now=now)
+        return job.item if job else None
 
 
-def test_one_replica_gets_each_due_reminder_and_a_dead_ones_lease_runs_out(db: Database) -> None:
+def test_one_replica_gets_each_due_reminder_once_a_day_until_it_is_done(db: Database) -> None:
     new_item(db, due_on=T0.date())
     new_item(db, due_on=None)
     due = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
     assert claim(db, ME, due - timedelta(seconds=1)) == []
     [mine] = claim(db, ME, due)
     assert claim(db, OTHER, due + timedelta(seconds=5)) == []  # leased to ME
-    out = prepare(db, mine, ME, due)
-    assert out is not None and out.key == "action_item-1-20260304" and not out.check_first
+    with db.session() as session:
+        first = delivery.prepare(session, FollowUpSource(POLICY), mine, owner=ME, now=due)
+    assert first is not None and not first.attempt.check_first
+    out = first.item
+    assert out.key == "action_item-1-20260304"
     assert out.days_late == 0 and out.recipient == "U0BOB0001"
     # ME dies before recording: after the lease OTHER takes over, and must look first.
     [taken] = claim(db, OTHER, due + timedelta(seconds=31))
-    again = prepare(db, taken, OTHER, due + timedelta(seconds=31))
-    assert again is not None and again.key == out.key and again.check_first
-    assert prepare(db, mine, ME, due + timedelta(seconds=32)) is None  # not ME's any more
     with db.session() as session:
-        assert followups.record_sent(
-            session,
-            outgoing=again,
-            owner=OTHER,
-            channel_id="D1",
-            message_ts="1.2",
-            policy=POLICY,
-            now=due + timedelta(seconds=32),
+        job = delivery.prepare(
+            session, FollowUpSource(POLICY), taken, owner=OTHER, now=due + timedelta(seconds=31)
         )
+        assert job is not None and job.item.key == out.key and job.attempt.check_first
+        sent = Receipt(due + timedelta(seconds=32), "D1", "1.2")
+        source = FollowUpSource(POLICY)
+        assert delivery.record_sent(session, source, job, sent, owner=OTHER, now=sent.sent_at)
         row = session.exec(select(FollowUpReminder).where(FollowUpReminder.subject_id == 1)).one()
     assert row.due_at == datetime(2026, 3, 5, 9, 0, tzinfo=UTC) and row.pending_key is None
     assert row.lease_owner is None and row.sent_count == 1
+    with db.session() as session:
+        [logged] = followups.deliveries(session, kind=Kind.ACTION_ITEM)
+    assert (logged.recipient, logged.channel_id, logged.message_ts) == ("U0BOB0001", "D1", "1.2")
     # Two days later it is overdue; done, it is not reminded again.
     later = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
     [next_one] = claim(db, ME, later)
     overdue = prepare(db, next_one, ME, later)
-    assert overdue is not None and overdue.days_late == 2
+    assert overdue is not None and overdue.days_late == 2 and overdue.key.endswith("20260306")
     with db.session() as session:
         action_items.complete(session, item_id=1, actor="U0BOB0001", policy=POLICY, now=later)
     assert prepare(db, next_one, ME, later) is None
     assert claim(db, ME, later + timedelta(days=3)) == []
-
-
-def test_a_failed_post_waits_and_keeps_its_key_when_it_may_have_arrived(db: Database) -> None:
-    new_item(db, due_on=T0.date())
-    due = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
-    [claimed] = claim(db, ME, due)
-    out = prepare(db, claimed, ME, due)
-    assert out is not None
-    with db.session() as session:
-        followups.record_failure(
-            session,
-            reminder_id=claimed.reminder_id,
-            owner=ME,
-            error="HTTP 503",
-            not_posted=False,
-            now=due,
-        )
-    assert claim(db, ME, due + timedelta(seconds=1)) == []  # back-off
-    [retry] = claim(db, ME, due + timedelta(seconds=2))
-    again = prepare(db, retry, ME, due + timedelta(seconds=2))
-    assert again is not None and again.check_first and again.key == out.key
 
 
 @pytest.fixture
@@ -164,36 +139,54 @@ def test_the_sender_posts_once_and_finds_an_earlier_post(
     policy = FollowUpPolicy(remind_at=time(0, 0))
     first = new_item(db, due_on=now[0].date(), owner=workspace.bob)
     second = new_item(db, due_on=now[0].date(), owner=workspace.carol)
-    sender = FollowUpSender(db, slack_client, owner=ME, policy=policy, clock=clock)
+    sender = Runner(db, FollowUpSource(policy), post(slack_client), owner=ME, clock=clock)
     with db.session() as session:
         followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=first, policy=policy, now=now[0])
         followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=second, policy=policy, now=now[0])
-        claimed = followups.claim(session, owner=ME, policy=policy, now=now[0])
+    claimed = claim(db, ME, now[0], policy)
     assert len(claimed) == 2
     assert sender.send(claimed[0]) is Outcome.SENT
     [dm] = [m for m in slack.dms(workspace.bob) if key_of(m)]
     assert "AI-1" in dm["text"] and "is due today" in dm["text"]
     # Carol's reminder reached Slack, but the replica died before recording it.
     with db.session() as session:
-        out = followups.prepare(session, claimed=claimed[1], owner=ME, policy=policy, now=now[0])
-    assert out is not None
+        job = delivery.prepare(session, FollowUpSource(policy), claimed[1], owner=ME, now=now[0])
+    assert job is not None
     slack_client.chat_postMessage(
         channel=workspace.carol,
         text="an earlier copy",
         blocks=[
             {
                 "type": "section",
-                "block_id": KEY_PREFIX + out.key,
+                "block_id": KEY_PREFIX + job.attempt.key,
                 "text": {"type": "mrkdwn", "text": "x"},
             }
         ],
     )
     now[0] += timedelta(seconds=31)  # the lease ran out; another replica takes over
-    other = FollowUpSender(db, slack_client, owner=OTHER, policy=policy, clock=clock)
-    with db.session() as session:
-        [taken] = followups.claim(session, owner=OTHER, policy=policy, now=now[0])
+    other = Runner(db, FollowUpSource(policy), post(slack_client), owner=OTHER, clock=clock)
+    [taken] = claim(db, OTHER, now[0], policy)
     assert other.send(taken) is Outcome.FOUND
     assert len([m for m in slack.dms(workspace.carol) if key_of(m)]) == 1
     with db.session() as session:
         assert len(followups.deliveries(session)) == 2
-        assert followups.claim(session, owner=OTHER, policy=policy, now=now[0]) == []
+    assert claim(db, OTHER, now[0], policy) == []
+
+
+def test_an_owner_who_cannot_be_written_to_is_not_retried_until_the_item_changes(
+    db: Database, slack: SlackEmulator, workspace: Workspace, slack_client: WebClient
+) -> None:
+    now = datetime.now(UTC)
+    policy = FollowUpPolicy(remind_at=time(0, 0))
+    item_id = new_item(db, due_on=now.date(), owner=workspace.bob)
+    with db.session() as session:
+        followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=item_id, policy=policy, now=now)
+    slack.fail("conversations.open", error="user_not_found")
+    sender = Runner(db, FollowUpSource(policy), post(slack_client), owner=ME, clock=lambda: now)
+    [claimed] = claim(db, ME, now, policy)
+    assert sender.send(claimed) is Outcome.GAVE_UP
+    assert claim(db, ME, now + timedelta(days=2), policy) == []
+    assert slack.calls_to("chat.postMessage") == []
+    with db.session() as session:  # the item changes (e.g. a new owner): planned again
+        followups.plan(session, kind=Kind.ACTION_ITEM, subject_id=item_id, policy=policy, now=now)
+    assert sender.tick()["sent"] == 1

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot import incidents
 from bot.core.errors import InvalidInput
-from bot.core.events import EventKind
+from bot.core.events import IncidentDeclared, IncidentResolved, RoleAssigned, UpdatePosted
 from bot.core.vocabulary import Role, Severity, Status
 from storage import Database
 from storage.models import Incident, IncidentRole
@@ -37,7 +37,7 @@ def test_numbers_are_sequential_and_keys_idempotent(db: Database) -> None:
     again, no_event = _declare(db, "a", title="Different title")
     assert (first.number, second.number) == (1, 2)
     assert again.id == first.id and no_event is None
-    assert event is not None and event.kind is EventKind.DECLARED
+    assert isinstance(event, IncidentDeclared) and event.incident_id == first.id
     with db.session() as session:
         assert len(session.exec(select(Incident)).all()) == 2
 
@@ -146,7 +146,7 @@ def test_lifecycle_timestamps_and_acknowledgement(db: Database) -> None:
     assert inc.monitoring_at == t0 + timedelta(minutes=3)
     assert inc.resolved_at == t0 + timedelta(minutes=4)
     assert inc.status == "resolved" and inc.resolution == "rolled back"
-    assert event.kind is EventKind.RESOLVED
+    assert isinstance(event, IncidentResolved) and event.resolution == "rolled back"
 
 
 def test_same_status_or_resolved_twice_is_refused(db: Database) -> None:
@@ -169,12 +169,8 @@ def test_update_is_one_event_with_optional_status(db: Database) -> None:
         event = incidents.post_update(
             session, incident=inc, author="U1", message=" found it ", status=Status.IDENTIFIED
         )
-    assert event.kind is EventKind.UPDATE_POSTED
-    assert event.detail["message"] == "found it"
-    assert (event.detail["old_status"], event.detail["new_status"]) == (
-        "investigating",
-        "identified",
-    )
+    assert isinstance(event, UpdatePosted) and event.message == "found it"
+    assert (event.old_status, event.new_status) == (Status.INVESTIGATING, Status.IDENTIFIED)
     with db.session() as session:
         inc = incidents.get(session, incident_id=incident.id)
     assert inc.status == "identified" and inc.last_update_at == event.at
@@ -193,7 +189,14 @@ def test_role_handover_reports_previous_holder(db: Database) -> None:
             incidents.assign_role(
                 session, incident=inc, role=Role.INCIDENT_MANAGER, user_id="U3", actor="U1"
             )
-    assert event.detail == {"role": "incident_manager", "user": "U3", "previous": "U1"}
+    assert event == RoleAssigned(
+        incident_id=incident.id,
+        actor="U1",
+        at=event.at,
+        role=Role.INCIDENT_MANAGER,
+        user="U3",
+        previous="U1",
+    )
     with db.session() as session:
         rows = session.exec(select(IncidentRole)).all()
     assert [(r.role, r.user_id) for r in rows] == [("incident_manager", "U3")]

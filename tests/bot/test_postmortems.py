@@ -72,7 +72,7 @@ def run_incident(db: Database, *, resolve: bool = True) -> int:
                 session, incident=incident, actor=BOB, resolution="Renewed it", now=T0 + minutes(45)
             )
             postmortems.on_resolved(
-                session, incident_id=incident.id, policy=POLICY, now=T0 + minutes(45)
+                session, incident_id=incident.id, policy=POLICY, actor=BOB, now=T0 + minutes(45)
             )
         return incident.id
 

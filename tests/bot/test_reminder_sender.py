@@ -1,24 +1,29 @@
-"""Posting claimed reminders to the Slack emulator: once, retried, recovered after a crash."""
+"""Posting claimed reminders to the Slack emulator: once, retried, recovered after a crash.
+
+The runner (`bot.slack.delivery`) with the reminders' courier, over real HTTP.
+"""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from slack_sdk import WebClient
-from sqlmodel import delete, select
+from sqlmodel import select
 
-from bot import incidents, reminders
-from bot.core import leases
+from bot import reminders
+from bot.core import delivery
+from bot.core.delivery import Claimed
 from bot.reminders import claims
+from bot.reminders.claims import ReminderSource
 from bot.reminders.policy import Kind, ReminderPolicy, parse_intervals
-from bot.slack.reminder_sender import Outcome, ReminderSender, reminder_client
+from bot.slack import reminder_sender
+from bot.slack.delivery import Outcome, Runner, delivery_client
 from storage import Database
-from storage.models import IncidentRole
 from storage.models_reminders import Reminder
 from storage.types import utcnow
+from tests.bot.conftest import declare
 from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN
 
@@ -45,34 +50,24 @@ def channel(slack: SlackEmulator) -> str:
 
 @pytest.fixture
 def client(slack: SlackEmulator) -> WebClient:
-    return reminder_client(WebClient(token=BOT_TOKEN, base_url=slack.api_url), lease=POLICY.lease)
+    return delivery_client(WebClient(token=BOT_TOKEN, base_url=slack.api_url), lease=POLICY.lease)
 
 
-def sender(db: Database, client: WebClient, clock: Clock, owner: str = "a") -> ReminderSender:
-    return ReminderSender(db, client, owner=owner, policy=POLICY, clock=clock)
+SOURCE = ReminderSource(POLICY)
 
 
-def declare_due(db: Database, channel: str, clock: Clock, *, manager: bool = True) -> int:
+def sender(db: Database, client: WebClient, clock: Clock, owner: str = "a") -> Runner[Any]:
+    return Runner(db, SOURCE, reminder_sender.post(client, POLICY), owner=owner, clock=clock)
+
+
+def declare_due(db: Database, channel: str, clock: Clock) -> int:
     """A SEV1 incident declared 15 minutes ago: its first reminder is due now."""
-    declared = clock() - timedelta(minutes=15)
-    with db.session() as session:
-        incident, _ = incidents.declare(
-            session,
-            title="Checkout is down",
-            severity="sev1",
-            declared_by="U0ALICE",
-            declare_key=uuid.uuid4().hex,
-            now=declared,
-        )
-        assert incident.id is not None
-        incident.channel_id = channel
-        reminders.replan(session, incident_id=incident.id, policy=POLICY, now=declared)
-        return incident.id
+    return declare(db, at=clock() - timedelta(minutes=15), channel=channel, policy=POLICY)
 
 
-def claim_one(db: Database, clock: Clock, owner: str = "a") -> claims.Claimed:
+def claim_one(db: Database, clock: Clock, owner: str = "a") -> Claimed:
     with db.session() as session:
-        [claimed] = claims.claim(session, owner=owner, policy=POLICY, now=clock())
+        [claimed] = delivery.claim(session, SOURCE, owner=owner, now=clock())
         return claimed
 
 
@@ -92,7 +87,7 @@ def test_posts_the_reminder_with_its_buttons(
     incident_id = declare_due(db, channel, clock)
     assert sender(db, client, clock).send(claim_one(db, clock)) is Outcome.SENT
     [message] = reminders_in(slack, channel)
-    assert "<@U0ALICE>" in str(message["text"]) and "15m" in str(message["text"])
+    assert "<@U0ALICE01>" in str(message["text"]) and "15m" in str(message["text"])
     actions = [b for b in message["blocks"] if b["type"] == "actions"]  # type: ignore[attr-defined]
     buttons = [(e["action_id"], e["value"]) for e in actions[0]["elements"]]
     assert buttons == [
@@ -102,8 +97,8 @@ def test_posts_the_reminder_with_its_buttons(
         ("reminder_snooze_60", f"{incident_id}:60"),
     ]
     with db.session() as session:
-        [delivery] = claims.deliveries(session)
-    assert delivery.message_ts == message["ts"] and delivery.channel_id == channel
+        [logged] = claims.deliveries(session)
+    assert logged.message_ts == message["ts"] and logged.channel_id == channel
 
 
 def test_a_snooze_pressed_while_a_reminder_is_posted_holds_back_the_next(
@@ -131,26 +126,33 @@ def test_a_snooze_pressed_while_a_reminder_is_posted_holds_back_the_next(
     assert row.due_at == pressed[0] + timedelta(minutes=60)
 
 
+def prepare(db: Database, clock: Clock, owner: str) -> delivery.Job[claims.Outgoing]:
+    """Claim and prepare the due reminder as `owner` would, right before its post."""
+    with db.session() as session:
+        job = delivery.prepare(
+            session, SOURCE, claim_one(db, clock, owner), owner=owner, now=clock()
+        )
+    assert job is not None
+    return job
+
+
 def test_a_post_that_reached_slack_before_a_crash_is_not_posted_again(
     db: Database, slack: SlackEmulator, channel: str, client: WebClient
 ) -> None:
     clock = Clock()
     declare_due(db, channel, clock)
-    first = sender(db, client, clock, "a")
-    claimed = claim_one(db, clock, "a")
-    with db.session() as session:
-        out = claims.prepare(session, claimed=claimed, owner="a", policy=POLICY, now=clock())
-    assert out is not None
-    ts = first._post(out)  # ...and the process is killed before it records the post
+    job = prepare(db, clock, "a")
+    message = reminder_sender.message(job.item, clock())
+    ts = client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)["ts"]
+    # ...and replica "a" is killed before it records the post.
     clock.advance(POLICY.lease + timedelta(seconds=1))
-    second = sender(db, client, clock, "b")
-    assert second.send(claim_one(db, clock, "b")) is Outcome.FOUND
+    assert sender(db, client, clock, "b").send(claim_one(db, clock, "b")) is Outcome.FOUND
     assert len(reminders_in(slack, channel)) == 1
     with db.session() as session:
-        assert [d.key for d in claims.deliveries(session)] == [out.key]
+        assert [d.key for d in claims.deliveries(session)] == [job.attempt.key]
     row = update_row(db)
     assert row.sent_count == 1  # the next one counts from when the found post went out
-    assert row.last_sent_at == datetime.fromtimestamp(float(ts or 0), UTC)
+    assert row.last_sent_at == datetime.fromtimestamp(float(ts), UTC)
 
 
 def test_a_crash_before_the_post_means_the_next_replica_posts_it(
@@ -158,31 +160,36 @@ def test_a_crash_before_the_post_means_the_next_replica_posts_it(
 ) -> None:
     clock = Clock()
     declare_due(db, channel, clock)
-    claimed = claim_one(db, clock, "a")
-    with db.session() as session:
-        assert claims.prepare(session, claimed=claimed, owner="a", policy=POLICY, now=clock())
+    prepare(db, clock, "a")
     clock.advance(POLICY.lease + timedelta(seconds=1))
     assert sender(db, client, clock, "b").send(claim_one(db, clock, "b")) is Outcome.SENT
     assert len(slack.calls_to("conversations.history")) == 1
     assert len(reminders_in(slack, channel)) == 1
 
 
-def test_a_failed_post_is_retried_and_posted_once(
-    db: Database, slack: SlackEmulator, channel: str, client: WebClient
+@pytest.mark.parametrize(("status", "error"), [(500, None), (200, "internal_error")])
+def test_a_post_that_may_have_arrived_is_looked_for_then_posted_once(
+    db: Database,
+    slack: SlackEmulator,
+    channel: str,
+    client: WebClient,
+    status: int,
+    error: str | None,
 ) -> None:
     clock = Clock()
     declare_due(db, channel, clock)
-    slack.fail("chat.postMessage", status=500)
+    slack.fail("chat.postMessage", status=status, error=error)
     send = sender(db, client, clock)
     assert send.send(claim_one(db, clock)) is Outcome.FAILED
     failed = update_row(db)
-    assert failed.attempts == 1 and failed.pending_key and "500" in str(failed.last_error)
+    assert failed.attempts == 1 and failed.pending_key
+    assert str(status if error is None else error) in str(failed.last_error)
     with db.session() as session:
-        assert claims.claim(session, owner="a", policy=POLICY, now=clock()) == []
-    clock.advance(timedelta(seconds=leases.RETRY_BASE_SECONDS))
+        assert delivery.claim(session, SOURCE, owner="a", now=clock()) == []
+    clock.advance(timedelta(seconds=delivery.RETRY_BASE_SECONDS))
     assert send.send(claim_one(db, clock)) is Outcome.SENT
     assert len(reminders_in(slack, channel)) == 1
-    assert len(slack.calls_to("conversations.history")) == 1  # a 500 may have posted: checked
+    assert len(slack.calls_to("conversations.history")) == 1  # it may have posted: checked
     assert update_row(db).attempts == 0
 
 
@@ -204,25 +211,44 @@ def test_a_refused_post_waits_as_long_as_slack_asks(
     assert len(reminders_in(slack, channel)) == 1
 
 
+def test_an_archived_channel_stops_the_reminder_instead_of_retrying(
+    db: Database, slack: SlackEmulator, client: WebClient
+) -> None:
+    clock = Clock()
+    archived = slack.add_channel("inc-2-archived", archived=True)
+    declare_due(db, archived, clock)
+    assert sender(db, client, clock).send(claim_one(db, clock)) is Outcome.GAVE_UP
+    row = update_row(db)
+    assert row.due_at is None and row.pending_key is None
+    assert row.last_error == "gave up: Slack answered `is_archived`"
+    with db.session() as session:
+        assert delivery.claim(session, SOURCE, owner="a", now=clock()) == []
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_revoked_token_is_retried_not_given_up(
+    db: Database, slack: SlackEmulator, channel: str, client: WebClient
+) -> None:
+    clock = Clock()
+    declare_due(db, channel, clock)
+    slack.fail("chat.postMessage", error="token_revoked")
+    send = sender(db, client, clock)
+    assert send.send(claim_one(db, clock)) is Outcome.FAILED
+    assert update_row(db).pending_key is None  # refused: nothing was posted
+    clock.advance(timedelta(seconds=delivery.RETRY_BASE_SECONDS))
+    assert send.send(claim_one(db, clock)) is Outcome.SENT
+    assert slack.calls_to("conversations.history") == []
+
+
 def test_a_nudge_mentions_the_channel_and_offers_the_role(
     db: Database, slack: SlackEmulator, channel: str, client: WebClient
 ) -> None:
     clock = Clock()
+    declared = clock() - timedelta(minutes=5)
+    declare(db, severity="sev4", at=declared, manager=False, channel=channel, policy=POLICY)
     with db.session() as session:
-        incident, _ = incidents.declare(
-            session,
-            title="Nobody home",
-            severity="sev4",
-            declared_by="U0ALICE",
-            declare_key="k",
-            now=clock() - timedelta(minutes=5),
-        )
-        incident.channel_id = channel
-        session.execute(delete(IncidentRole))
-        assert incident.id is not None
-        reminders.replan(session, incident_id=incident.id, policy=POLICY, now=clock())
         row = session.exec(select(Reminder).where(Reminder.kind == Kind.NO_MANAGER.value)).one()
-        assert row.due_at == incident.declared_at + timedelta(minutes=5)
+        assert row.due_at == declared + timedelta(minutes=5)
     assert sender(db, client, clock).send(claim_one(db, clock)) is Outcome.SENT
     [message] = slack.messages(channel)
     assert str(message["text"]).startswith(":busts_in_silhouette: <!channel>")

@@ -13,7 +13,15 @@ from sqlmodel import select
 from bot import incidents
 from bot import timeline as tl
 from bot.core.errors import ConfigError, InvalidInput
-from bot.core.events import EventKind, IncidentEvent
+from bot.core.events import (
+    IncidentDeclared,
+    IncidentResolved,
+    RoleAssigned,
+    SeverityChanged,
+    StatusChanged,
+    UpdatePosted,
+)
+from bot.core.vocabulary import Role, Severity, Status
 from bot.settings import load_settings
 from storage import Database
 from storage.models import EventReceipt, Incident
@@ -159,8 +167,8 @@ def test_notes_are_validated_and_timed_now(db: Database) -> None:
     assert entry.occurred_at == T0 + timedelta(minutes=5)
 
 
-def _event(kind: EventKind, incident_id: int, minutes: int, **detail: object) -> IncidentEvent:
-    return IncidentEvent(kind, incident_id, "UALICE", T0 + timedelta(minutes=minutes), dict(detail))
+def _at(incident_id: int, minutes: int) -> dict[str, Any]:
+    return {"incident_id": incident_id, "actor": "UALICE", "at": T0 + timedelta(minutes=minutes)}
 
 
 def test_the_bots_own_entries_describe_each_change(db: Database) -> None:
@@ -168,28 +176,21 @@ def test_the_bots_own_entries_describe_each_change(db: Database) -> None:
     assert incident.id is not None
     names = {"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol"}
     events = [
-        _event(EventKind.DECLARED, incident.id, 0),
-        _event(EventKind.STATUS_CHANGED, incident.id, 1, old="investigating", new="identified"),
-        _event(EventKind.SEVERITY_CHANGED, incident.id, 2, old="sev2", new="sev1"),
-        _event(EventKind.ROLE_ASSIGNED, incident.id, 3, role="scribe", user="UBOB", previous=None),
-        _event(
-            EventKind.ROLE_ASSIGNED,
-            incident.id,
-            4,
-            role="incident_manager",
-            user="UCAROL",
-            previous="UALICE",
+        IncidentDeclared(**_at(incident.id, 0)),
+        StatusChanged(**_at(incident.id, 1), old=Status.INVESTIGATING, new=Status.IDENTIFIED),
+        SeverityChanged(**_at(incident.id, 2), old=Severity.SEV2, new=Severity.SEV1),
+        RoleAssigned(**_at(incident.id, 3), role=Role.SCRIBE, user="UBOB", previous=None),
+        RoleAssigned(
+            **_at(incident.id, 4), role=Role.INCIDENT_MANAGER, user="UCAROL", previous="UALICE"
         ),
-        _event(
-            EventKind.UPDATE_POSTED,
-            incident.id,
-            5,
+        UpdatePosted(
+            **_at(incident.id, 5),
             update_id=7,
             message="Fix by <@UBOB>",
-            old_status="identified",
-            new_status="monitoring",
+            old_status=Status.IDENTIFIED,
+            new_status=Status.MONITORING,
         ),
-        _event(EventKind.RESOLVED, incident.id, 6, old="monitoring", resolution="Rolled back"),
+        IncidentResolved(**_at(incident.id, 6), old=Status.MONITORING, resolution="Rolled back"),
     ]
     with db.session() as session:
         for event in events:
@@ -280,8 +281,8 @@ def test_markdown_export(db: Database) -> None:
             text="Paged DBA",
             now=T0 + timedelta(minutes=1),
         )
-        event = _event(
-            EventKind.STATUS_CHANGED, incident.id, 2, old="investigating", new="identified"
+        event = StatusChanged(
+            **_at(incident.id, 2), old=Status.INVESTIGATING, new=Status.IDENTIFIED
         )
         tl.record_event(session, event=event, text="changed the status", author_name="Alice")
         tl.mark_deleted(session, channel_id="CINC", message_ts="1772373600.000100")

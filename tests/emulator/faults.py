@@ -24,6 +24,8 @@ METHOD_TIERS: dict[str, int] = {
     "users.list": 2,
     "users.lookupByEmail": 3,
     "users.conversations": 3,
+    "usergroups.list": 2,
+    "usergroups.users.list": 2,
     "conversations.archive": 2,
     "conversations.create": 2,
     "conversations.history": 3,

@@ -72,6 +72,42 @@ class WorkspaceHelpers:
             )
             return uid
 
+    def add_usergroup(
+        self,
+        handle: str,
+        users: list[str],
+        *,
+        name: str | None = None,
+        disabled: bool = False,
+    ) -> str:
+        """Add a user group (``@handle``) with these members; returns its ``S...`` id."""
+        with self.ws.lock:
+            group_id = self.ws.new_id("S")
+            now = int(self.ws.now())
+            self.ws.usergroups[group_id] = {
+                "id": group_id,
+                "team_id": self.ws.team_id,
+                "is_usergroup": True,
+                "is_subteam": True,
+                "name": name or handle,
+                "description": "",
+                "handle": handle,
+                "is_external": False,
+                "date_create": now,
+                "date_update": now,
+                "date_delete": now if disabled else 0,
+                "auto_provision": False,
+                "enterprise_subteam_id": "",
+                "created_by": self.ws.bot_user_id,
+                "updated_by": self.ws.bot_user_id,
+                "deleted_by": self.ws.bot_user_id if disabled else None,
+                "prefs": {"channels": [], "groups": []},
+                "users": list(dict.fromkeys(users)),
+                "user_count": len(set(users)),
+                "channel_count": 0,
+            }
+            return group_id
+
     def add_channel(
         self,
         name: str,
@@ -111,6 +147,17 @@ class WorkspaceHelpers:
             for user in users:
                 if user not in ch.members:
                     ch.members.append(user)
+
+    def remove_members(self, channel: str, *users: str) -> None:
+        """Take users out of a channel silently (as leaving or being removed does)."""
+        with self.ws.lock:
+            ch = self._ch(channel)
+            ch.members = [member for member in ch.members if member not in users]
+
+    def set_usergroup_users(self, group_id: str, users: list[str]) -> None:
+        """Replace a user group's members (as `usergroups.users.update` does)."""
+        with self.ws.lock:
+            self.ws.usergroups[group_id]["users"] = list(dict.fromkeys(users))
 
     def seed_demo(self) -> dict[str, str]:
         """A small workspace for trying the bot by hand: 3 people, #general and #random."""

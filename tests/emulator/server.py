@@ -8,6 +8,7 @@ Routes (all on one port):
 - ``/files-pri/<team>-<file_id>/...``: ``url_private`` downloads (Bearer token required);
 - ``/link/?ticket=...``: Socket Mode's WebSocket, from ``apps.connections.open`` (see
   ``socket_mode.py``);
+- ``/openid/connect/...``: Sign in with Slack's authorize page and keys (see ``oidc.py``);
 - ``/_emulator/...``: a small control API for the command line (see ``control.py``).
 """
 
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import control, hooks
+from . import control, hooks, oidc
 from .actions import UserActions
 from .errors import SlackError
 from .faults import Fault, Faults, RateLimiter
@@ -29,6 +30,8 @@ from .recording import Call, CallLog, wait_until
 from .socket_mode import SocketHub, open_connection
 from .state import TEAM_ID, Workspace
 from .transport import EmulatorServer, HttpRequest, HttpResponse
+
+OIDC_METHODS = frozenset({"openid.connect.token", "openid.connect.userInfo"})
 
 
 def _bearer(header: str | None) -> str | None:
@@ -73,6 +76,7 @@ class SlackEmulator(UserActions):
         self.port = port
         self.faults = Faults()
         self.rate_limits = RateLimiter()
+        self.oidc = oidc.OidcProvider()
         self._log = CallLog()
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
@@ -125,6 +129,7 @@ class SlackEmulator(UserActions):
         self.faults.clear()
         self.rate_limits.reset()
         self.sockets.reset()
+        self.oidc.clear()
         self._log.clear()
 
     # ------------------------------------------------------------------ faults
@@ -214,6 +219,8 @@ class SlackEmulator(UserActions):
             return self._upload(req, path[len("/upload/v1/") :])
         if path.startswith("/files-pri/"):
             return self._download(req, path[len("/files-pri/") :])
+        if path.startswith("/openid/connect/"):
+            return oidc.handle_http(self, req, path[len("/openid/connect/") :])
         if path.startswith("/_emulator/"):
             return control.handle(self, req, path[len("/_emulator/") :])
         return HttpResponse.text(404, "not found")
@@ -234,7 +241,10 @@ class SlackEmulator(UserActions):
             delay = self.faults.latency(method)
             if delay > 0:
                 time.sleep(delay)
-            status, headers, body = self._dispatch(method, params, token)
+            if method in OIDC_METHODS:
+                status, headers, body = self._oidc(method, params, token, req)
+            else:
+                status, headers, body = self._dispatch(method, params, token)
         self._log.add(Call(method, params, token, at, status, json.loads(body)))
         return HttpResponse.json(status, body, headers)
 
@@ -279,6 +289,23 @@ class SlackEmulator(UserActions):
                 return 200, {}, json.dumps(result).encode()
             except SlackError as exc:
                 return exc.status, exc.headers, json.dumps(exc.body()).encode()
+
+    def _oidc(
+        self, method: str, params: dict[str, Any], token: str | None, req: HttpRequest
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Sign in with Slack's methods: the client's credentials or the person's token."""
+        fault = self.faults.take(method)
+        if fault is not None:
+            status, headers, data = fault.answer()
+            return status, headers, json.dumps(data).encode()
+        try:
+            if method == "openid.connect.token":
+                result = oidc.token(self, params, req.headers.get("authorization"))
+            else:
+                result = oidc.user_info(self, token)
+        except SlackError as exc:
+            return exc.status, exc.headers, json.dumps(exc.body()).encode()
+        return 200, {}, json.dumps({"ok": True, **result}).encode()
 
     def _fault_response(self, name: str) -> HttpResponse | None:
         fault = self.faults.take(name)

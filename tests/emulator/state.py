@@ -113,6 +113,7 @@ class Workspace:
         with self.lock:
             self.users: dict[str, dict[str, Any]] = {}
             self.channels: dict[str, Channel] = {}
+            self.usergroups: dict[str, dict[str, Any]] = {}
             self.dm_index: dict[str, str] = {}
             self.files: dict[str, dict[str, Any]] = {}
             self.file_data: dict[str, bytes] = {}

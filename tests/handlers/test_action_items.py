@@ -46,15 +46,6 @@ def answer(slack: SlackEmulator, driver: SlackDriver, text: str, *, user: str, c
     return str(response_to(slack, result.response_url)["text"])
 
 
-@pytest.fixture
-def incident(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
-) -> Incident:
-    return declare(
-        bot, driver, slack, user=workspace.alice, channel=workspace.general, manager=workspace.bob
-    )
-
-
 def test_action_command_creates_an_item_and_tells_the_owner(
     bot: RunningBot,
     driver: SlackDriver,
@@ -240,6 +231,7 @@ def test_lists_mark_done_and_the_postmortem_shows_the_state(
     )
     assert other.channel_id is not None
     bob = workspace.bob
+    slack.add_members(other.channel_id, bob)  # a responder in both
     answer(slack, driver, f"action First fix <@{bob}|bob>", user=bob, channel=channel)
     answer(
         slack, driver, f"action Second fix <@{workspace.carol}|carol>", user=bob, channel=channel

@@ -108,20 +108,13 @@ def items(bot: RunningBot) -> list[ActionItem]:
 
 
 @pytest.fixture
-def incident(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
-) -> Incident:
-    return declare(
-        bot,
-        driver,
-        slack,
-        user=workspace.alice,
-        channel=workspace.general,
-        title="Checkout is failing",
-        summary="Payments fail at checkout for EU customers.",
-        impact="About 30% of EU checkouts failed.",
-        manager=workspace.bob,
-    )
+def declare_fields(workspace: Workspace) -> dict[str, Any]:
+    return {
+        "title": "Checkout is failing",
+        "summary": "Payments fail at checkout for EU customers.",
+        "impact": "About 30% of EU checkouts failed.",
+        "manager": workspace.bob,
+    }
 
 
 # -- the post-mortem -------------------------------------------------------------------------

@@ -155,6 +155,7 @@ def test_snooze_holds_back_the_next_reminder(
     channel = incident.channel_id
     assert channel is not None and incident.id is not None
     [reminder] = wait_for_reminders(slack, channel, 1)
+    slack.add_members(channel, workspace.carol)  # a responder
     clicked = utcnow()
     fast_driver.block_actions(
         "reminder_snooze_15", user=workspace.carol, message=reminder, channel=channel

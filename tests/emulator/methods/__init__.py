@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import chat, conversations, files, items, misc, views
+from . import chat, conversations, files, items, misc, usergroups, views
 from ._base import Handler
 
 REGISTRY: dict[str, Handler] = {
@@ -12,6 +12,7 @@ REGISTRY: dict[str, Handler] = {
     **items.METHODS,
     **views.METHODS,
     **files.METHODS,
+    **usergroups.METHODS,
 }
 
 #: Methods Slack answers without a token.

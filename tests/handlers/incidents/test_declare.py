@@ -15,6 +15,8 @@ from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import declare, must, open_declare_form, submit_declare, wait_for_setup
 
+pytestmark = pytest.mark.scenario
+
 
 def _incidents(bot: RunningBot) -> list[Incident]:
     with bot.runtime.services.db.session() as session:

@@ -14,6 +14,8 @@ from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, must
 
+pytestmark = pytest.mark.scenario
+
 
 def _incident(bot: RunningBot) -> Incident:
     with bot.runtime.services.db.session() as session:
@@ -24,15 +26,6 @@ def _card(slack: SlackEmulator, incident: Incident) -> dict:
     message = slack.message(must(incident.channel_id), must(incident.card_ts))
     assert message is not None
     return message
-
-
-@pytest.fixture
-def incident(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
-) -> Incident:
-    return declare(
-        bot, driver, slack, user=workspace.alice, channel=workspace.general, manager=workspace.bob
-    )
 
 
 def test_status_through_every_stage_to_resolved(
@@ -207,9 +200,9 @@ def test_card_controls(
     driver.block_actions("incident_post_update", user=workspace.bob, message=card, channel=channel)
     slack.wait_for("views.open", count=2)
     assert slack.modal(workspace.bob)["callback_id"] == "update_modal"
-    driver.block_actions("incident_resolve", user=workspace.carol, message=card, channel=channel)
+    driver.block_actions("incident_resolve", user=workspace.alice, message=card, channel=channel)
     slack.wait_for("views.open", count=3)
-    assert slack.modal(workspace.carol)["callback_id"] == "resolve_modal"
+    assert slack.modal(workspace.alice)["callback_id"] == "resolve_modal"
     slack.wait_for(lambda: "SEV1" in str(_card(slack, incident)["blocks"]))
     assert slack.channel(channel)["topic"]["value"].startswith("SEV1 | Identified")
 

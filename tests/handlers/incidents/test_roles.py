@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot import incidents
@@ -10,7 +12,9 @@ from storage.models import Incident
 from tests.conftest import Workspace
 from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
-from tests.scenarios import declare, must
+from tests.scenarios import must
+
+pytestmark = pytest.mark.scenario
 
 
 def _roles(bot: RunningBot) -> dict[Role, str]:
@@ -19,10 +23,8 @@ def _roles(bot: RunningBot) -> dict[Role, str]:
 
 
 @pytest.fixture
-def incident(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
-) -> Incident:
-    return declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
+def declare_fields() -> dict[str, Any]:
+    return {}  # Alice, who declares, manages it
 
 
 def test_manager_handover(

@@ -1,9 +1,12 @@
-"""Reading values out of interactive payloads."""
+"""Reading what people entered in a submitted form (what the bot itself put in a form or a
+message is read by blocks.payloads, through handlers/scope.py)."""
 
 from __future__ import annotations
 
-import json
+from datetime import date
 from typing import Any
+
+from bot.core import inputs
 
 
 def state_value(view: dict[str, Any], field: str) -> Any:
@@ -24,20 +27,8 @@ def state_value(view: dict[str, Any], field: str) -> Any:
     return element.get("value")
 
 
-def metadata(view: dict[str, Any]) -> dict[str, Any]:
-    """The view's private_metadata, decoded."""
-    raw = view.get("private_metadata") or "{}"
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def incident_id_of_action(body: dict[str, Any]) -> int:
-    """The incident an action on a card refers to (button value or the card's block id)."""
-    action = body["actions"][0]
-    value = action.get("value")
-    if value and value.isdigit():
-        return int(value)
-    return int(action["block_id"].rsplit("_", 1)[1])
+def picked_date(view: dict[str, Any], field: str) -> date | None:
+    """The date picked in the datepicker `field`, or None when none was picked."""
+    element = view.get("state", {}).get("values", {}).get(field, {}).get(field) or {}
+    picked = element.get("selected_date")
+    return inputs.parse_date(str(picked) if picked else None, field=field, name="date")

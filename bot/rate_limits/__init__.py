@@ -1,0 +1,162 @@
+"""Per-person rate limits on declaring and on costly requests, held in the database.
+
+RATE_LIMITS is `declare=5/1m,costly=30/1m`: at most that many requests per person in that
+time (`off` lifts a limit). Each person and bucket is a token bucket in the `rate_limit` table:
+it holds up to `count` tokens and refills `count` of them over `per`; a request takes one.
+Every replica updates the row under a row lock (SQLite: the one write lock), so the limit
+holds however many replicas serve the requests.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from bot.core.delivery import insert_ignoring
+from bot.core.errors import DomainError
+from storage.models_limits import RateLimit
+from storage.types import utcnow
+
+DEFAULT_LIMITS = "declare=5/1m,costly=30/1m"
+_LIMIT = re.compile(r"^([0-9]{1,5})\s*/\s*([0-9]{0,6})\s*([smh])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+class Bucket(StrEnum):
+    """What is counted."""
+
+    DECLARE = "declare"  # declaring an incident (a channel, invitations, messages)
+    COSTLY = "costly"  # requests that make the bot do much work (lists, uploads, documents)
+
+    @property
+    def noun(self) -> str:
+        """What one request of this bucket is called in a message."""
+        return "declarations" if self is Bucket.DECLARE else "requests like this one"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` requests per `per`, per person."""
+
+    count: int
+    per: timedelta
+
+    @property
+    def period(self) -> str:
+        """`minute`, `2 minutes`, `30 seconds`."""
+        seconds = int(self.per.total_seconds())
+        for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+            if seconds % size == 0:
+                amount = seconds // size
+                return unit if amount == 1 else f"{amount} {unit}s"
+        raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one request takes from a person's limits: one from `bucket` (only a look, with
+    `peek`: opening the declare form checks the limit, submitting it takes from it)."""
+
+    bucket: Bucket
+    peek: bool = False
+
+
+COSTLY = Cost(Bucket.COSTLY)
+DECLARE = Cost(Bucket.DECLARE)
+OPENS_DECLARE = Cost(Bucket.DECLARE, peek=True)
+
+
+class Throttled(DomainError):
+    """A person has used up a limit; says how long to wait."""
+
+    def __init__(self, message: str, *, wait: timedelta) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+def parse_limits(text: str) -> dict[Bucket, Limit | None]:
+    """RATE_LIMITS as written (unnamed buckets keep their defaults); ValueError saying why."""
+    limits: dict[Bucket, Limit | None] = {}
+    if text != DEFAULT_LIMITS:
+        limits = parse_limits(DEFAULT_LIMITS)
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, sep, value = (s.strip().lower() for s in part.partition("="))
+        try:
+            bucket = Bucket(name)
+        except ValueError:
+            valid = ", ".join(b.value for b in Bucket)
+            raise ValueError(f"unknown limit `{name}`; the limits are: {valid}") from None
+        if not sep:
+            raise ValueError(f"`{part}` needs `=`, like {bucket.value}=5/1m")
+        limits[bucket] = _limit(bucket, value)
+    return limits
+
+
+def _limit(bucket: Bucket, value: str) -> Limit | None:
+    if value == "off":
+        return None
+    match = _LIMIT.match(value)
+    amount = int(match.group(2) or "1") if match else 0
+    if match is None or int(match.group(1)) <= 0 or amount <= 0:
+        raise ValueError(
+            f"`{value}` for {bucket.value} is not a limit: write a count per duration, like "
+            "5/1m, 100/1h or 10/30s, or off"
+        )
+    return Limit(int(match.group(1)), timedelta(seconds=amount * _UNITS[match.group(3)]))
+
+
+def take(
+    session: Session,
+    *,
+    user_id: str,
+    bucket: Bucket,
+    limit: Limit,
+    now: datetime | None = None,
+    peek: bool = False,
+) -> timedelta | None:
+    """Take one request from `user_id`'s `bucket` (only look, with `peek`).
+
+    None when the request may go ahead; otherwise how long until one may.
+    """
+    now = now or utcnow()
+    session.execute(
+        insert_ignoring(session, RateLimit)
+        .values(user_id=user_id, bucket=bucket.value, tokens=float(limit.count), updated_at=now)
+        .on_conflict_do_nothing()
+    )
+    row = session.exec(
+        select(RateLimit)
+        .where(RateLimit.user_id == user_id, RateLimit.bucket == bucket.value)
+        .with_for_update()
+    ).one()
+    per_token = limit.per.total_seconds() / limit.count
+    elapsed = max(0.0, (now - row.updated_at).total_seconds())
+    tokens = min(float(limit.count), row.tokens + elapsed / per_token)
+    if tokens < 1.0:
+        wait = (1.0 - tokens) * per_token
+        row.tokens, row.updated_at = tokens, now
+        session.add(row)
+        return timedelta(seconds=math.ceil(round(wait, 6)))
+    if not peek:
+        tokens -= 1.0
+    row.tokens, row.updated_at = tokens, now
+    session.add(row)
+    return None
+
+
+def refusal(bucket: Bucket, limit: Limit, wait: timedelta) -> Throttled:
+    """The error for a person who has used up `limit` and must wait `wait`."""
+    seconds = max(1, int(wait.total_seconds()))
+    after = f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+    return Throttled(
+        f"Slow down: at most {limit.count} {bucket.noun} per {limit.period} per person. "
+        f"Try again in {after}; nothing was done.",
+        wait=wait,
+    )

@@ -1,0 +1,204 @@
+"""The one gate every slash command, button, select, shortcut and form submission passes.
+
+Each listener says, where it is registered, what its requests do: a `Permission` (or a
+function of the request that picks one, for a select whose option resolves the incident, say)
+and what they cost against the person's rate limits. Listeners are registered only through
+`on_action`, `on_view`, `on_shortcut` and `handlers.commands.route`, which record that here.
+
+handlers/scope.py resolves each request into a `Scope` with the facts its permission is
+decided on, then calls `admit` and `charge` before any listener runs. A refused request is
+answered, its user told why and who can, and nothing is changed. A request no listener
+declared is let through to no one (logged). Events (reactions, edits) do not come through
+here: they carry nothing of ours to check and act only inside incident channels.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+
+from blocks.payloads import PayloadError
+from bot import permissions, rate_limits
+from bot.core.errors import DomainError
+from bot.permissions import Permission
+from bot.rate_limits import Bucket, Cost, Limit
+from handlers.context import Scope
+from handlers.guard import guarded
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+Decide = Callable[[Scope, dict[str, Any]], Permission]
+
+
+class Refused(DomainError):
+    """The person may not do this (the message says why and who may)."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a listener's requests do: a permission (or how to pick one), and their cost."""
+
+    permission: Permission | Decide
+    cost: Cost | None = None
+
+    def resolve(self, scope: Scope, body: dict[str, Any]) -> Permission:
+        """The permission this request needs."""
+        if isinstance(self.permission, Permission):
+            return self.permission
+        return self.permission(scope, body)
+
+
+_NEEDS: dict[str, Need] = {}
+_PATTERNS: list[tuple[re.Pattern[str], str, Need]] = []  # (id pattern, kind, need)
+
+
+def declare_need(request: str, need: Need) -> None:
+    """Record what the requests `request` names (`/incident status`, `button <id>`, ...) need."""
+    if _NEEDS.get(request, need) != need:
+        raise ValueError(f"{request} declared twice with different needs")
+    _NEEDS[request] = need
+
+
+def need_of(request: str) -> Need | None:
+    """What `request` needs, or None when no listener declared it."""
+    found = _NEEDS.get(request)
+    if found is not None:
+        return found
+    kind, _, name = request.partition(" ")
+    for pattern, pattern_kind, need in _PATTERNS:
+        if pattern_kind == kind and pattern.fullmatch(name):
+            return need
+    return None
+
+
+def declared() -> dict[str, Need]:
+    """Every declared request and what it needs (patterns as `kind /regex/`)."""
+    return {**_NEEDS, **{f"{k} /{p.pattern}/": n for p, k, n in _PATTERNS}}
+
+
+def on_action(
+    app: App,
+    action_id: str | re.Pattern[str],
+    listener: Callable[..., Any],
+    *,
+    need: Permission | Decide,
+    cost: Cost | None = None,
+) -> None:
+    """Register `listener` for clicks on `action_id`, which do `need`."""
+    _record("button", action_id, Need(need, cost))
+    app.action(action_id)(guarded(listener))
+
+
+def on_view(
+    app: App,
+    callback_id: str,
+    listener: Callable[..., Any],
+    *,
+    need: Permission | Decide,
+    cost: Cost | None = None,
+) -> None:
+    """Register `listener` for submissions of the form `callback_id`, which do `need`."""
+    _record("form", callback_id, Need(need, cost))
+    app.view(callback_id)(guarded(listener))
+
+
+def on_shortcut(
+    app: App,
+    callback_id: str,
+    listener: Callable[..., Any],
+    *,
+    need: Permission | Decide,
+    cost: Cost | None = None,
+) -> None:
+    """Register `listener` for the shortcut `callback_id`, which does `need`."""
+    _record("shortcut", callback_id, Need(need, cost))
+    app.shortcut(callback_id)(guarded(listener))
+
+
+def _record(kind: str, name: str | re.Pattern[str], need: Need) -> None:
+    if isinstance(name, re.Pattern):
+        entry = (name, kind, need)
+        if entry not in _PATTERNS:
+            _PATTERNS.append(entry)
+        return
+    declare_need(f"{kind} {name}", need)
+
+
+# -- deciders shared by several listeners --------------------------------------------------
+
+
+def here_or_anywhere(scope: Scope, body: dict[str, Any]) -> Permission:
+    """A shortcut used in an incident's channel responds to it; elsewhere it opens a picker
+    that offers only the incidents the person may respond to."""
+    return Permission.RESPOND if scope.channel_incident is not None else Permission.ANYONE
+
+
+def picked(scope: Scope, body: dict[str, Any]) -> Permission:
+    """A picker's submission responds to the incident picked (the form says when it is gone)."""
+    return Permission.RESPOND if scope.incident is not None else Permission.ANYONE
+
+
+# -- the gate ------------------------------------------------------------------------------
+
+
+def admit(scope: Scope) -> None:
+    """Let the request through, or raise a DomainError that says why not.
+
+    What the bot's own message or form names must belong where it came from: a control in an
+    incident's channel (or a form opened from one) acts on that incident and no other, and an
+    action item on an incident's list belongs to that incident. Then the person must be
+    allowed the request's permission on its incident (bot.permissions.decide).
+    """
+    _check_payload(scope)
+    if not scope.permission.about_incident:
+        return
+    if scope.subject is None:
+        scope.require_incident()  # raises: the request needs an incident and has none
+        raise AssertionError("an incident without a subject")  # scope.py always builds one
+    decision = permissions.decide(
+        scope.permission, scope.user_id, scope.subject, admins=scope.admins, policy=scope.policy
+    )
+    if not decision:
+        raise Refused(decision.message)
+
+
+def _check_payload(scope: Scope) -> None:
+    payload = scope.payload
+    named = payload.incident_ref if payload is not None else None
+    if payload is None or named is None:
+        return
+    here = scope.channel_incident
+    if here is not None and here.id != named:
+        raise PayloadError(
+            f"That {payload.WHAT} is about another incident than this channel's "
+            f"(#{here.number}), so nothing was changed."
+        )
+    if scope.incident is not None and scope.incident.id != named:
+        raise PayloadError(f"That {payload.WHAT} does not match its incident; nothing was changed.")
+
+
+def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> None:
+    """Take the request's cost from the person's rate limit, or raise Throttled (nothing is
+    taken from a refused request, nor when the limit is off)."""
+    if scope.cost is None:
+        return
+    limit = limits.get(scope.cost.bucket)
+    if limit is None:
+        return
+    with db.session() as session:
+        wait = rate_limits.take(
+            session,
+            user_id=scope.user_id,
+            bucket=scope.cost.bucket,
+            limit=limit,
+            peek=scope.cost.peek,
+        )
+    if wait is not None:
+        log.info("rate limit %s: %s must wait %s", scope.cost.bucket, scope.user_id, wait)
+        raise rate_limits.refusal(scope.cost.bucket, limit, wait)

@@ -1,0 +1,50 @@
+"""The incident library's tables (imported by storage.models so Alembic sees them).
+
+`digest_delivery` records each weekly digest (its unique key makes it go out once);
+`postmortem_version` keeps every rendering of a post-mortem (the `postmortem` row holds
+only the latest), so earlier versions stay readable in the console. The index on
+`incident.declared_at` serves the console's date filters and the insights' periods.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.models import Incident
+from storage.types import UTCDateTime, utcnow
+
+
+class PostmortemVersion(SQLModel, table=True):
+    """One rendering of an incident's post-mortem (version 1, 2, ...)."""
+
+    __tablename__ = "postmortem_version"
+    __table_args__ = (UniqueConstraint("postmortem_id", "version", name="uq_postmortem_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    postmortem_id: int = Field(foreign_key="postmortem.id", ondelete="CASCADE")
+    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+    version: int
+    document: str
+    rendered_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class DigestDelivery(SQLModel, table=True):
+    """One weekly digest: the first replica to insert its key posts it (once per week)."""
+
+    __tablename__ = "digest_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    channel_id: str = Field(max_length=32)
+    claimed_by: str = Field(max_length=64)
+    claimed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    message_ts: str | None = Field(default=None, max_length=32)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+Index("ix_incident_declared_at", Incident.__table__.c.declared_at)  # type: ignore[attr-defined]
