@@ -58,6 +58,7 @@ class Runtime:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.executor.shutdown(wait=True)
+        self.intake.close()  # the requests whose work just ended are marked processed
         self.services.db.dispose()
 
 
