@@ -94,6 +94,7 @@ class Runtime:
             self.services.status_page_jobs.stop()
         if self.metrics is not None:
             self.metrics.stop()
+        self.intake.close()  # the requests whose work just ended are marked processed
         self.services.db.dispose()
 
 

@@ -10,7 +10,7 @@ and event here once its signature (or the WebSocket) vouched for it:
    is not processed again.
 2. Bolt runs the listener (`dispatch`). Slack gets its answer when the listener
    acknowledges; listeners acknowledge only once what the request asked for is committed
-   (the declare form commits the incident first). Every write transaction of the
+   (the declare form commits the incident first). The first write transaction of the
    processing is fenced by the row's lease and marks the row applied in that transaction.
 3. When the listener and all work it deferred are done, the row is marked processed.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 REPLAY = "incident_bot_replay"  # Bolt context: this request is processed again, from the inbox
 RESUMED = "incident_bot_resumed"  # ... and its writes were already committed (resume the rest)
 SWEEP_BATCH = 50
+FINISH_EVERY = 0.02  # seconds: rows whose work ended are marked processed together
 TRIM_EVERY = timedelta(hours=1)
 
 Resumable = Callable[[dict[str, Any]], bool]
@@ -75,6 +77,7 @@ class Work:
         self.row_id = row_id  # None until kept
         self.kept = kept
         self._pending = 1  # the dispatch itself
+        self._applied = False  # a write of this process committed it as applied
         self._lock = threading.Lock()
 
     def begin(self) -> None:
@@ -93,14 +96,18 @@ class Work:
     def fence(self, session: Session) -> Callable[[], None] | None:
         """Storage's write fence while this request is processed (see bot/core/inbox.fence).
 
-        The first write of a request not kept yet keeps it, applied, in the same transaction.
+        The first write of a request not kept yet keeps it, applied, in the same transaction;
+        the first write of one kept already checks the lease and marks it applied. Writes
+        after that are not checked again: what they do is the resumable part, or the outbox's.
         """
         now = utcnow()
         with self._lock:
-            row_id, kept = self.row_id, self.kept
+            row_id, kept, applied = self.row_id, self.kept, self._applied
+        if applied:
+            return None
         if row_id is not None:
             inbox.fence(session, row_id=row_id, owner=self.intake.owner, now=now)
-            return None
+            return self._was_applied
         assert kept is not None
         new_id = inbox.record(
             session,
@@ -112,7 +119,16 @@ class Work:
         )
         if new_id is None:
             raise inbox.InboxSuperseded(f"{kept.key} is kept already: another delivery has it")
-        return lambda: self.intake.adopt(self, new_id)
+
+        def kept_and_applied() -> None:
+            self._was_applied()
+            self.intake.adopt(self, new_id)
+
+        return kept_and_applied
+
+    def _was_applied(self) -> None:
+        with self._lock:
+            self._applied = True
 
     def keep(self) -> None:
         """Keep the request if no write did (called when the listener acknowledges)."""
@@ -158,6 +174,12 @@ class Intake:
         self.resumable = resumable
         self._active: dict[int, Work] = {}
         self._lock = threading.Lock()
+        self._finishing: list[int] = []
+        self._finishing_lock = threading.Lock()
+        self._finish_wanted = threading.Event()
+        self._closed = False
+        self._flusher = threading.Thread(target=self._flush_loop, name="inbox-finish", daemon=True)
+        self._flusher.start()
 
     # -- intake ---------------------------------------------------------------------------
 
@@ -221,23 +243,64 @@ class Intake:
             self._active[row_id] = work
 
     def finished(self, work: Work, error: str | None = None) -> None:
-        """Mark a row processed (called when the last piece of its work ends)."""
+        """Mark a row processed (called when the last piece of its work ends).
+
+        Rows are marked in batches, every FINISH_EVERY seconds, in one transaction: a crash
+        in between only means those rows are looked at again (see `_replay`).
+        """
         if work.row_id is None:  # never kept: nothing was asked, or another delivery has it
             return
         with self._lock:
             self._active.pop(work.row_id, None)
+        if error is not None:
+            self._finish_now(work.row_id, error)
+            return
+        with self._finishing_lock:
+            self._finishing.append(work.row_id)
+        self._finish_wanted.set()
+
+    def _finish_now(self, row_id: int, error: str | None) -> None:
         token = WRITE_FENCE.set(None)
         try:
             with self.db.session() as session:
-                held = inbox.finish(
-                    session, row_id=work.row_id, owner=self.owner, now=utcnow(), error=error
-                )
-            if not held:
-                log.warning("inbox request %s was taken over before it finished", work.row_id)
+                inbox.finish(session, row_id=row_id, owner=self.owner, now=utcnow(), error=error)
         except Exception as exc:  # the lease runs out and another replica finishes it
-            log.error("could not mark inbox request %s processed: %s", work.row_id, exc)
+            log.error("could not mark inbox request %s processed: %s", row_id, exc)
         finally:
             WRITE_FENCE.reset(token)
+
+    def flush(self) -> None:
+        """Mark the rows whose work has ended processed, in one transaction."""
+        with self._finishing_lock:
+            row_ids, self._finishing = self._finishing, []
+        if not row_ids:
+            return
+        token = WRITE_FENCE.set(None)
+        try:
+            with self.db.session() as session:
+                done = inbox.finish_many(session, row_ids=row_ids, owner=self.owner, now=utcnow())
+            if done < len(row_ids):
+                log.warning(
+                    "%s inbox requests were taken over before they finished", len(row_ids) - done
+                )
+        except Exception as exc:  # their leases run out and they are looked at again
+            log.error("could not mark %s inbox requests processed: %s", len(row_ids), exc)
+        finally:
+            WRITE_FENCE.reset(token)
+
+    def _flush_loop(self) -> None:
+        while not self._closed:
+            self._finish_wanted.wait()
+            time.sleep(FINISH_EVERY)  # let a batch gather
+            self._finish_wanted.clear()
+            self.flush()
+
+    def close(self) -> None:
+        """Mark what has finished processed (at shutdown, once no work runs)."""
+        self._closed = True
+        self._finish_wanted.set()
+        self._flusher.join(timeout=5)
+        self.flush()
 
     # -- taking over ----------------------------------------------------------------------
 

@@ -5,10 +5,11 @@ A row's life (the table: `storage.models_inbox.InboxRequest`):
 - `record`: at intake, before Slack gets its answer, in one short transaction. The row is
   leased to the replica that received it. A second delivery of the same request (the same
   natural key: the Events API `event_id`, otherwise a hash of the body) inserts nothing.
-- `fence`: every write transaction made while processing a row first checks, in the same
+- `fence`: the first write transaction made while processing a row checks, in the same
   transaction, that this replica still holds the row's lease, and marks the row applied. The
   request's first write and "it has been applied" commit together; a replica that lost the
-  lease (it stalled, another took over) cannot commit anything for the request.
+  lease before it (it stalled, another took over) cannot commit the request's writes. (A
+  request kept by its listener's first write is inserted applied, in that transaction.)
 - `renew`: the replica processing a row extends its lease while it works.
 - `finish`: processing is over (whatever its outcome: errors were told to the user).
 - `claim`: any replica takes rows that are unprocessed and leased to nobody alive (the lease
@@ -154,6 +155,18 @@ def finish(
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish_many(session: Session, *, row_ids: list[int], owner: str, now: datetime) -> int:
+    """Mark rows processed and release them (those `owner` still held); returns how many."""
+    result = session.execute(
+        update(InboxRequest)
+        .where(col(InboxRequest.id).in_(row_ids), col(InboxRequest.lease_owner) == owner)
+        .where(col(InboxRequest.processed_at).is_(None))
+        .values(processed_at=now, lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def claim(
