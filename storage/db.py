@@ -45,6 +45,18 @@ WRITE_FENCE: ContextVar[Callable[[Session], Callable[[], None] | None] | None] =
 )
 
 
+@contextmanager
+def unfenced() -> Iterator[None]:
+    """Write transactions in this block are not the request's own work (a rate limit's
+    bookkeeping, say): the fence does not see them, so they do not count as the request's
+    first write (a request processed again after a crash is then run again in full)."""
+    token = WRITE_FENCE.set(None)
+    try:
+        yield
+    finally:
+        WRITE_FENCE.reset(token)
+
+
 # True while a request from Slack waits for its answer (set by web/intake.py until the
 # listener acknowledges): on SQLite its writes go before those of work already answered.
 URGENT: ContextVar[bool] = ContextVar("incident_bot_urgent_write", default=False)

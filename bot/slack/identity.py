@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.errors import ConfigError
 from bot.settings import Settings
+from bot.slack.directory import SlackDirectory
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def learn(settings: Settings, client: WebClient) -> Identity:
     if team_ids and app_id:
         return Identity(team_ids, app_id)
     try:
-        auth = client.auth_test()
+        auth = SlackDirectory(client).auth()
     except SlackApiError as exc:
         raise ConfigError(
             f"Cannot start: Slack refused the bot token in auth.test "
