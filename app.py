@@ -17,9 +17,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -34,11 +32,12 @@ from starlette.routing import BaseRoute
 import handlers
 from bot.core.errors import ConfigError
 from bot.settings import Settings, load_settings
-from bot.slack import jobs, subscribers
+from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
 from web import keepalive
 from web.hooks import AlertHooks
+from web.intake import Intake
 from web.observability import (
     ContextListenerPool,
     InstrumentedWebClient,
@@ -47,7 +46,8 @@ from web.observability import (
     configure_logging,
     install_number_lookup,
 )
-from web.server import GracefulServer, ListenerPool, acks_first, create_web_app
+from web.server import GracefulServer, ListenerPool, acks_first, create_web_app, server_config
+from web.socket_mode import DurableSocketMode
 from web.statuspage.site import StatusPageSite
 
 log = logging.getLogger("incident_bot")
@@ -63,6 +63,7 @@ class Runtime:
     web_app: Starlette
     scheduler: BackgroundScheduler
     executor: ThreadPoolExecutor
+    intake: Intake
     status_page: StatusPageSite | None = None
     metrics: Metrics | None = None
     metrics_port: int | None = None  # where /metrics listens on its own, once started
@@ -95,6 +96,7 @@ class Runtime:
             self.services.status_page_jobs.stop()
         if self.metrics is not None:
             self.metrics.stop()
+        self.intake.close()  # the requests whose work just ended are marked processed
         self.services.db.dispose()
 
 
@@ -139,7 +141,8 @@ def bolt_app(settings: Settings, client: WebClient, executor: ListenerPool) -> A
             signing_secret=settings.slack_signing_secret or None,
             process_before_response=False,
             listener_executor=executor,
-            request_verification_enabled=not settings.socket_mode,
+            # web/server.py verifies signatures on the raw bytes before anything is parsed.
+            request_verification_enabled=False,
             oauth_settings=None,
             oauth_flow=None,
             installation_store=None,
@@ -180,6 +183,7 @@ def create_runtime(settings: Settings) -> Runtime:
     install_number_lookup(db)  # JSON log lines name incidents by number
     metrics = Metrics(db)
     client = slack_client(settings, metrics)
+    us = identity.learn(settings, client)  # who requests must be for (auth.test, bots.info)
     services = Services(settings=settings, db=db, slack=client)
     # At most WORKER_THREADS listeners work after acknowledging; new requests never wait.
     executor = ContextListenerPool(
@@ -189,6 +193,14 @@ def create_runtime(settings: Settings) -> Runtime:
     bolt.use(acks_first(executor))
     bolt.use(ack_timer(metrics))  # after acks_first: times the pool's ack
     handlers.register_all(bolt, services)
+    intake = Intake(
+        bolt_app=bolt,
+        db=db,
+        owner=jobs.replica_id(),
+        lease_seconds=settings.inbox_lease_seconds,
+        retention_days=settings.inbox_retention_days,
+        resumable=handlers.resumable,
+    )
     status_page = None
     if settings.status_page is not None:
         status_page = StatusPageSite(
@@ -199,8 +211,12 @@ def create_runtime(settings: Settings) -> Runtime:
     web_app = create_web_app(
         bolt_app=None if settings.socket_mode else bolt,
         db=db,
+        intake=intake,
+        identity=us,
         dispatch_threads=settings.worker_threads,
         signing_secret=settings.slack_signing_secret,
+        max_body_bytes=settings.request_max_bytes,
+        body_timeout=settings.request_body_timeout_seconds,
         status_page=status_page,
         hooks=alert_hooks(services),
         extra_routes=web_routes(services, metrics),
@@ -208,8 +224,9 @@ def create_runtime(settings: Settings) -> Runtime:
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)
     ticker.on_report = lambda report: metrics.count_reminders(report.outcomes)
+    intake.schedule(scheduler)
     subscribers.install(services, reminder_ticker=ticker)  # before any request is served
-    return Runtime(services, bolt, web_app, scheduler, executor, status_page, metrics)
+    return Runtime(services, bolt, web_app, scheduler, executor, intake, status_page, metrics)
 
 
 def serve(runtime: Runtime) -> None:
@@ -220,19 +237,21 @@ def serve(runtime: Runtime) -> None:
     # full passes, whose pauses (100-300 ms) otherwise stall every acknowledgement under load.
     gc.collect()
     gc.freeze()
-    socket_handler: Any = None
+    socket_handler: DurableSocketMode | None = None
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        socket_handler = SocketModeHandler(runtime.bolt_app, settings.slack_app_token)
+        socket_handler = DurableSocketMode(
+            app_token=settings.slack_app_token,
+            web_client=runtime.services.slack,
+            intake=runtime.intake,
+        )
         socket_handler.connect()
         log.info("connected to Slack in Socket Mode")
-    config = uvicorn.Config(
+    config = server_config(
         runtime.web_app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=20,
+        header_timeout=settings.request_header_timeout_seconds,
     )
     server = GracefulServer(config)
     try:

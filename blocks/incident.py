@@ -168,7 +168,8 @@ def broadcast_blocks(view: IncidentView, *, now: datetime) -> list[Block]:
     else:
         age = f"open for {duration((now - inc.declared_at).total_seconds())}"
     return [
-        SectionBlock(text=truncate(line, SECTION_MAX)),
+        # The block id finds the line again if the bot stopped before it recorded its ts.
+        SectionBlock(text=truncate(line, SECTION_MAX), block_id=f"incident_broadcast_{inc.id}"),
         ContextBlock(
             elements=[MarkdownTextObject(text=f"Declared {slack_date(inc.declared_at)} · {age}")]
         ),
@@ -190,8 +191,16 @@ def checklist_text(view: IncidentView) -> str:
 
 
 def checklist_blocks(view: IncidentView, *, email_managers: bool = False) -> list[Block]:
-    """The incident manager's checklist as blocks (with step 3's button when it can be done)."""
-    blocks: list[Block] = [SectionBlock(text=truncate(checklist_text(view), SECTION_MAX))]
+    """The incident manager's checklist as blocks (with step 3's button when it can be done).
+
+    The block id finds the checklist again if the bot stopped before it recorded sending it.
+    """
+    blocks: list[Block] = [
+        SectionBlock(
+            text=truncate(checklist_text(view), SECTION_MAX),
+            block_id=f"incident_checklist_{view.incident.id}",
+        )
+    ]
     if email_managers and view.incident.id is not None:
         blocks.extend(email_managers_blocks(view.incident.id))
     return blocks

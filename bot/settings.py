@@ -34,6 +34,7 @@ from storage.db import DEFAULT_URL
 SLACK_API_URL = "https://slack.com/api/"
 PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "placeholder", "...")
 _EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")
+_SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,31}$")
 _CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{2,20})$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
 CREDENTIAL_MIN = 16
@@ -98,6 +99,36 @@ class Settings(BaseSettings):
     reminder_lease_seconds: float = Field(default=30.0, ge=5, le=600)
     # Delivered side effects are kept this many days in the outbox, then trimmed.
     outbox_retention_days: float = Field(default=7.0, gt=0, le=3650)
+    # The request path (web/). Requests for another workspace or app are refused: ours are
+    # learned from auth.test at start unless set here (team ids comma-separated).
+    slack_team_id: str = ""
+    slack_app_id: str = ""
+    request_max_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    request_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    request_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Requests are kept in the inbox until processed: how long a replica holds one it is
+    # processing (a crashed replica's requests are taken over after this), and how long
+    # processed ones are kept.
+    inbox_lease_seconds: float = Field(default=30.0, ge=2, le=600)
+    inbox_retention_days: float = Field(default=7.0, gt=0, le=3650)
+
+    @field_validator("slack_team_id")
+    @classmethod
+    def _team_ids(cls, value: str) -> str:
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        for team in ids:
+            if not _SLACK_ID.match(team) or team[0] not in "TE":
+                raise ValueError(f"{team!r} is not a Slack team id, like T0123ABCD")
+        return ",".join(ids)
+
+    @field_validator("slack_app_id")
+    @classmethod
+    def _app_id(cls, value: str) -> str:
+        value = value.strip()
+        if value and (not _SLACK_ID.match(value) or not value.startswith("A")):
+            raise ValueError(f"{value!r} is not a Slack app id, like A0123ABCD")
+        return value
+
     # E-mail over SMTP (stakeholder notices, status page subscribers).
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -500,6 +531,11 @@ class Settings(BaseSettings):
     def timeline_emojis(self) -> frozenset[str]:
         """The reaction names that put a message on the timeline."""
         return frozenset(self.timeline_emoji.split(","))
+
+    @property
+    def team_ids(self) -> frozenset[str]:
+        """The workspaces (and Enterprise Grid organisations) set in SLACK_TEAM_ID."""
+        return frozenset(t for t in self.slack_team_id.split(",") if t)
 
     @property
     def postmortem_includes(self) -> tuple[str, ...]:

@@ -5,6 +5,8 @@ Each sub-package or module exposes `register(app)`; `register_all` wires them in
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt import App
 
 from bot.slack.services import Services
@@ -23,6 +25,7 @@ from handlers import (
     timeline,
 )
 from handlers.context import inject_services
+from handlers.incidents.declare import resumes_after_writes
 from handlers.scope import resolve_scope
 
 
@@ -42,3 +45,12 @@ def register_all(app: App, services: Services) -> None:
     events.register(app)
     admin.register(app)
     alerts.register(app)
+
+
+def resumable(body: dict[str, Any]) -> bool:
+    """True for a request whose listener can resume what followed its committed writes.
+
+    The inbox (web/intake.py) runs such a request again after a crash although its writes
+    were committed; any other request whose writes were committed is not run again.
+    """
+    return resumes_after_writes(body)

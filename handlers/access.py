@@ -30,6 +30,7 @@ from bot.rate_limits import Bucket, Cost, Limit
 from handlers.context import Scope
 from handlers.guard import guarded
 from storage import Database
+from storage.db import unfenced
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> No
     limit = limits.get(scope.cost.bucket)
     if limit is None:
         return
-    with db.session() as session:
+    with unfenced(), db.session() as session:  # bookkeeping, not the request's own write
         wait = rate_limits.take(
             session,
             user_id=scope.user_id,

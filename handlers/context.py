@@ -18,6 +18,7 @@ from bot.slack.services import Services
 from storage.models import Incident
 
 _KEY = "incident_bot_services"
+_RESUMED = "incident_bot_resumed"  # set by web/intake.py: the request's writes were committed
 _SCOPE_KEY = "incident_bot_scope"
 P = TypeVar("P", bound=Payload)
 
@@ -36,6 +37,15 @@ def services_of(context: BoltContext) -> Services:
     """The services the middleware put on this request's context."""
     services: Services = context[_KEY]
     return services
+
+
+def resumed(context: BoltContext) -> bool:
+    """True when this request is processed again after a crash and its writes were committed.
+
+    Only listeners that handlers.resumable names see such requests; they finish what came
+    after the writes (the declare form: the incident's channel and card).
+    """
+    return bool(context.get(_RESUMED))
 
 
 def readable(services: Services, text: str) -> str:

@@ -17,8 +17,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.errors import DomainError
+from bot.core.inbox import InboxSuperseded, NotKept
 
 log = logging.getLogger("incident_bot.errors")
+# A modal can open only within 3 s of the click or command (its trigger_id): after a restart
+# the inbox runs the request again, too late.
+TRIGGER_ERRORS = ("expired_trigger_id", "invalid_trigger_id")
 
 
 def new_reference() -> str:
@@ -30,6 +34,19 @@ def user_message(error: Exception) -> tuple[str, str | None]:
     """The text to show for `error`, and the log reference when it was unexpected."""
     if isinstance(error, DomainError):
         return f":warning: {error}", None
+    if isinstance(error, NotKept):
+        return (
+            ":x: The incident bot could not take that in (its database did not answer), so "
+            "nothing was done. Try again in a moment.",
+            None,
+        )
+    if isinstance(error, SlackApiError) and error.response.get("error") in TRIGGER_ERRORS:
+        return (
+            ":hourglass: That took too long to open (the incident bot was busy or restarting), "
+            "and Slack only lets a form open within 3 seconds. Nothing was changed: please "
+            "do it again.",
+            None,
+        )
     reference = new_reference()
     if isinstance(error, SlackApiError):
         what = f"Slack answered `{error.response.get('error', error.response.status_code)}`"
@@ -67,9 +84,17 @@ def report(
     client: WebClient,
 ) -> None:
     """Log the failure and tell the user what happened."""
+    if isinstance(error, InboxSuperseded):
+        log.info("stopped processing a request another replica took over: %s", error)
+        return
+    if isinstance(error, SlackApiError) and error.response.get("error") == "exchanged_trigger_id":
+        log.info("a form was opened already for this request (run again after a restart)")
+        return
     text, reference = user_message(error)
     kind = body.get("type") or ("slash_command" if "command" in body else "unknown")
-    if reference is None:
+    if isinstance(error, NotKept):
+        log.error("could not keep a %s request: %s", kind, error)
+    elif reference is None:
         log.info("domain error in %s: %s", kind, error)
     else:
         log.error("unexpected error in %s (reference %s)", kind, reference, exc_info=error)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
@@ -33,6 +34,126 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 READ_ONLY = "incident_bot_read_only"  # execution option set by Database.read()
 DEFAULT_URL = "sqlite:///./incident-bot.db"  # the bot's default DATABASE_URL
+BACKGROUND_SESSIONS = 6  # PostgreSQL: sessions of background work at a time (BackgroundGate)
+_WROTE = "incident_bot_wrote"  # connection info: this transaction inserted, updated or deleted
+
+# Called in every write transaction of Database.session() before it commits, while set (the
+# processing of one request from Slack sets it: see bot/core/inbox.py). It may add statements
+# to the transaction, or raise to roll it back; what it returns is called once it committed.
+WRITE_FENCE: ContextVar[Callable[[Session], Callable[[], None] | None] | None] = ContextVar(
+    "incident_bot_write_fence", default=None
+)
+
+
+@contextmanager
+def unfenced() -> Iterator[None]:
+    """Write transactions in this block are not the request's own work (a rate limit's
+    bookkeeping, say): the fence does not see them, so they do not count as the request's
+    first write (a request processed again after a crash is then run again in full)."""
+    token = WRITE_FENCE.set(None)
+    try:
+        yield
+    finally:
+        WRITE_FENCE.reset(token)
+
+
+# True while a request from Slack waits for its answer (set by web/intake.py until the
+# listener acknowledges): on SQLite its writes go before those of work already answered.
+URGENT: ContextVar[bool] = ContextVar("incident_bot_urgent_write", default=False)
+
+
+class WriteQueue:
+    """SQLite's single writer, within this process: writers wait here, urgent ones first.
+
+    Re-entrant. A waiting urgent writer (a request Slack waits on) gets the lock before any
+    waiting background writer (the work of requests already answered), so a backlog of
+    background work does not delay acknowledgements.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._urgent = threading.Condition(self._lock)
+        self._background = threading.Condition(self._lock)
+        self._owner: int | None = None
+        self._depth = 0
+        self._urgent_waiting = 0
+
+    def acquire(self, urgent: bool) -> None:
+        me = threading.get_ident()
+        with self._lock:
+            if self._owner == me:
+                self._depth += 1
+                return
+            if urgent:
+                self._urgent_waiting += 1
+                while self._owner is not None:
+                    self._urgent.wait()
+                self._urgent_waiting -= 1
+            else:
+                while self._owner is not None or self._urgent_waiting:
+                    self._background.wait()
+            self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            if self._urgent_waiting:
+                self._urgent.notify()
+            else:
+                self._background.notify()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the lock for a transaction (urgent when URGENT is set in this context)."""
+        self.acquire(URGENT.get())
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class BackgroundGate:
+    """At most `slots` sessions of background work at a time, per thread re-entrant.
+
+    On PostgreSQL every pooled connection is a server process: background work holding dozens
+    of them at once (a backlog of incident setups) keeps the server's CPUs busy, and a request
+    Slack waits on then waits behind it. Urgent sessions (URGENT) do not pass this gate, and
+    use connections of their own. A session that waits longer than `patience` seconds goes
+    ahead anyway: a slow gate, never a deadlock.
+    """
+
+    def __init__(self, slots: int, patience: float = 30.0) -> None:
+        self._slots = threading.BoundedSemaphore(slots)
+        self._local = threading.local()
+        self._patience = patience
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if getattr(self._local, "depth", 0) or URGENT.get():
+            yield
+            return
+        got = self._slots.acquire(timeout=self._patience)
+        self._local.depth = 1
+        try:
+            yield
+        finally:
+            self._local.depth = 0
+            if got:
+                self._slots.release()
+
+
+def _forget_writes(conn: Any) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+def _note_write(
+    conn: Any, _cursor: Any, _statement: Any, _params: Any, context: Any, _many: bool
+) -> None:
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        conn.info[_WROTE] = True
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -45,21 +166,31 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20
+) -> Engine:
     """Create an engine with the settings each backend needs for a multi-threaded bot."""
     url = normalize_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
     if url.startswith("sqlite"):
         engine = create_engine(
-            url,
-            echo=echo,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=10,
-            max_overflow=20,
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **pool
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, **pool)
+    event.listen(engine, "begin", _forget_writes)
+    event.listen(engine, "after_cursor_execute", _note_write)
+    return engine
+
+
+def _wrote(session: Session) -> bool:
+    """True when the session's open transaction has inserted, updated or deleted rows."""
+    session.flush()
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().info.get(_WROTE))
 
 
 class Database:
@@ -69,10 +200,20 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
         self._reader = self.engine.execution_options(**{READ_ONLY: True})
+        # Work Slack waits on (URGENT) has connections of its own: a backlog of background
+        # work holding every pooled connection does not delay an acknowledgement.
+        in_memory = self.url in ("sqlite://", "sqlite:///:memory:")
+        self._urgent = (
+            self.engine
+            if in_memory
+            else make_engine(self.url, echo=echo, pool_size=4, max_overflow=6)
+        )
+        self._urgent_reader = self._urgent.execution_options(**{READ_ONLY: True})
         # SQLite has one writer at a time. Threads of this process queue for it here and are
         # woken as soon as it is free, instead of in SQLite's busy handler, which sleeps up to
         # 100 ms between tries and so leaves the lock idle under contention.
-        self._write_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        self._write_lock = WriteQueue() if self.engine.dialect.name == "sqlite" else None
+        self._gate = BackgroundGate(BACKGROUND_SESSIONS) if self._write_lock is None else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,11 +223,17 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block succeeds and rolls back when it raises."""
-        lock = self._write_lock if self._write_lock is not None else nullcontext()
-        with lock, Session(self.engine, expire_on_commit=False) as session:
+        lock = self._write_lock.held() if self._write_lock is not None else nullcontext()
+        gate = self._gate.held() if self._gate is not None else nullcontext()
+        bind = self._urgent if URGENT.get() else self.engine
+        with gate, lock, Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
+                fence = WRITE_FENCE.get()
+                committed = fence(session) if fence is not None and _wrote(session) else None
                 session.commit()
+                if committed is not None:
+                    committed()
             except BaseException:
                 session.rollback()
                 raise
@@ -97,7 +244,9 @@ class Database:
 
         Writing in it is a bug; SQLite may refuse the write with "database is locked".
         """
-        with Session(self._reader, expire_on_commit=False) as session:
+        reader = self._urgent_reader if URGENT.get() else self._reader
+        gate = self._gate.held() if self._gate is not None else nullcontext()
+        with gate, Session(reader, expire_on_commit=False) as session:
             yield session
             session.commit()  # ends the read transaction; loaded objects stay readable
 
@@ -119,3 +268,4 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        self._urgent.dispose()

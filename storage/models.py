@@ -99,6 +99,7 @@ class IncidentUpdate(SQLModel, table=True):
 # Feature tables live in their own modules; importing them registers them on the metadata.
 from storage import (  # noqa: E402, F401
     models_alerts,
+    models_inbox,
     models_library,
     models_limits,
     models_outbox,

@@ -46,7 +46,7 @@ from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 from tests.emulator import SlackDriver, SlackEmulator  # noqa: E402
-from tests.harness import BOT_TOKEN, RunningBot, bot_settings  # noqa: E402
+from tests.harness import APP_TOKEN, BOT_TOKEN, RunningBot, bot_settings  # noqa: E402
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Workspace:
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[SlackEmulator]:
     """One Slack emulator per test process; reset before each test that uses `slack`."""
-    with SlackEmulator(bot_token=BOT_TOKEN) as emu:
+    with SlackEmulator(bot_token=BOT_TOKEN, app_tokens=(APP_TOKEN,)) as emu:
         yield emu
 
 

@@ -13,9 +13,12 @@ import uvicorn
 from app import Runtime, create_runtime
 from bot.settings import Settings, load_settings
 from tests.emulator import SlackDriver, SlackEmulator
+from web.server import server_config
+from web.socket_mode import DurableSocketMode
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
+APP_TOKEN = "xapp-1-A0APP00001-1-test-app-token"  # Socket Mode (the emulator accepts it)
 
 
 def bot_settings(emulator: SlackEmulator, database_url: str, **overrides: Any) -> Settings:
@@ -44,13 +47,23 @@ class RunningBot:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            self.runtime.web_app, log_level="warning", timeout_graceful_shutdown=5
+        config = server_config(
+            self.runtime.web_app,
+            log_level="warning",
+            header_timeout=settings.request_header_timeout_seconds,
+            graceful_timeout=5,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
+        self.socket_mode: DurableSocketMode | None = None
+        if settings.socket_mode:
+            self.socket_mode = DurableSocketMode(
+                app_token=settings.slack_app_token,
+                web_client=self.runtime.services.slack,
+                intake=self.runtime.intake,
+            )
 
     @property
     def base_url(self) -> str:
@@ -71,10 +84,14 @@ class RunningBot:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the bot's server did not start")
             time.sleep(0.01)
+        if self.socket_mode is not None:
+            self.socket_mode.connect()
         return self
 
     def stop(self) -> None:
         """Stop the server the way SIGTERM does, then shut the runtime down."""
+        if self.socket_mode is not None:
+            self.socket_mode.close()
         self._server.should_exit = True
         self._thread.join(timeout=15)
         self.runtime.shutdown()

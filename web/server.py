@@ -4,31 +4,43 @@ Bolt's own Starlette adapter awaits `app.dispatch` on the event loop thread, so 
 listener would hold every other request. Here dispatch runs in a worker thread: the sync
 Bolt App acknowledges as soon as a listener calls ack(), and the listener's remaining work
 goes on in Bolt's listener executor, a `ListenerPool` that puts acknowledgements first.
+Requests are checked (web/slack_request.py) and kept in the inbox (web/intake.py) before
+they are answered; uvicorn runs with deadlines for headers and bodies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
+import contextvars
+import functools
 import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
+import h11
 import uvicorn
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-from slack_sdk.signature import SignatureVerifier
+from slack_bolt.adapter.starlette.handler import to_starlette_response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot.core import inbox
+from bot.slack.identity import Identity
 from storage import Database
+from storage.db import URGENT
+from web.intake import Intake, Kept, current_work
+from web.slack_request import Refused, parse, read_body, verify
 from web.statuspage.site import StatusPageSite
 
 log = logging.getLogger(__name__)
@@ -60,14 +72,22 @@ class ListenerPool(ThreadPoolExecutor):
         A listener that defers its work after acknowledging frees its thread and its request
         (the parsed payload) at once, where one that goes on inline keeps both until a slot
         is free: under a backlog, deferred work costs a queued function, not a parked thread.
+        The work runs in the listener's context (its inbox row is done only after it).
         """
+        context = contextvars.copy_context()
+        tracked = current_work()
+        if tracked is not None:
+            tracked.begin()
 
         def run() -> None:
-            with self._slots:
-                try:
-                    work()
-                except Exception:
-                    log.exception("deferred listener work failed")
+            try:
+                with self._slots:
+                    context.run(work)
+            except Exception:
+                log.exception("deferred listener work failed")
+            finally:
+                if tracked is not None:
+                    tracked.end()
 
         self._deferred.submit(run)
 
@@ -78,16 +98,22 @@ class ListenerPool(ThreadPoolExecutor):
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         local = self._local
+        context = contextvars.copy_context()  # the dispatching request's (its inbox row)
+        tracked = current_work()
+        if tracked is not None:
+            tracked.begin()
 
         def run() -> T:
             local.listening, local.slot = True, False
             try:
-                return fn(*args, **kwargs)
+                return context.run(fn, *args, **kwargs)
             finally:
                 local.listening = False
                 if local.slot:
                     local.slot = False
                     self._slots.release()
+                if tracked is not None:
+                    tracked.end()
 
         return super().submit(run)
 
@@ -107,15 +133,29 @@ class _PoolAck(Ack):
         self._pool = pool
 
     def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        _keep()
         response = super().__call__(*args, **kwargs)
+        URGENT.set(False)  # answered: the rest of the work is background work
         self._pool.acknowledged()
         return response
 
     def then(self, work: Callable[[], Any]) -> BoltResponse:
         """Acknowledge, and leave `work` to the pool's background slots (see ListenerPool.defer)."""
+        _keep()
         response = super().__call__()
+        URGENT.set(False)
         self._pool.defer(work)
         return response
+
+
+def _keep() -> None:
+    """Before an answer goes to Slack: the request is kept in the inbox (web/intake.py)."""
+    work = current_work()
+    if work is not None:
+        try:
+            work.keep()
+        except SQLAlchemyError as exc:
+            raise inbox.NotKept(f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
 
 
 def acks_first(pool: ListenerPool) -> Callable[..., Any]:
@@ -128,57 +168,73 @@ def acks_first(pool: ListenerPool) -> Callable[..., Any]:
     return middleware
 
 
-def is_event_callback(body: bytes, content_type: str) -> bool:
-    """True for an Events API delivery (not a command, an interaction or url_verification)."""
-    if not content_type.startswith("application/json") or b'"event_callback"' not in body:
-        return False
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and data.get("type") == "event_callback"
-
-
 def create_web_app(
     *,
     bolt_app: App | None,
     db: Database,
+    intake: Intake | None = None,
+    identity: Identity | None = None,
     dispatch_threads: int = 64,
     signing_secret: str = "",
+    max_body_bytes: int = 1_048_576,
+    body_timeout: float = 10.0,
     status_page: StatusPageSite | None = None,
     hooks: Sequence[BaseRoute] = (),
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint).
 
-    Events API deliveries with a valid signature are answered 200 on the event loop and then
-    handed to Bolt: Slack needs nothing but the 200, and the answer then never waits for a
-    thread. Everything else (commands, interactions, bad signatures) is answered by Bolt.
+    POST /slack/events checks the request (web/slack_request.py: size, body deadline,
+    signature, parsing, team and app) and hands it to the intake, which keeps it in the inbox
+    before it is answered. An Events API delivery is answered 200 as soon as it is kept and
+    processed after the answer; a command or an interaction is answered when its listener
+    acknowledges (after what it asked for is committed).
     """
     limiter = anyio.CapacityLimiter(dispatch_threads)
-    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    identity = identity or Identity(frozenset(), None)
 
-    async def dispatch(bolt_request: BoltRequest) -> BoltResponse:
-        assert bolt_app is not None
-        return await anyio.to_thread.run_sync(bolt_app.dispatch, bolt_request, limiter=limiter)
+    async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await anyio.to_thread.run_sync(
+            functools.partial(fn, *args, **kwargs), limiter=limiter
+        )
 
-    async def dispatch_event(bolt_request: BoltRequest) -> None:
-        response = await dispatch(bolt_request)
+    async def dispatch_event(row_id: int, bolt_request: BoltRequest) -> None:
+        assert intake is not None
+        response = await in_thread(intake.dispatch, intake.kept(row_id), bolt_request)
         if response.status != 200:
             log.warning("event answered 200, but Bolt said %s: %s", response.status, response.body)
 
     async def slack_events(request: Request) -> Response:
-        body = await request.body()
-        bolt_request = to_bolt_request(request, body)
-        if (
-            verifier is not None
-            and is_event_callback(body, request.headers.get("content-type", ""))
-            and verifier.is_valid_request(body, request.headers)
-        ):
-            return Response(
-                status_code=200, background=BackgroundTask(dispatch_event, bolt_request)
-            )
-        return to_starlette_response(await dispatch(bolt_request))
+        assert bolt_app is not None and intake is not None
+        try:
+            body = await read_body(request, limit=max_body_bytes, timeout=body_timeout)
+            verify(signing_secret, body, request.headers)
+            parsed = parse(body, request.headers.get("content-type", ""))
+            if parsed.kind is not None:
+                why = identity.refuses(team_id=parsed.team_id, app_id=parsed.app_id)
+                if why is not None:
+                    raise Refused(403, f"not for this app: {why}")
+        except Refused as refused:
+            client = request.client.host if request.client else "?"
+            log.warning("refused a request from %s: %s %s", client, refused.status, refused.reason)
+            close = {"Connection": "close"} if refused.status in (408, 413) else None
+            return PlainTextResponse(refused.reason, status_code=refused.status, headers=close)
+        bolt_request = BoltRequest(body=parsed.text, headers={"content-type": parsed.content_type})
+        if parsed.kind is None:  # url_verification, ssl_check: nothing to keep
+            return to_starlette_response(await in_thread(bolt_app.dispatch, bolt_request))
+        key = inbox.key_for(event_id=parsed.event_id, body=body)
+        kept = Kept(parsed.kind, key, "http", parsed.content_type, parsed.text)
+        try:
+            if parsed.kind == "events_api":
+                row_id = await in_thread(intake.store, **asdict(kept))
+                if row_id is None:
+                    return Response(status_code=200)  # a retry of an event we have
+                task = BackgroundTask(dispatch_event, row_id, bolt_request)
+                return Response(status_code=200, background=task)
+            return to_starlette_response(await in_thread(intake.accept, kept, bolt_request))
+        except SQLAlchemyError as exc:  # not kept: Slack must not think it was
+            log.error("could not keep a %s request: %s", parsed.kind, exc.__class__.__name__)
+            return PlainTextResponse("try again", status_code=503)
 
     async def healthz(_request: Request) -> Response:
         ok = await anyio.to_thread.run_sync(db.ping, limiter=limiter)
@@ -196,6 +252,87 @@ def create_web_app(
         routes.extend(status_page.routes())
         return Starlette(routes=routes, middleware=status_page.middleware())
     return Starlette(routes=routes)
+
+
+def header_timeout_protocol(header_timeout: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing connections whose request headers are late.
+
+    uvicorn times out idle keep-alive connections, but not a client that opens a connection
+    and sends its headers slowly (or never). Here the headers of each request must arrive
+    within `header_timeout` seconds of the connection opening or the previous response.
+    """
+
+    class HeaderTimeoutProtocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+        _bytes_since_armed = False
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._bytes_since_armed = False
+            self._header_timer = self.loop.call_later(header_timeout, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def data_received(self, data: bytes) -> None:
+            self._bytes_since_armed = True
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _headers_late(self) -> None:
+            self._header_timer = None
+            if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+                return
+            if self._bytes_since_armed:
+                client = self.client[0] if self.client else "?"
+                log.warning(
+                    "refused a request from %s: 408 headers not received within %g s",
+                    client,
+                    header_timeout,
+                )
+                self.transport.write(
+                    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
+                    b"content-length: 0\r\nconnection: close\r\n\r\n"
+                )
+            self.transport.close()
+
+    return HeaderTimeoutProtocol
+
+
+def server_config(
+    app: Starlette,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "info",
+    header_timeout: float = 10.0,
+    graceful_timeout: int = 20,
+) -> uvicorn.Config:
+    """uvicorn's configuration for the bot: h11 with a header deadline, graceful stop."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http=header_timeout_protocol(header_timeout),
+        timeout_graceful_shutdown=graceful_timeout,
+    )
 
 
 class GracefulServer(uvicorn.Server):

@@ -58,18 +58,21 @@ class IncidentView:
         return Status(self.incident.status)
 
 
-NUMBERING_LOCK = 0x1C1D_0001  # PostgreSQL advisory lock key: one declaration at a time
+NUMBER_SEQUENCE = "incident_number_seq"  # PostgreSQL (migration 0006)
 
 
-def _lock_numbering(session: Session) -> None:
-    """Serialise number assignment across replicas until this transaction ends.
+def _next_number(session: Session) -> int:
+    """The number of a new incident.
 
-    SQLite already holds its write lock from BEGIN IMMEDIATE; on PostgreSQL two replicas would
-    otherwise both read the same max(number) and one would fail on the unique constraint.
+    SQLite: one more than the highest, read under the write lock its transactions take at
+    BEGIN IMMEDIATE. PostgreSQL: from a sequence, so that declarations (from any replica)
+    never wait for one another's commit: the declare form is answered only once its incident
+    is committed. A number is skipped only if a declaration fails after drawing it.
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK})
+        return int(connection.execute(text(f"SELECT nextval('{NUMBER_SEQUENCE}')")).scalar_one())
+    return (session.exec(select(func.max(Incident.number))).one() or 0) + 1
 
 
 def declare(
@@ -92,12 +95,11 @@ def declare(
     form = validate_declaration(title=title, severity=severity, summary=summary, impact=impact)
     if manager:
         manager = rules.clean_user(manager, field="manager", name="incident manager")
-    _lock_numbering(session)
     existing = session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
     if existing is not None:
         return existing, None
     now = now or utcnow()
-    number = (session.exec(select(func.max(Incident.number))).one() or 0) + 1
+    number = _next_number(session)
     incident = Incident(
         number=number,
         title=form.title,

@@ -52,11 +52,17 @@ class SlackDirectory:
         assert self._team_id is not None
         return self._team_id
 
-    def _auth_test(self) -> None:
-        answer = self.slack.auth_test()
+    def auth(self) -> dict[str, Any]:
+        """Slack's `auth.test` answer (the bot's user, team, enterprise, bot and app ids),
+        asked now; the bot's user id and team are remembered."""
+        answer = dict(self.slack.auth_test().data)  # type: ignore[arg-type]
         with self._lock:
             self._bot_user_id = str(answer["user_id"])
             self._team_id = str(answer["team_id"])
+        return answer
+
+    def _auth_test(self) -> None:
+        self.auth()
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         """A person's `users.info` record (not remembered), or None when Slack has none."""

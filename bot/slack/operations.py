@@ -20,6 +20,7 @@ def declare_incident(
     services: Services,
     *,
     then: Callable[[Session, Incident], None] | None = None,
+    on_commit: Callable[[], object] | None = None,
     **fields: Any,
 ) -> tuple[Incident, bool]:
     """Create the incident and publish IncidentDeclared; the same declare_key gives one.
@@ -28,7 +29,8 @@ def declare_incident(
     next number at once: the unique constraint rejects one, which tries again with a fresh
     number. A second submission of the same form finds the first incident by its
     declare_key and returns it, publishing nothing. `then` runs in the declaration's
-    transaction (the status page publishes there).
+    transaction (the status page publishes there); `on_commit` once it has committed, before
+    the event is published (to close the form first).
     """
     made: list[Incident] = []
 
@@ -42,7 +44,7 @@ def declare_incident(
     for attempt in range(DECLARE_ATTEMPTS):
         made.clear()
         try:
-            event = services.apply(declare)
+            event = services.apply(declare, on_commit=on_commit)
         except IntegrityError:
             with services.db.session() as session:
                 existing = session.exec(

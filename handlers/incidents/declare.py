@@ -13,7 +13,7 @@ from blocks.modals import declare_modal
 from blocks.payloads import DeclareOrigin, IncidentValue
 from bot import incidents, outbox
 from bot.core.errors import InvalidInput
-from bot.core.slack_text import escape
+from bot.core.inbox import InboxSuperseded, NotKept
 from bot.incidents import rules
 from bot.permissions import Permission
 from bot.rate_limits import DECLARE, OPENS_DECLARE
@@ -22,7 +22,13 @@ from bot.slack.operations import declare_incident
 from handlers import statuspage
 from handlers.access import on_action, on_shortcut, on_view
 from handlers.commands import route
-from handlers.context import CommandRequest, ack_then, readable, scope_of, services_of
+from handlers.context import (
+    CommandRequest,
+    readable,
+    resumed,
+    scope_of,
+    services_of,
+)
 from handlers.errors import new_reference
 from handlers.forms import state_value
 from handlers.stakeholders import declare_notified
@@ -96,14 +102,16 @@ def declare_from_message(
 
 
 def submit_declare(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
-    """Validate, close the modal, record the incident, then build its channel and card.
+    """Validate, record the incident, close the form; then build its channel and card.
 
-    The modal closes as soon as the input is valid, so Slack gets its answer in a few
-    milliseconds however busy the bot is; one incident per form is still guaranteed by the
-    database (the form's view id is the incident's unique declare_key). If recording fails,
-    the declarer gets a direct message with what they entered.
+    The incident is committed before Slack gets its answer: once the form has closed, the
+    incident exists whatever becomes of the bot. One incident per form is guaranteed by the
+    database (the form's view id is the incident's unique declare_key). Its channel, card and
+    announcement are built after the answer; a bot stopped in the middle of them resumes
+    them from the inbox (web/intake.py). If recording fails, the form stays open with the
+    reason, and what the declarer typed is still in it.
     """
     services = services_of(context)
     user = body["user"]["id"]
@@ -133,53 +141,57 @@ def submit_declare(
         "origin_message_ts": origin.ts or None,
         "origin_permalink": origin.permalink or None,
     }
+    answered = False
 
-    def record() -> None:
-        try:
-            incident, created = declare_incident(
-                services,
-                then=lambda s, inc: statuspage.publish_in(
-                    s, services, incident=inc, publication=publication, actor=user
-                ),
-                **fields,
-            )  # publishes its event
-        except Exception as exc:
-            _declare_failed(client, user=user, form=form, error=exc)
-            return
-        if not created:
-            log.info(
-                "declare form %s submitted again; incident #%s exists", view_id, incident.number
-            )
+    def answer() -> None:  # the incident is committed: close the form before any Slack call
+        nonlocal answered
+        answered = True
+        ack()
 
-    view_id = view["id"]
-    ack_then(ack, record)  # the form's payload is not kept while the work waits for a slot
-
-
-def _declare_failed(
-    client: WebClient, *, user: str, form: dict[str, Any], error: Exception
-) -> None:
-    """Tell the declarer that nothing was created, and give them back what they typed."""
-    reference = new_reference()
-    log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
-    entered = "\n".join(
-        f"*{label}:* {escape(str(form[key]))}"
-        for key, label in (
-            ("title", "Title"),
-            ("severity", "Severity"),
-            ("summary", "Summary"),
-            ("impact", "Impact"),
-        )
-        if form.get(key)
-    )
-    text = (
-        f":x: Your incident could not be recorded, so nothing was created (reference "
-        f"`{reference}` for whoever runs the incident bot). Declare it again with "
-        f"`/incident declare`; this is what you entered:\n{entered}"
-    )
     try:
-        client.chat_postMessage(channel=user, text=text)
-    except Exception:
-        log.exception("could not tell %s that declaring failed (reference %s)", user, reference)
+        incident, created = declare_incident(
+            services,
+            then=lambda s, inc: statuspage.publish_in(
+                s, services, incident=inc, publication=publication, actor=user
+            ),
+            on_commit=answer,
+            **fields,
+        )  # publishes its event once the form is closed
+    except (InboxSuperseded, NotKept):
+        raise  # another replica processes this submission, or it cannot be kept: not answered
+    except Exception as exc:
+        reference = new_reference()
+        log.error("could not record a declared incident (reference %s)", reference, exc_info=exc)
+        if answered:  # committed and answered; what failed came after (and was logged)
+            return
+        ack(
+            response_action="errors",
+            errors={
+                Field.TITLE.value: (
+                    f"The incident could not be recorded, so nothing was created (reference "
+                    f"{reference}). Submit again in a moment."
+                )
+            },
+        )
+        return
+    if created:
+        return
+    if resumed(context):  # the bot stopped after recording it: the outbox finishes its setup
+        log.info(
+            "incident #%s was recorded before a restart: the outbox sets it up", incident.number
+        )
+        if not answered:
+            ack()
+        return
+    if not answered:
+        ack()
+    log.info("declare form %s submitted again; incident #%s exists", view["id"], incident.number)
+
+
+def resumes_after_writes(body: dict[str, Any]) -> bool:
+    """The declare form is run again after a crash that followed its commit (see handlers)."""
+    view = body.get("view") if body.get("type") == "view_submission" else None
+    return isinstance(view, dict) and view.get("callback_id") == Callback.DECLARE_MODAL.value
 
 
 def retry_setup(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

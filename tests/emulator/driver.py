@@ -79,7 +79,7 @@ class SlackDriver(PeopleMixin):
         timeout: float | None = None,
     ) -> SlackDriver:
         """A copy of this driver that signs badly, or with an old (``stale``: -10 min) timestamp."""
-        clone = SlackDriver.__new__(SlackDriver)
+        clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._lock = threading.Lock()
         skew = -600 if stale_timestamp else timestamp_skew

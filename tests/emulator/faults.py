@@ -16,7 +16,9 @@ TIER_LIMITS = {1: 1, 2: 20, 3: 50, 4: 100}
 #: ``chat.postMessage`` is special too: about 1 per second per channel, see ``RateLimiter``.
 METHOD_TIERS: dict[str, int] = {
     "api.test": 4,
+    "apps.connections.open": 1,
     "auth.test": 4,
+    "bots.info": 4,
     "team.info": 3,
     "users.info": 4,
     "users.list": 2,

@@ -48,6 +48,17 @@ class CallLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: list[Call] = []
+        self._started: list[tuple[str, dict[str, Any]]] = []
+
+    def start(self, method: str, params: dict[str, Any]) -> None:
+        """A call arrived (it is answered after any latency, then ``add``-ed)."""
+        with self._lock:
+            self._started.append((method, params))
+
+    def started(self, method: str) -> list[dict[str, Any]]:
+        """The parameters of every call to ``method`` that arrived, answered or not yet."""
+        with self._lock:
+            return [params for m, params in self._started if m == method]
 
     def add(self, call: Call) -> None:
         with self._lock:
@@ -64,6 +75,7 @@ class CallLog:
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()
+            self._started.clear()
 
 
 def wait_until(

@@ -6,6 +6,8 @@ Routes (all on one port):
 - ``/response/<id>``: ``response_url`` endpoints handed out by :meth:`new_response_url`;
 - ``/upload/v1/<file_id>``: upload URLs from ``files.getUploadURLExternal``;
 - ``/files-pri/<team>-<file_id>/...``: ``url_private`` downloads (Bearer token required);
+- ``/link/?ticket=...``: Socket Mode's WebSocket, from ``apps.connections.open`` (see
+  ``socket_mode.py``);
 - ``/openid/connect/...``: Sign in with Slack's authorize page and keys (see ``oidc.py``);
 - ``/_emulator/...``: a small control API for the command line (see ``control.py``).
 """
@@ -25,6 +27,7 @@ from .faults import Fault, Faults, RateLimiter
 from .methods import NO_AUTH, REGISTRY
 from .params import Params, parse_multipart, parse_params
 from .recording import Call, CallLog, wait_until
+from .socket_mode import SocketHub, open_connection
 from .state import TEAM_ID, Workspace
 from .transport import EmulatorServer, HttpRequest, HttpResponse
 
@@ -54,6 +57,7 @@ class SlackEmulator(UserActions):
         app_id: str = "A0APP00001",
         bot_name: str = "incident-bot",
         extra_tokens: tuple[str, ...] = (),
+        app_tokens: tuple[str, ...] = (),
     ) -> None:
         self.ws = Workspace(
             bot_token=bot_token,
@@ -66,6 +70,8 @@ class SlackEmulator(UserActions):
             bot_name=bot_name,
         )
         self.tokens = {bot_token, *extra_tokens}
+        self.app_tokens = set(app_tokens)  # app-level tokens: apps.connections.open only
+        self.sockets = SocketHub(app_id)
         self.host = host
         self.port = port
         self.faults = Faults()
@@ -80,7 +86,7 @@ class SlackEmulator(UserActions):
     def start(self) -> SlackEmulator:
         if self._server is not None:
             return self
-        self._server = EmulatorServer((self.host, self.port), self.handle)
+        self._server = EmulatorServer((self.host, self.port), self.handle, self._upgrade)
         self.port = int(self._server.server_address[1])
         self.ws.base_url = self.url
         self._thread = threading.Thread(
@@ -122,6 +128,7 @@ class SlackEmulator(UserActions):
         self.ws.clear()
         self.faults.clear()
         self.rate_limits.reset()
+        self.sockets.reset()
         self.oidc.clear()
         self._log.clear()
 
@@ -165,6 +172,11 @@ class SlackEmulator(UserActions):
 
     def calls_to(self, method: str) -> list[Call]:
         return self._log.to(method)
+
+    def calls_started(self, method: str) -> list[dict[str, Any]]:
+        """Parameters of calls to ``method`` that arrived, including those not answered yet
+        (still in their latency): what an app killed now has asked but not heard back."""
+        return self._log.started(method)
 
     def clear_calls(self) -> None:
         self._log.clear()
@@ -225,6 +237,7 @@ class SlackEmulator(UserActions):
         else:
             form_token = params.pop("token", None)
             token = token or (str(form_token) if form_token else None)
+            self._log.start(method, params)
             delay = self.faults.latency(method)
             if delay > 0:
                 time.sleep(delay)
@@ -235,9 +248,25 @@ class SlackEmulator(UserActions):
         self._log.add(Call(method, params, token, at, status, json.loads(body)))
         return HttpResponse.json(status, body, headers)
 
+    def _upgrade(self, sock: Any, rfile: Any, wfile: Any, req: HttpRequest) -> None:
+        if req.path.rstrip("/") != "/link":
+            wfile.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+            return
+        key = req.headers.get("sec-websocket-key", "")
+        self.sockets.serve(sock, rfile, wfile, req.query, key)
+
     def _dispatch(
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, str], bytes]:
+        if method == "apps.connections.open":
+            try:
+                result = {
+                    "ok": True,
+                    **open_connection(self.sockets, self.url, token, self.app_tokens),
+                }
+                return 200, {}, json.dumps(result).encode()
+            except SlackError as exc:
+                return exc.status, exc.headers, json.dumps(exc.body()).encode()
         handler = REGISTRY.get(method)
         if handler is None:
             return 404, {}, json.dumps({"ok": False, "error": "unknown_method"}).encode()

@@ -39,6 +39,8 @@ class HttpResponse:
 
 
 App = Callable[[HttpRequest], HttpResponse]
+# Takes over a connection that asked to become a WebSocket: (socket, rfile, wfile, request).
+Upgrade = Callable[[Any, Any, Any, HttpRequest], None]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -61,22 +63,35 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _handle(self) -> None:
-        body = self._read_body()
         url = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
+        upgrade = self.server.upgrade
+        if upgrade is not None and headers.get("upgrade", "").lower() == "websocket":
+            self.close_connection = True
+            upgrade(
+                self.connection,
+                self.rfile,
+                self.wfile,
+                HttpRequest(self.command, url.path, url.query, headers, b""),
+            )
+            return
+        body = self._read_body()
         request = HttpRequest(self.command, url.path, url.query, headers, body)
         try:
             response = self.server.app(request)
         except Exception:  # a bug in the emulator: answer like Slack's worst day, and say so
             traceback.print_exc(file=sys.stderr)
             response = HttpResponse.json(500, {"ok": False, "error": "fatal_error"})
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client died (a killed app)
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_HEAD = _handle
 
@@ -91,6 +106,7 @@ class EmulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], app: App) -> None:
+    def __init__(self, address: tuple[str, int], app: App, upgrade: Upgrade | None = None) -> None:
         super().__init__(address, _Handler)
         self.app = app
+        self.upgrade = upgrade

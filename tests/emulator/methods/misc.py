@@ -23,6 +23,22 @@ def auth_test(ws: Workspace, p: Params) -> dict[str, Any]:
     }
 
 
+def bots_info(ws: Workspace, p: Params) -> dict[str, Any]:
+    """Only the workspace's own bot is known (a bot id is needed, as on Slack)."""
+    bot = p.opt("bot")
+    if not bot:
+        raise SlackError("invalid_arguments")
+    if bot != ws.bot_id:
+        raise SlackError("bot_not_found")
+    profile = shapes.bot_profile(ws)
+    return {
+        "bot": {
+            k: profile[k]
+            for k in ("id", "deleted", "name", "updated", "app_id", "user_id", "icons")
+        }
+    }
+
+
 def api_test(ws: Workspace, p: Params) -> dict[str, Any]:
     args = {k: v for k, v in p.data.items() if isinstance(v, str)}
     if p.opt("error"):
@@ -86,6 +102,7 @@ def users_conversations(ws: Workspace, p: Params) -> dict[str, Any]:
 METHODS: dict[str, Handler] = {
     "auth.test": auth_test,
     "api.test": api_test,
+    "bots.info": bots_info,
     "team.info": team_info,
     "users.info": users_info,
     "users.list": users_list,

@@ -360,19 +360,23 @@ def _refuse_incident_inserts(bot: RunningBot) -> None:
             )
 
 
-def test_a_database_failure_after_closing_the_form_gives_the_input_back(
+def test_a_database_failure_keeps_the_form_open_with_the_reason(
     bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
 ) -> None:
+    """The incident is recorded before the form closes: if it cannot be, the form says so."""
     view = open_declare_form(driver, slack, user=workspace.alice, channel=workspace.general)
     _refuse_incident_inserts(bot)
     result = submit_declare(
         driver, view, user=workspace.alice, title="Search is slow", summary="p99 at 9 s"
     )
-    assert result.status == 200 and result.view_errors == []
-    slack.wait_for(lambda: slack.dms(workspace.alice))
-    text = slack.dms(workspace.alice)[-1]["text"]
-    assert "could not be recorded" in text and "nothing was created" in text
-    assert "Search is slow" in text and "p99 at 9 s" in text and "sev2" in text
+    assert result.status == 200
+    assert result.json["response_action"] == "errors"
+    error = result.json["errors"]["title"]
+    assert "could not be recorded" in error and "nothing was created" in error
+    reference = error.split("reference ")[1].split(")")[0]
+    assert len(reference) == 8
+    still_open = slack.current_view(workspace.alice)
+    assert still_open is not None and still_open["id"] == view["id"]  # with what was typed
     assert _incidents(bot) == []
     assert slack.calls_to("conversations.create") == []
 

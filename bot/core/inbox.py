@@ -1,0 +1,226 @@
+"""The inbox: every request from Slack is kept until it has been processed, and processed once.
+
+A row's life (the table: `storage.models_inbox.InboxRequest`):
+
+- `record`: at intake, before Slack gets its answer, in one short transaction. The row is
+  leased to the replica that received it. A second delivery of the same request (the same
+  natural key: the Events API `event_id`, otherwise a hash of the body) inserts nothing.
+- `fence`: the first write transaction made while processing a row checks, in the same
+  transaction, that this replica still holds the row's lease, and marks the row applied. The
+  request's first write and "it has been applied" commit together; a replica that lost the
+  lease before it (it stalled, another took over) cannot commit the request's writes. (A
+  request kept by its listener's first write is inserted applied, in that transaction.)
+- `renew`: the replica processing a row extends its lease while it works.
+- `finish`: processing is over (whatever its outcome: errors were told to the user).
+- `claim`: any replica takes rows that are unprocessed and leased to nobody alive (the lease
+  ran out: a crashed replica) to process them again. A row already applied is not run again
+  from the start: its writes are committed; only what comes after them is resumed.
+- `trim`: retention; processed rows older than a configurable age are deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from storage.models_inbox import InboxRequest
+
+KINDS = ("events_api", "slash_commands", "interactive")  # Socket Mode's envelope types
+MAX_ATTEMPTS = 5  # a row whose processing crashed the bot this often is given up
+
+
+class InboxSuperseded(Exception):
+    """This replica no longer holds the request's lease: another replica processes it."""
+
+
+class NotKept(Exception):
+    """The request could not be kept (the database failed): it must not be answered 200."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this replica has leased, to process (again)."""
+
+    id: int
+    key: str
+    kind: str
+    mode: str
+    content_type: str
+    body: str
+    attempts: int
+    applied: bool
+
+
+def key_for(*, event_id: str | None, body: bytes) -> str:
+    """The natural key: the Events API event id, otherwise the SHA-256 of the body."""
+    if event_id:
+        return f"event:{event_id[:80]}"
+    return "body:" + hashlib.sha256(body).hexdigest()
+
+
+def _insert_ignoring_conflicts(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(InboxRequest).on_conflict_do_nothing().returning(col(InboxRequest.id))
+
+
+def record(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    mode: str,
+    content_type: str,
+    body: str,
+    owner: str,
+    lease: timedelta,
+    now: datetime,
+    applied: bool = False,
+) -> int | None:
+    """Keep a new request, leased to `owner`; None when a request with this key is known.
+
+    `applied`: kept by the request's first write transaction (see `fence`).
+    """
+    statement = _insert_ignoring_conflicts(session.connection().dialect.name)
+    row = session.execute(
+        statement,
+        {
+            "key": key,
+            "kind": kind,
+            "mode": mode,
+            "content_type": content_type[:64],
+            "body": body,
+            "received_at": now,
+            "lease_owner": owner,
+            "lease_until": now + lease,
+            "attempts": 1,
+            "applied_at": now if applied else None,
+        },
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def fence(session: Session, *, row_id: int, owner: str, now: datetime) -> None:
+    """In a write transaction of the request's processing: check the lease, mark it applied.
+
+    Raises InboxSuperseded (which rolls the transaction back) when `owner` lost the lease.
+    """
+    result = session.execute(
+        update(InboxRequest)
+        .where(col(InboxRequest.id) == row_id, col(InboxRequest.lease_owner) == owner)
+        .where(col(InboxRequest.processed_at).is_(None))
+        .values(applied_at=func.coalesce(col(InboxRequest.applied_at), now))
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise InboxSuperseded(f"inbox request {row_id} is no longer leased to {owner}")
+
+
+def renew(
+    session: Session, *, row_ids: list[int], owner: str, lease: timedelta, now: datetime
+) -> set[int]:
+    """Extend `owner`'s leases on these rows; returns the ids it still holds."""
+    if not row_ids:
+        return set()
+    rows = session.execute(
+        update(InboxRequest)
+        .where(col(InboxRequest.id).in_(row_ids), col(InboxRequest.lease_owner) == owner)
+        .where(col(InboxRequest.processed_at).is_(None))
+        .values(lease_until=now + lease)
+        .returning(col(InboxRequest.id))
+        .execution_options(synchronize_session=False)
+    ).all()
+    return {int(r[0]) for r in rows}
+
+
+def finish(
+    session: Session, *, row_id: int, owner: str, now: datetime, error: str | None = None
+) -> bool:
+    """Mark the row processed and release it; False when `owner` no longer held it."""
+    result = session.execute(
+        update(InboxRequest)
+        .where(col(InboxRequest.id) == row_id, col(InboxRequest.lease_owner) == owner)
+        .where(col(InboxRequest.processed_at).is_(None))
+        .values(
+            processed_at=now,
+            lease_owner=None,
+            lease_until=None,
+            error=error[:200] if error else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish_many(session: Session, *, row_ids: list[int], owner: str, now: datetime) -> int:
+    """Mark rows processed and release them (those `owner` still held); returns how many."""
+    result = session.execute(
+        update(InboxRequest)
+        .where(col(InboxRequest.id).in_(row_ids), col(InboxRequest.lease_owner) == owner)
+        .where(col(InboxRequest.processed_at).is_(None))
+        .values(processed_at=now, lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def claim(
+    session: Session, *, owner: str, lease: timedelta, now: datetime, limit: int
+) -> list[Claimed]:
+    """Lease up to `limit` unprocessed rows nobody holds, oldest first, in one atomic UPDATE."""
+    free = or_(col(InboxRequest.lease_until).is_(None), col(InboxRequest.lease_until) < now)
+    pending = col(InboxRequest.processed_at).is_(None)
+    candidates = (
+        select(InboxRequest.id)
+        .where(pending, free)
+        .order_by(col(InboxRequest.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    table = InboxRequest
+    rows = session.execute(
+        update(table)
+        .where(col(table.id).in_(candidates), pending, free)
+        .values(lease_owner=owner, lease_until=now + lease, attempts=col(table.attempts) + 1)
+        .returning(
+            col(table.id),
+            col(table.key),
+            col(table.kind),
+            col(table.mode),
+            col(table.content_type),
+            col(table.body),
+            col(table.attempts),
+            col(table.applied_at),
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    claimed = [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None) for r in rows]
+    return sorted(claimed, key=lambda c: c.id)
+
+
+def trim(session: Session, *, before: datetime, limit: int = 1000) -> int:
+    """Delete up to `limit` rows processed before `before`; returns how many."""
+    old = (
+        select(InboxRequest.id)
+        .where(col(InboxRequest.processed_at) < before)
+        .order_by(col(InboxRequest.id))
+        .limit(limit)
+    )
+    result = session.execute(
+        delete(InboxRequest)
+        .where(col(InboxRequest.id).in_(old))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def unprocessed(session: Session) -> int:
+    """How many rows wait for processing (for health and tests)."""
+    return int(
+        session.exec(select(func.count()).where(col(InboxRequest.processed_at).is_(None))).one()
+    )

@@ -1,0 +1,225 @@
+"""The inbox in the running bot: kept before answered, processed once, taken over after a crash.
+
+A crash is played by putting the inbox row in the state a killed replica leaves it in (kept,
+lease run out, perhaps applied): the running bot's sweep must take it over. The process
+tests (tests/test_durability.py) kill real processes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from bot.core import inbox
+from storage.models_inbox import InboxRequest
+from storage.models_timeline import TimelineEntry
+from storage.types import utcnow
+from tests.conftest import Workspace
+from tests.emulator import SlackDriver, SlackEmulator
+from tests.harness import RunningBot, response_to
+from tests.scenarios import declare, must
+
+pytestmark = pytest.mark.scenario
+
+
+@pytest.fixture
+def quick(start_bot: Callable[..., RunningBot], workspace: Workspace) -> RunningBot:
+    """The bot with a 2 s lease: rows of a dead replica are taken over within seconds."""
+    return start_bot(inbox_lease_seconds=2)
+
+
+def _rows(bot: RunningBot) -> list[InboxRequest]:
+    with bot.runtime.services.db.read() as session:
+        return list(session.exec(select(InboxRequest).order_by(col(InboxRequest.id))).all())
+
+
+def _crash(bot: RunningBot, row_id: int, *, applied: bool = False) -> None:
+    """Leave the row as a replica killed while processing it leaves it."""
+    values: dict[str, Any] = {
+        "processed_at": None,
+        "lease_owner": "dead-replica",
+        "lease_until": utcnow() - timedelta(seconds=1),
+        "applied_at": utcnow() if applied else None,
+    }
+    with bot.runtime.services.db.session() as session:
+        session.execute(update(InboxRequest).where(col(InboxRequest.id) == row_id).values(values))
+
+
+def _kept(bot: RunningBot, form: dict[str, str]) -> int:
+    """A slash command kept in the inbox by a replica that died before processing it."""
+    body = urlencode(form)
+    row_id = bot.runtime.intake.store(
+        kind="slash_commands",
+        key=inbox.key_for(event_id=None, body=body.encode()),
+        mode="http",
+        content_type="application/x-www-form-urlencoded",
+        body=body,
+    )
+    assert row_id is not None
+    _crash(bot, row_id)
+    return row_id
+
+
+def _processed(slack: SlackEmulator, bot: RunningBot, row_id: int) -> InboxRequest:
+    def done() -> InboxRequest | None:
+        row = next(r for r in _rows(bot) if r.id == row_id)
+        return row if row.processed_at is not None else None
+
+    found: InboxRequest = slack.wait_for(done, timeout=15, interval=0.05)
+    return found
+
+
+def _command(slack: SlackEmulator, user: str, channel: str, text: str) -> dict[str, str]:
+    return {
+        "command": "/incident",
+        "text": text,
+        "user_id": user,
+        "channel_id": channel,
+        "team_id": slack.team_id,
+        "api_app_id": slack.app_id,
+        "response_url": slack.new_response_url(channel=channel, user=user),
+        "trigger_id": slack.issue_trigger_id(user),
+    }
+
+
+def test_every_request_is_kept_and_marked_processed(
+    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
+    slack.wait_for(lambda: all(r.processed_at for r in _rows(bot)))
+    rows = _rows(bot)
+    assert [(r.kind, r.mode) for r in rows] == [
+        ("slash_commands", "http"),
+        ("interactive", "http"),
+    ]
+    assert all(r.key.startswith("body:") and r.lease_owner is None for r in rows)
+    # Opening a form writes nothing of its own: the gate's look at the person's rate limit
+    # is bookkeeping, outside the fence (a crash before the answer runs it again in full).
+    assert rows[0].applied_at is None
+    assert rows[1].applied_at is not None  # the submission recorded the incident
+
+
+def test_the_same_event_delivered_three_times_is_processed_once(
+    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    incident = declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
+    channel = str(incident.channel_id)
+    ts = driver.user_posts(workspace.bob, channel, "p99 back under 200 ms")
+    slack.react_as_user(workspace.alice, channel, ts, "pushpin")
+    event = {
+        "type": "reaction_added",
+        "user": workspace.alice,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "reaction": "pushpin",
+        "event_ts": slack.next_ts(),
+    }
+    results = [
+        driver.event(event, event_id="EvINBOX3X1"),
+        driver.event(event, event_id="EvINBOX3X1", retry_num=1),
+        driver.event(event, event_id="EvINBOX3X1", retry_num=2, retry_reason="http_error"),
+    ]
+    assert [r.status for r in results] == [200, 200, 200]
+
+    def fetched() -> list[Any]:
+        return [c for c in slack.calls_to("reactions.get") if c.params.get("timestamp") == ts]
+
+    slack.wait_for(
+        lambda: [r for r in _rows(bot) if r.key == "event:EvINBOX3X1" and r.processed_at]
+    )
+    time.sleep(0.3)
+    assert len([r for r in _rows(bot) if r.key == "event:EvINBOX3X1"]) == 1
+    assert len(fetched()) == 1  # the listener ran once, not three times
+    with bot.runtime.services.db.read() as session:
+        entries = session.exec(select(TimelineEntry).where(TimelineEntry.message_ts == ts)).all()
+    assert len(entries) == 1
+
+
+def test_a_request_kept_by_a_dead_replica_is_processed(
+    quick: RunningBot, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    form = _command(slack, workspace.alice, workspace.general, "help")
+    row_id = _kept(quick, form)
+    row = _processed(slack, quick, row_id)
+    assert row.attempts == 2 and row.error is None
+    assert "/incident" in response_to(slack, form["response_url"])["text"]
+
+
+def test_a_form_too_late_to_open_after_a_restart_tells_the_user(
+    quick: RunningBot, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    slack.trigger_ttl = 0.2  # Slack: 3 s; the restart took longer
+    form = _command(slack, workspace.alice, workspace.general, "declare Checkout errors")
+    time.sleep(0.3)
+    row_id = _kept(quick, form)
+    _processed(slack, quick, row_id)
+    text = response_to(slack, form["response_url"])["text"]
+    assert "too long to open" in text and "do it again" in text
+    assert slack.calls_to("views.open")[-1].response["error"] == "expired_trigger_id"
+    assert slack.current_view(workspace.alice) is None
+
+
+def test_a_request_whose_writes_were_committed_is_not_run_again(
+    quick: RunningBot, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    driver = quick.driver(slack)
+    incident = declare(quick, driver, slack, user=workspace.alice, channel=workspace.general)
+    channel = str(incident.channel_id)
+    result = driver.slash_command("note Rolled back to v41", user=workspace.alice, channel=channel)
+    assert result.status == 200
+    [row] = [r for r in _rows(quick) if r.kind == "slash_commands" and "note" in r.body]
+    row_id = must(row.id)
+    assert _processed(slack, quick, row_id).applied_at is not None  # the note was its write
+
+    def notes() -> list[TimelineEntry]:
+        with quick.runtime.services.db.read() as session:
+            query = select(TimelineEntry).where(TimelineEntry.kind == "note")
+            return list(session.exec(query).all())
+
+    assert len(notes()) == 1
+    _crash(quick, row_id, applied=True)  # killed after its commit, before it finished
+    again = _processed(slack, quick, row_id)
+    assert again.attempts == 2
+    time.sleep(0.3)
+    assert len(notes()) == 1  # the note was not written twice
+
+
+def test_a_request_that_crashes_the_bot_every_time_is_given_up(
+    quick: RunningBot, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    form = _command(slack, workspace.alice, workspace.general, "help")
+    row_id = _kept(quick, form)
+    with quick.runtime.services.db.session() as session:
+        session.execute(
+            update(InboxRequest)
+            .where(col(InboxRequest.id) == row_id)
+            .values(attempts=inbox.MAX_ATTEMPTS)
+        )
+    row = _processed(slack, quick, row_id)
+    assert row.error == f"gave up after {inbox.MAX_ATTEMPTS} attempts"
+    assert slack.responses == []
+
+
+def test_processed_requests_are_trimmed_after_the_retention(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, workspace: Workspace
+) -> None:
+    bot = start_bot(inbox_retention_days=1)
+    driver = bot.driver(slack)
+    for text in ("help", "list"):
+        assert driver.slash_command(text, user=workspace.alice, channel=workspace.general).ok
+    slack.wait_for(lambda: len(_rows(bot)) == 2 and all(r.processed_at for r in _rows(bot)))
+    old = _rows(bot)[0]
+    with bot.runtime.services.db.session() as session:
+        session.execute(
+            update(InboxRequest)
+            .where(col(InboxRequest.id) == old.id)
+            .values(processed_at=utcnow() - timedelta(days=2))
+        )
+    assert bot.runtime.intake.trim() == 1
+    assert [r.id for r in _rows(bot)] == [must(old.id) + 1]

@@ -1,0 +1,416 @@
+"""Intake: keep each request from Slack in the inbox, answer, then process it from there.
+
+HTTP (web/server.py) and Socket Mode (web/socket_mode.py) hand every command, interaction
+and event here once its signature (or the WebSocket) vouched for it:
+
+1. It is kept in the inbox (bot/core/inbox.py), leased to this replica: an event in one
+   short transaction before it is answered (`store`); a command or an interaction by the
+   first write transaction of its listener, or when the listener acknowledges, whichever
+   comes first (`accept`). A second delivery of the same request finds its key taken and
+   is not processed again.
+2. Bolt runs the listener (`dispatch`). Slack gets its answer when the listener
+   acknowledges; listeners acknowledge only once what the request asked for is committed
+   (the declare form commits the incident first). The first write transaction of the
+   processing is fenced by the row's lease and marks the row applied in that transaction.
+3. When the listener and all work it deferred are done, the row is marked processed.
+
+`sweep` (every few seconds, and at start) takes over rows whose lease ran out (a replica
+crashed or was killed) and processes them again: rows not yet applied from the start, rows
+already applied only when their listener can resume what followed (the declare form: the
+incident's channel and card); the others are marked processed, their writes being done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.request.internals import parse_body
+from sqlmodel import Session
+
+from bot.core import inbox
+from storage import Database
+from storage.db import URGENT, WRITE_FENCE
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+REPLAY = "incident_bot_replay"  # Bolt context: this request is processed again, from the inbox
+RESUMED = "incident_bot_resumed"  # ... and its writes were already committed (resume the rest)
+SWEEP_BATCH = 50
+FINISH_EVERY = 0.02  # seconds: rows whose work ended are marked processed together
+TRIM_EVERY = timedelta(hours=1)
+
+Resumable = Callable[[dict[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What the inbox keeps of a request."""
+
+    kind: str
+    key: str
+    mode: str
+    content_type: str
+    body: str
+
+
+class Work:
+    """The processing of one request in this process: done when nothing of it still runs.
+
+    A command or an interaction is kept in the inbox by the first write transaction of its
+    listener (in that transaction) or when the listener acknowledges, whichever comes
+    first: always before Slack gets the answer, and at the cost of one write at most.
+    """
+
+    def __init__(self, intake: Intake, *, row_id: int | None, kept: Kept | None = None) -> None:
+        self.intake = intake
+        self.row_id = row_id  # None until kept
+        self.kept = kept
+        self._pending = 1  # the dispatch itself
+        self._applied = False  # a write of this process committed it as applied
+        self._lock = threading.Lock()
+
+    def begin(self) -> None:
+        """A piece of the request's work starts (a listener, deferred work)."""
+        with self._lock:
+            self._pending += 1
+
+    def end(self) -> None:
+        """A piece of the request's work is over; the last one marks the row processed."""
+        with self._lock:
+            self._pending -= 1
+            done = self._pending == 0
+        if done:
+            self.intake.finished(self)
+
+    def fence(self, session: Session) -> Callable[[], None] | None:
+        """Storage's write fence while this request is processed (see bot/core/inbox.fence).
+
+        The first write of a request not kept yet keeps it, applied, in the same transaction;
+        the first write of one kept already checks the lease and marks it applied. Writes
+        after that are not checked again: what they do is the resumable part, or the outbox's.
+        """
+        now = utcnow()
+        with self._lock:
+            row_id, kept, applied = self.row_id, self.kept, self._applied
+        if applied:
+            return None
+        if row_id is not None:
+            inbox.fence(session, row_id=row_id, owner=self.intake.owner, now=now)
+            return self._was_applied
+        assert kept is not None
+        new_id = inbox.record(
+            session,
+            **asdict(kept),
+            owner=self.intake.owner,
+            lease=self.intake.lease,
+            now=now,
+            applied=True,
+        )
+        if new_id is None:
+            raise inbox.InboxSuperseded(f"{kept.key} is kept already: another delivery has it")
+
+        def kept_and_applied() -> None:
+            self._was_applied()
+            self.intake.adopt(self, new_id)
+
+        return kept_and_applied
+
+    def _was_applied(self) -> None:
+        with self._lock:
+            self._applied = True
+
+    def keep(self) -> None:
+        """Keep the request if no write did (called when the listener acknowledges)."""
+        with self._lock:
+            if self.row_id is not None or self.kept is None:
+                return
+            kept = self.kept
+        row_id = self.intake.store(**asdict(kept))
+        if row_id is None:
+            log.info("%s %s is kept already: another delivery has it", kept.kind, kept.key)
+            with self._lock:
+                self.kept = None
+            return
+        self.intake.adopt(self, row_id)
+
+
+_WORK: ContextVar[Work | None] = ContextVar("incident_bot_inbox_work", default=None)
+
+
+def current_work() -> Work | None:
+    """The inbox row whose processing runs in this context, if any."""
+    return _WORK.get()
+
+
+class Intake:
+    """The inbox of one replica: stores, dispatches, finishes, and takes over from the dead."""
+
+    def __init__(
+        self,
+        *,
+        bolt_app: App,
+        db: Database,
+        owner: str,
+        lease_seconds: float,
+        retention_days: float,
+        resumable: Resumable = lambda _body: False,
+    ) -> None:
+        self.bolt_app = bolt_app
+        self.db = db
+        self.owner = owner[:64]
+        self.lease = timedelta(seconds=lease_seconds)
+        self.retention = timedelta(days=retention_days)
+        self.resumable = resumable
+        self._active: dict[int, Work] = {}
+        self._lock = threading.Lock()
+        self._finishing: list[int] = []
+        self._finishing_lock = threading.Lock()
+        self._finish_wanted = threading.Event()
+        self._closed = False
+        self._flusher = threading.Thread(target=self._flush_loop, name="inbox-finish", daemon=True)
+        self._flusher.start()
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def store(self, *, kind: str, key: str, mode: str, content_type: str, body: str) -> int | None:
+        """Keep a request (leased to this replica); None when it was kept before."""
+        token = WRITE_FENCE.set(None)
+        urgent = URGENT.set(True)  # Slack waits for this
+        try:
+            with self.db.session() as session:
+                return inbox.record(
+                    session,
+                    key=key,
+                    kind=kind,
+                    mode=mode,
+                    content_type=content_type,
+                    body=body,
+                    owner=self.owner,
+                    lease=self.lease,
+                    now=utcnow(),
+                )
+        finally:
+            URGENT.reset(urgent)
+            WRITE_FENCE.reset(token)
+
+    def dispatch(self, work: Work, request: BoltRequest, *, urgent: bool = False) -> BoltResponse:
+        """Run the request's listener; returns Bolt's answer once the listener acknowledged.
+
+        `urgent`: Slack waits for the answer; the listener's writes before it acknowledges
+        go first (see storage.db.WriteQueue).
+        """
+        if work.row_id is not None:
+            with self._lock:
+                if work.row_id in self._active:  # the sweep took it over while it waited
+                    log.info("inbox request %s is being processed here already", work.row_id)
+                    return BoltResponse(status=200, body="")
+                self._active[work.row_id] = work
+        work_token = _WORK.set(work)
+        fence_token = WRITE_FENCE.set(work.fence)
+        urgent_token = URGENT.set(urgent)
+        try:
+            return self.bolt_app.dispatch(request)
+        finally:
+            URGENT.reset(urgent_token)
+            WRITE_FENCE.reset(fence_token)
+            _WORK.reset(work_token)
+            work.end()
+
+    def kept(self, row_id: int) -> Work:
+        """The work of a request kept already (an event, or a row taken over)."""
+        return Work(self, row_id=row_id)
+
+    def accept(self, kept: Kept, request: BoltRequest) -> BoltResponse:
+        """Run a command's or an interaction's listener; it is kept before it is answered."""
+        return self.dispatch(Work(self, row_id=None, kept=kept), request, urgent=True)
+
+    def adopt(self, work: Work, row_id: int) -> None:
+        """A request was kept as `row_id`: it is processed here from now on."""
+        with work._lock:
+            work.row_id = row_id
+        with self._lock:
+            self._active[row_id] = work
+
+    def finished(self, work: Work, error: str | None = None) -> None:
+        """Mark a row processed (called when the last piece of its work ends).
+
+        Rows are marked in batches, every FINISH_EVERY seconds, in one transaction: a crash
+        in between only means those rows are looked at again (see `_replay`).
+        """
+        if work.row_id is None:  # never kept: nothing was asked, or another delivery has it
+            return
+        with self._lock:
+            self._active.pop(work.row_id, None)
+        if error is not None:
+            self._finish_now(work.row_id, error)
+            return
+        with self._finishing_lock:
+            self._finishing.append(work.row_id)
+        self._finish_wanted.set()
+
+    def _finish_now(self, row_id: int, error: str | None) -> None:
+        token = WRITE_FENCE.set(None)
+        try:
+            with self.db.session() as session:
+                inbox.finish(session, row_id=row_id, owner=self.owner, now=utcnow(), error=error)
+        except Exception as exc:  # the lease runs out and another replica finishes it
+            log.error("could not mark inbox request %s processed: %s", row_id, exc)
+        finally:
+            WRITE_FENCE.reset(token)
+
+    def flush(self) -> None:
+        """Mark the rows whose work has ended processed, in one transaction."""
+        with self._finishing_lock:
+            row_ids, self._finishing = self._finishing, []
+        if not row_ids:
+            return
+        token = WRITE_FENCE.set(None)
+        try:
+            with self.db.session() as session:
+                done = inbox.finish_many(session, row_ids=row_ids, owner=self.owner, now=utcnow())
+            if done < len(row_ids):
+                log.warning(
+                    "%s inbox requests were taken over before they finished", len(row_ids) - done
+                )
+        except Exception as exc:  # their leases run out and they are looked at again
+            log.error("could not mark %s inbox requests processed: %s", len(row_ids), exc)
+        finally:
+            WRITE_FENCE.reset(token)
+
+    def _flush_loop(self) -> None:
+        while not self._closed:
+            self._finish_wanted.wait()
+            time.sleep(FINISH_EVERY)  # let a batch gather
+            self._finish_wanted.clear()
+            self.flush()
+
+    def close(self) -> None:
+        """Mark what has finished processed (at shutdown, once no work runs)."""
+        self._closed = True
+        self._finish_wanted.set()
+        self._flusher.join(timeout=5)
+        self.flush()
+
+    # -- taking over ----------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Process again the rows whose lease ran out; returns how many were taken."""
+        with self.db.session() as session:
+            rows = inbox.claim(
+                session, owner=self.owner, lease=self.lease, now=utcnow(), limit=SWEEP_BATCH
+            )
+        for row in rows:
+            try:
+                self._replay(row)
+            except Exception as exc:
+                log.error("could not process inbox request %s again: %s", row.id, exc)
+        return len(rows)
+
+    def _replay(self, row: inbox.Claimed) -> None:
+        with self._lock:
+            if row.id in self._active:  # ours, slow: its lease ran out, it goes on here
+                return
+        body = _body_of(row)
+        if row.attempts > inbox.MAX_ATTEMPTS:
+            log.error(
+                "giving up inbox request %s (%s) after %s attempts", row.id, row.kind, row.attempts
+            )
+            self.finished(self.kept(row.id), error=f"gave up after {row.attempts - 1} attempts")
+            return
+        if row.applied and not self.resumable(body):
+            log.info("inbox request %s (%s) was applied; nothing to resume", row.id, row.kind)
+            self.finished(self.kept(row.id))
+            return
+        log.info(
+            "processing inbox request %s (%s) again%s",
+            row.id,
+            row.kind,
+            ", resuming after its writes" if row.applied else "",
+        )
+        context = {REPLAY: True, RESUMED: row.applied}
+        request = BoltRequest(body=body, mode="socket_mode", context=context)
+        self.dispatch(self.kept(row.id), request)
+
+    def renew(self) -> None:
+        """Extend the leases of the rows this replica is processing."""
+        with self._lock:
+            ids = list(self._active)
+        if not ids:
+            return
+        token = WRITE_FENCE.set(None)
+        try:
+            with self.db.session() as session:
+                held = inbox.renew(
+                    session, row_ids=ids, owner=self.owner, lease=self.lease, now=utcnow()
+                )
+        finally:
+            WRITE_FENCE.reset(token)
+        for lost in set(ids) - held:
+            with self._lock:
+                still_running = lost in self._active
+            if still_running:
+                log.warning("lost the lease on inbox request %s; another replica has it", lost)
+
+    def trim(self) -> int:
+        """Delete processed rows older than the retention."""
+        before = utcnow() - self.retention
+        total = 0
+        while True:
+            with self.db.session() as session:
+                deleted = inbox.trim(session, before=before)
+            total += deleted
+            if deleted < 1000:
+                break
+        if total:
+            log.info("deleted %s processed inbox requests older than %s", total, before)
+        return total
+
+    def schedule(self, scheduler: BaseScheduler) -> None:
+        """Sweep at start and every few seconds; renew leases; trim hourly."""
+        lease = self.lease.total_seconds()
+        sweep_every = max(1.0, min(5.0, lease / 3))
+        scheduler.add_job(
+            self.sweep,
+            "interval",
+            seconds=sweep_every,
+            id="inbox-sweep",
+            next_run_time=utcnow(),
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_job(
+            self.renew,
+            "interval",
+            seconds=max(0.5, lease / 3),
+            id="inbox-renew",
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_job(
+            self.trim,
+            "interval",
+            seconds=TRIM_EVERY.total_seconds(),
+            id="inbox-trim",
+            next_run_time=utcnow() + timedelta(minutes=1),
+            coalesce=True,
+            max_instances=1,
+        )
+
+
+def _body_of(row: inbox.Claimed) -> dict[str, Any]:
+    """The request body as Bolt parses it."""
+    if row.mode == "socket_mode":
+        data = json.loads(row.body)
+        return data if isinstance(data, dict) else {}
+    return parse_body(row.body, row.content_type)
