@@ -227,7 +227,7 @@ class Intake:
             _WORK.reset(work_token)
             work.end()
 
-    def kept(self, row_id: int) -> Work:
+    def work_of(self, row_id: int) -> Work:
         """The work of a request kept already (an event, or a row taken over)."""
         return Work(self, row_id=row_id)
 
@@ -326,11 +326,11 @@ class Intake:
             log.error(
                 "giving up inbox request %s (%s) after %s attempts", row.id, row.kind, row.attempts
             )
-            self.finished(self.kept(row.id), error=f"gave up after {row.attempts - 1} attempts")
+            self.finished(self.work_of(row.id), error=f"gave up after {row.attempts - 1} attempts")
             return
         if row.applied and not self.resumable(body):
             log.info("inbox request %s (%s) was applied; nothing to resume", row.id, row.kind)
-            self.finished(self.kept(row.id))
+            self.finished(self.work_of(row.id))
             return
         log.info(
             "processing inbox request %s (%s) again%s",
@@ -340,7 +340,7 @@ class Intake:
         )
         context = {REPLAY: True, RESUMED: row.applied}
         request = BoltRequest(body=body, mode="socket_mode", context=context)
-        self.dispatch(self.kept(row.id), request)
+        self.dispatch(self.work_of(row.id), request)
 
     def renew(self) -> None:
         """Extend the leases of the rows this replica is processing."""

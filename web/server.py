@@ -200,7 +200,7 @@ def create_web_app(
 
     async def dispatch_event(row_id: int, bolt_request: BoltRequest) -> None:
         assert intake is not None
-        response = await in_thread(intake.dispatch, intake.kept(row_id), bolt_request)
+        response = await in_thread(intake.dispatch, intake.work_of(row_id), bolt_request)
         if response.status != 200:
             log.warning("event answered 200, but Bolt said %s: %s", response.status, response.body)
 

@@ -101,7 +101,7 @@ class DurableSocketMode:
                 row_id = self.intake.store(**asdict(kept))
                 self._ack(request)
                 if row_id is not None:
-                    self.intake.dispatch(self.intake.kept(row_id), bolt_request)
+                    self.intake.dispatch(self.intake.work_of(row_id), bolt_request)
                 return
             response = self.intake.accept(kept, bolt_request)
         except Exception as exc:  # not kept, or not processed: no acknowledgement
