@@ -1,6 +1,6 @@
 """The console in headless Chromium: sign in through the emulator, render, filter, search,
 the insights charts drawn by Chart.js. Skipped, with the reason, without Chromium or
-Playwright (scripts/browser-deps installs Debian's chromium).
+Playwright (scripts/test-deps installs Debian's chromium).
 
 CONSOLE_SCREENSHOTS=docs/images writes the screenshots the README shows.
 """
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.scenario
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (scripts/browser-deps installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is missing (scripts/test-deps installs Debian's chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
