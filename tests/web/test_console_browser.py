@@ -174,6 +174,7 @@ def test_console_in_chromium(
 
     # Sign out.
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("text=Signed out")  # the click navigates: wait for the new page
     assert "Signed out" in page.content()
     page.goto(bot.base_url + "/console/incidents")
     assert page.url.startswith(slack.url + "/openid/connect/authorize")
