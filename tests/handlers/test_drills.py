@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from bot.statuspage.config import stable_id
 from storage.models import Incident
 from storage.models_drills import DrillRun, DrillStep
 from storage.models_statuspage import StatusIncident
@@ -17,12 +19,20 @@ from tests.conftest import Workspace
 from tests.emulator import SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.markup import HOSTILE, assert_no_markup_from_input
-from tests.scenarios import must, open_declare_form, submit_declare, wait_for_setup
+from tests.scenarios import (
+    declare_values,
+    must,
+    open_declare_form,
+    submit_declare,
+    wait_for_setup,
+)
+from tests.statuspage_fixtures import api, page_file
 
 pytestmark = pytest.mark.scenario
 
 FAST = {"scheduler_tick_seconds": 0.3, "incident_broadcast_channel": "#incidents"}
 FAILOVER_STEPS = 7
+API = stable_id("component", "API")
 
 
 @pytest.fixture
@@ -138,3 +148,32 @@ def test_an_unknown_scenario_is_a_clear_error_and_starts_nothing(
     assert "incident" in outside and "channel" in outside
     with drill_bot.runtime.services.db.read() as session:
         assert session.exec(select(Incident)).all() == []
+
+
+def test_a_drill_s_status_page_update_is_recorded_for_the_score_and_never_public(
+    start_bot: Any, slack: SlackEmulator, workspace: Workspace, tmp_path: Path
+) -> None:
+    bot = start_bot(status_page_file=page_file(tmp_path), status_page_refresh_seconds=0.2)
+    driver, ws = bot.driver(slack), workspace
+    view = open_declare_form(driver, slack, user=ws.alice, channel=ws.general, text="Drill")
+    values = {
+        **declare_values(title="Payments drill", manager=ws.alice, drill=True),
+        "sp_components": {"sp_components": [API]},
+        "sp_component_status": {"sp_component_status": "major_outage"},
+        "sp_message": {"sp_message": "Payments fail for some customers."},
+    }
+    result = driver.view_submission(view, values, user=ws.alice)
+    assert result.status == 200 and not result.json, result.body
+    incident = wait_for_setup(bot)
+    assert incident.is_drill
+    answer = _answer(bot, slack, "statuspage Still looking", user=ws.alice,
+                     channel=must(incident.channel_id))  # fmt: skip
+    assert "nothing was published on the status page" in answer
+    with bot.runtime.services.db.read() as session:
+        run = session.exec(select(DrillRun)).one()
+        assert run.statuspage_message == "Payments fail for some customers."  # the first one
+        assert run.statuspage_at is not None
+        assert session.exec(select(StatusIncident)).all() == []
+    summary = api(bot, "summary.json")
+    assert summary["incidents"] == [] and summary["status"]["indicator"] == "none"
+    assert {c["status"] for c in summary["components"]} == {"operational"}
