@@ -4,16 +4,20 @@ The `drill_step` table is the source: each row is due at the drill's start plus 
 A leased row is checked against its drill (ended or resolved: it does not play; no channel
 yet: `NotReady`, tried again after the back-off), its key names the step (`drill-<incident>-
 <position>`, so a message that went out before a crash is found in the channel and not posted
-again), and a played step keeps `played_at` and its message: it is never due again. Slack is
-called by `bot.slack.drills`.
+again), and a played step keeps `played_at` and its message: it is never due again. Steps
+play in the script's order (`ready`: an earlier step still to play holds the later ones back,
+and none plays before the drill's channel exists). Slack is called by `bot.slack.drills`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import and_, exists
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
 
 from bot.core.delivery import Attempt, NotReady, Receipt, Source
 from bot.core.vocabulary import Status
@@ -57,6 +61,21 @@ class DrillStepSource(Source[DrillStep, Play, StepPolicy]):
 
     name = "drill step"
     model = DrillStep
+
+    def ready(self, now: datetime) -> Any:
+        """Steps play in the script's order: no earlier step of the drill is still to play,
+        and the drill's channel exists."""
+        row, earlier = DrillStep, aliased(DrillStep)
+        blocking = exists().where(
+            col(earlier.incident_id) == col(row.incident_id),
+            col(earlier.position) < col(row.position),
+            col(earlier.played_at).is_(None),
+            col(earlier.due_at).is_not(None),
+        )
+        channel = exists().where(
+            col(Incident.id) == col(row.incident_id), col(Incident.channel_id).is_not(None)
+        )
+        return and_(~blocking, channel)
 
     def new_key(self, row: DrillStep, now: datetime) -> str:
         """The step itself: played once, whoever plays it."""

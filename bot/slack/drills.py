@@ -10,6 +10,7 @@ resolved (or ended with `/incident drill end`) it posts the score in the drill's
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -22,13 +23,15 @@ from bot.core.events import Delivery, IncidentResolved
 from bot.core.vocabulary import Severity
 from bot.drills.claims import DrillStepSource, Play, StepPolicy
 from bot.reminders.policy import parse_intervals
-from bot.slack.delivery import Message, Runner, SlackPost, delivery_client
+from bot.slack.delivery import Message, Outcome, Runner, SlackPost, delivery_client
 from bot.slack.keyed import post_once
 from storage.models import Incident
 from storage.types import utcnow
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
+
+ROUNDS_MAX = 50  # claims per tick (a drill has at most bot.drills.scenario.STEPS_MAX steps)
 
 
 def message(play: Play, now: datetime) -> Message:
@@ -42,7 +45,23 @@ def message(play: Play, now: datetime) -> Message:
     )
 
 
-class DrillTicker(Runner[Play]):
+class StepRunner(Runner[Play]):
+    """A runner of drill steps: a claim takes at most the next step of each drill (they play
+    in order), so a tick claims again while steps go out, and steps due at the same time
+    play one after another at once."""
+
+    def drain(self) -> Counter[str]:
+        """Play every step due now, in order, one claim after another while steps go out."""
+        total: Counter[str] = Counter()
+        for _ in range(ROUNDS_MAX):
+            outcomes = super().drain()
+            total.update(outcomes)
+            if not (outcomes[Outcome.SENT] or outcomes[Outcome.FOUND]):
+                break
+        return total
+
+
+class DrillTicker(StepRunner):
     """One replica's loop over due drill steps."""
 
     def __init__(

@@ -142,6 +142,10 @@ def play(text: str, kind: DrillKind) -> Play:
     )  # fmt: skip
 
 
+def step_case(builder: Callable[[Play], Any], kind: DrillKind) -> Callable[[str], Any]:
+    return lambda t: builder(play(t, kind))
+
+
 def drill_score(text: str, *, done: bool = True) -> Score:
     at = 90.0 if done else None
     return Score(
@@ -354,8 +358,8 @@ BUILDERS: dict[str, list[Case]] = {
         lambda t: incident.card_text(view(t)),
         lambda t: incident.card_text(view(t, drill=True)),
     ],
-    "drills.step_text": [lambda t, k=k: drills.step_text(play(t, k)) for k in DrillKind],
-    "drills.step_blocks": [lambda t, k=k: drills.step_blocks(play(t, k)) for k in DrillKind],
+    "drills.step_text": [step_case(drills.step_text, k) for k in DrillKind],
+    "drills.step_blocks": [step_case(drills.step_blocks, k) for k in DrillKind],
     "drills.score_text": [lambda t: drills.score_text(drill_score(t))],
     "drills.score_blocks": [
         lambda t: drills.score_blocks(drill_score(t)),

@@ -26,7 +26,7 @@ from bot.drills import scenario as scenarios
 from bot.drills.claims import DrillStepSource, Play, StepPolicy
 from bot.insights import figures
 from bot.settings import load_settings
-from bot.slack.delivery import Runner
+from bot.slack.drills import StepRunner
 from bot.stakeholders import actions, config, planning
 from bot.stakeholders.planning import NoticePolicy, plan_event
 from bot.stakeholders.webhooks import Webhook
@@ -175,9 +175,9 @@ class Clock:
         return self.now
 
 
-def runner(db: Database, channel: Channel, clock: Clock, owner: str) -> Runner[Play]:
+def runner(db: Database, channel: Channel, clock: Clock, owner: str) -> StepRunner:
     source = DrillStepSource(StepPolicy(lease=LEASE))
-    return Runner(db, source, channel.deliver, owner=owner, clock=clock)
+    return StepRunner(db, source, channel.deliver, owner=owner, clock=clock)
 
 
 def test_a_scenario_plays_on_its_clock_and_each_step_once_across_a_restart(db: Database) -> None:
@@ -230,7 +230,7 @@ def test_a_step_waits_for_the_channel_and_an_ended_drill_plays_nothing_more(db: 
     incident_id = declare_drill(db, channel=False)
     channel, clock = Channel(), Clock(T0)
     play = runner(db, channel, clock, "replica-a")
-    assert play.tick() == {"skipped": 1} and channel.posted == []  # NotReady: retried later
+    assert play.tick() == {} and channel.posted == []  # not claimed before the channel exists
     with db.session() as session:
         session.get(Incident, incident_id).channel_id = "C0DRILL01"  # type: ignore[union-attr]
     clock.now = at(1.5)
