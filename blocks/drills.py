@@ -7,6 +7,7 @@ the drill: both are escaped like anything typed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -30,9 +31,9 @@ def key_block_id(key: str) -> str:
     return f"{KEY_PREFIX}{key}"
 
 
-def key_of(message: dict[str, object]) -> str | None:
+def key_of(message: dict[str, Any]) -> str | None:
     """The step key a posted message carries, if it is a drill step."""
-    for block in message.get("blocks") or []:  # type: ignore[attr-defined]
+    for block in message.get("blocks") or []:
         block_id = str(block.get("block_id") or "") if isinstance(block, dict) else ""
         if block_id.startswith(KEY_PREFIX):
             return block_id.removeprefix(KEY_PREFIX)
