@@ -61,6 +61,7 @@ class Field(StrEnum):
     IMPACT = "impact"
     MANAGER = "manager"
     PRIVATE = "private"
+    DRILL = "drill"
     MESSAGE = "message"
     STATUS = "status"
     RESOLUTION = "resolution"

@@ -50,14 +50,20 @@ CHECKLIST = (
 )
 
 
+DRILL_PREFIX = "[DRILL] "
+
+
 def headline(view: IncidentView) -> str:
-    """`#12 Database is down`"""
-    return f"#{view.incident.number} {view.incident.title}"
+    """`#12 Database is down` (a drill: `[DRILL] #12 Database is down`)."""
+    mark = DRILL_PREFIX if view.incident.is_drill else ""
+    return f"{mark}#{view.incident.number} {view.incident.title}"
 
 
 def topic(view: IncidentView) -> str:
-    """The channel topic: `SEV2 | Investigating | IM: @bob`."""
+    """The channel topic: `SEV2 | Investigating | IM: @bob` (a drill: `DRILL | ...` first)."""
     text = f"{view.severity.label} | {view.status.label} | IM: {mention(view.manager)}"
+    if view.incident.is_drill:
+        text = f"DRILL (practice, not a real incident) | {text}"
     return truncate(text, TOPIC_MAX)
 
 
@@ -100,10 +106,23 @@ def card_blocks(view: IncidentView) -> list[Block]:
     on_page = statuspage.card_field(view.status_page_enabled, view.public_url)
     if on_page is not None:
         fields.append(MarkdownTextObject(text=on_page))
+    icon = ":performing_arts:" if inc.is_drill else ":rotating_light:"
     blocks: list[Block] = [
-        HeaderBlock(text=truncate(f":rotating_light: {headline(view)}", HEADER_MAX)),
+        HeaderBlock(text=truncate(f"{icon} {headline(view)}", HEADER_MAX)),
         SectionBlock(fields=fields),
     ]
+    if inc.is_drill:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="*This is a drill.* Nothing is published on the status page, no "
+                        "customer or stakeholder group is told and nobody outside this channel "
+                        "is paged. End it with `/incident drill end` to see the score."
+                    )
+                ]
+            )
+        )
     if inc.summary:
         blocks.append(SectionBlock(text=truncate(f"*Summary*\n{escape(inc.summary)}", SECTION_MAX)))
     if inc.impact:

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from blocks.ids import Action
-from blocks.incident import SEVERITY_EMOJI
+from blocks.incident import SEVERITY_EMOJI, headline
 from blocks.listing import incident_line
 from blocks.text import truncate
 from bot.core.slack_text import escape
@@ -125,7 +125,7 @@ def home_view(
     blocks += _capped(
         "My roles",
         [
-            f"{role.label} of *#{v.incident.number} {escape(v.incident.title)}*"
+            f"{role.label} of *{escape(headline(v))}*"
             + (f" · <#{v.incident.channel_id}>" if v.incident.channel_id else "")
             for v, role in data.my_roles
         ],

@@ -104,6 +104,21 @@ def declare_modal(
                 ],
             ),
         ),
+        InputBlock(
+            block_id=Field.DRILL,
+            label="Drill",
+            optional=True,
+            element=CheckboxesElement(
+                action_id=Field.DRILL,
+                options=[
+                    Option(
+                        value="drill",
+                        text="This is a drill",
+                        description="Practice: nothing public, no stakeholders, no paging",
+                    )
+                ],
+            ),
+        ),
         *extra,  # e.g. the status page fields (blocks.statuspage)
     ]
     return View(

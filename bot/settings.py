@@ -20,6 +20,7 @@ from bot.alerts.rules import EMPTY as NO_ALERT_RULES
 from bot.alerts.rules import AlertRules, load_rules
 from bot.alerts.yamlfile import FileError
 from bot.core.errors import ConfigError
+from bot.drills.scenario import Scenario, available, load_dir
 from bot.followups import policy as followup_policy
 from bot.permissions import Admins, Policy, check_reachable
 from bot.rate_limits import DEFAULT_LIMITS, Bucket, Limit, parse_limits
@@ -243,6 +244,24 @@ class Settings(BaseSettings):
     def alert_rules(self) -> AlertRules:
         """ALERT_RULES_FILE, read and checked (no rules when it is not set)."""
         return load_rules(self.alert_rules_file) if self.alert_rules_file else NO_ALERT_RULES
+
+    # Drills: a folder of game-day scenarios (*.yml) replacing the built-in ones.
+    drills_dir: str = ""
+
+    @field_validator("drills_dir")
+    @classmethod
+    def _drills_dir(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            try:
+                load_dir(value)
+            except FileError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    def drill_scenarios(self) -> dict[str, Scenario]:
+        """DRILLS_DIR's scenarios (checked at start-up), else the built-in ones."""
+        return available(self.drills_dir)
 
     # Sign in with Slack for the console (/console): the Slack app's OpenID Connect client.
     # Setting them never changes how the bot authorises Slack requests (see app.py).

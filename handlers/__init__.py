@@ -14,6 +14,7 @@ from handlers import (
     admin,
     alerts,
     commands,
+    drills,  # noqa: F401  # /incident drill
     errors,
     events,
     incidents,

@@ -58,7 +58,7 @@ def update_notified(services: Services, view: IncidentView) -> list[Block]:
         return []
     found = preview.for_update(policy, trigger=Trigger.UPDATE, severity=Severity(view.severity))
     lines = [p.line for p in found]
-    if view.incident.private:
+    if view.incident.private or view.incident.is_drill:
         lines = [f"{line} (if you confirmed it)" for line in lines]
     return [*render.preview_blocks(lines, what="Who this update notifies"), render.quiet_input()]
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from blocks import statuspage as sp_blocks
 from blocks.incident import headline
 from blocks.payloads import IncidentForm
-from bot import incidents
+from bot import drills, incidents
 from bot.core.errors import InvalidInput
 from bot.core.events import StatusPagePublished
 from bot.permissions.policy import Permission
@@ -116,8 +116,11 @@ def publish_in(
     publication: publish.Publication | None,
     actor: str,
 ) -> None:
-    """Publish in the caller's transaction (the incident change's)."""
-    if publication is not None:
+    """Publish in the caller's transaction (the incident change's); a drill's update is
+    recorded for its score instead (the status page refuses drills)."""
+    if publication is not None and incident.is_drill:
+        drills.record_statuspage(session, incident=incident, message=publication.message)
+    elif publication is not None:
         publish.publish(
             session,
             config=config_of(services),
@@ -159,6 +162,11 @@ def follow_in(session: Session, services: Services, *, incident: Incident, actor
 
 # -- /incident statuspage -------------------------------------------------------------------
 
+DRILL_NOT_PUBLISHED = (
+    ":performing_arts: This is a drill: nothing was published on the status page. Your update "
+    "is recorded for the drill's score."
+)
+
 
 @route("statuspage", need=Permission.STATUS_PAGE)
 def statuspage_command(request: CommandRequest) -> None:
@@ -189,6 +197,8 @@ def statuspage_command(request: CommandRequest) -> None:
     )
     assert publication is not None
     _publish_and_tell(services, incident.id, publication, request.user_id)
+    if incident.is_drill:
+        request.respond(text=DRILL_NOT_PUBLISHED, response_type="ephemeral")
 
 
 def _publish_and_tell(
@@ -198,8 +208,11 @@ def _publish_and_tell(
     and bring the card, topic and broadcast line up to date (the outbox sends them)."""
     config = config_of(services)
 
-    def operation(session: Session) -> StatusPagePublished:
+    def operation(session: Session) -> StatusPagePublished | None:
         incident = incidents.get(session, incident_id=incident_id)
+        if incident.is_drill:  # recorded for the score; never published
+            drills.record_statuspage(session, incident=incident, message=publication.message)
+            return None
         publish.publish(
             session, config=config, incident=incident, publication=publication, actor=actor
         )

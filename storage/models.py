@@ -33,6 +33,8 @@ class IncidentBase(SQLModel):
     summary: str = Field(default="")
     impact: str = Field(default="")
     private: bool = Field(default=False)
+    # A drill (practice): never public, never outside its channel, not in the figures.
+    is_drill: bool = Field(default=False)
 
 
 class Incident(IncidentBase, table=True):
@@ -99,6 +101,7 @@ class IncidentUpdate(SQLModel, table=True):
 # Feature tables live in their own modules; importing them registers them on the metadata.
 from storage import (  # noqa: E402, F401
     models_alerts,
+    models_drills,
     models_inbox,
     models_library,
     models_limits,

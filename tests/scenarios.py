@@ -39,6 +39,7 @@ def declare_values(
     impact: str = "",
     manager: str | None = None,
     private: bool = False,
+    drill: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """The declare form's values as the driver submits them."""
     values: dict[str, dict[str, Any]] = {
@@ -52,6 +53,8 @@ def declare_values(
         values["manager"] = {"manager": manager}
     if private:
         values["private"] = {"private": ["private"]}
+    if drill:
+        values["drill"] = {"drill": ["drill"]}
     return values
 
 

@@ -99,10 +99,18 @@ class DueLevel:
     targets: Targets
 
 
+def _is_drill(session: Session, incident_id: int) -> bool:
+    incident = session.get(Incident, incident_id)
+    return incident is not None and incident.is_drill
+
+
 def claim_due_levels(
     session: Session, *, rules: AlertRules, now: datetime, limit: int = 100
 ) -> list[DueLevel]:
-    """Claim every escalation level due at `now` (each handed out once across replicas)."""
+    """Claim every escalation level due at `now` (each handed out once across replicas).
+
+    A group linked to a drill incident pages nobody: its escalation stops here.
+    """
     due = session.exec(
         select(AlertGroup)
         .where(col(AlertGroup.escalation_due_at) <= now)
@@ -112,7 +120,8 @@ def claim_due_levels(
     claimed: list[DueLevel] = []
     for group in due:
         policy = rules.policies.get(group.policy or "")
-        stopped = group.acknowledged_at is not None or group.status != "firing"
+        drill = group.incident_id is not None and _is_drill(session, group.incident_id)
+        stopped = group.acknowledged_at is not None or group.status != "firing" or drill
         levels = (
             []
             if policy is None or stopped

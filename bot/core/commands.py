@@ -82,6 +82,11 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident component <name> <status>",
         "Set a status page component's status without an incident.",
     ),
+    Subcommand(
+        "drill",
+        "/incident drill [scenario|list|end]",
+        "Start a practice incident (a scenario plays a game day); end: score it.",
+    ),
     Subcommand("oncall", "/incident oncall", "Who is on call now, for each escalation policy."),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand(

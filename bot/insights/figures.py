@@ -9,8 +9,8 @@ PostgreSQL's `percentile_cont` and numpy's default do): PostgreSQL computes them
 (at most two) rows around each percentile, which are interpolated here.
 
 Time to detect needs the time of the first alert, and the bot has no alert data yet, so
-there is no such figure (`DETECT_NOTE`). Nor is there a notion of drill incidents yet, so
-none are excluded. Weeks start on Monday; weeks and months are in UTC.
+there is no such figure (`DETECT_NOTE`). Drill incidents are left out of every figure and of
+the CSV export (`period_filter`, `open_now`). Weeks start on Monday; weeks and months are in UTC.
 """
 
 from __future__ import annotations
@@ -236,7 +236,11 @@ def period_filter(
 ) -> list[ColumnElement[bool]]:
     """Incidents declared in [since, until) that the person may see."""
     declared = col(Incident.declared_at)
-    return [and_(declared >= since, declared < until), visible_filter(member_channels)]
+    return [
+        and_(declared >= since, declared < until),
+        visible_filter(member_channels),
+        col(Incident.is_drill).is_(False),  # drills are practice: never in the figures
+    ]
 
 
 def compute(
@@ -253,7 +257,9 @@ def compute(
     declared = col(Incident.declared_at)
     open_now = session.execute(
         select(func.count()).where(
-            visible_filter(member_channels), col(Incident.status) != Status.RESOLVED.value
+            visible_filter(member_channels),
+            col(Incident.status) != Status.RESOLVED.value,
+            col(Incident.is_drill).is_(False),
         )
     ).scalar_one()
     durations = {

@@ -94,6 +94,9 @@ class Message:
     blocks: Sequence[Block]
     channel: str | None = None
     user: str | None = None
+    # Posted under another name and icon (chat:write.customize): a drill's simulated people.
+    username: str | None = None
+    icon_emoji: str | None = None
 
 
 def delivery_client(slack: WebClient, *, lease: timedelta) -> WebClient:
@@ -259,7 +262,12 @@ class SlackPost(Generic[Item]):
                     return None
             requested = True
             response = self.slack.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                username=message.username,  # None: the bot's own (the SDK drops None)
+                icon_emoji=message.icon_emoji,
             )
             failure = classify(response, requested=True)  # (a client that does not raise)
         except Exception as exc:

@@ -40,6 +40,7 @@ OUTBOX_JOB = "outbox-tick"
 OUTBOX_TRIM_JOB = "outbox-trim"
 OUTBOX_TRIM_EVERY = timedelta(hours=1)
 NOTICES_JOB = "notices-tick"
+DRILLS_JOB = "drills-tick"
 WAKEUP_JOB = "reminders-wakeup"
 RECONCILE_EVERY = timedelta(seconds=60)
 RECONCILE_BATCH = 500
@@ -209,6 +210,10 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     from bot.slack import statuspage  # the status page: maintenance on time, subscriber mail
 
     statuspage.schedule(scheduler, services, owner=ticker.owner)
+    from bot.slack.drills import DrillTicker  # drill scenarios' steps as they fall due
+
+    steps = DrillTicker(services, owner=ticker.owner)
+    _every_tick(scheduler, services, DRILLS_JOB, steps.safe_tick)
     from bot.slack import insights  # the weekly digest (DIGEST_SCHEDULE; off by default)
 
     insights.schedule_digest(scheduler, services, owner=ticker.owner)

@@ -46,6 +46,10 @@ at once. Refreshes of one surface (*coalesce*) skip to the newest pending one.
 15. ``alerts`` (IncidentDeclared; lane record): links the alert group an incident was
     declared from (its triage message's form) to the incident, and updates that message.
     Idempotent: linking again sets the same values, the message is edited in place.
+16. ``drill_score`` (IncidentResolved; lane record; needs the channel): when a drill is
+    resolved (or ended with `/incident drill end`), posts its score in its channel, after the
+    post-mortem's opening (the score says whether the post-mortem was started). Nothing for
+    a real incident. Posted once by its delivery id (`bot.slack.keyed`).
 
 Not an outbox subscriber: ``notice_wakeup`` (`Services.after_commit`) wakes the stakeholder
 notice loop in memory once a change commits. The notices themselves are durable rows of
@@ -74,6 +78,7 @@ from bot.core.events import (
 from bot.reminders.policy import ReminderPolicy
 from bot.slack.action_items import ActionItemSlack
 from bot.slack.channel_notices import IncidentNotices
+from bot.slack.drills import DrillScore
 from bot.slack.jobs import ReminderTicker
 from bot.slack.postmortems import PostmortemSlack
 from bot.slack.services import Services
@@ -194,5 +199,12 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
     bus.subscribe("setup_failed", notices.tell_setup_failed, SetupFailed)
     bus.subscribe("not_updated", notices.tell_not_updated, NotUpdated)
     bus.subscribe("alerts", link_alerts, IncidentDeclared, lane="record")
+    bus.subscribe(
+        "drill_score",
+        DrillScore(services, slack=slack).on_resolved,
+        IncidentResolved,
+        lane="record",
+        needs_channel=True,
+    )
     if services.notices is not None:  # in memory, after commit: the notices are rows already
         services.after_commit.append(services.notices.on_event)

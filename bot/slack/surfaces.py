@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 NAME_ATTEMPTS = 25
 CREATED_SLACK = timedelta(seconds=2)  # `created` is in whole seconds
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+DRILL_CHANNEL_PREFIX = "drill-"
 IGNORED_INVITE_ERRORS = frozenset({"already_in_channel", "cant_invite_self"})
 
 
@@ -109,6 +110,8 @@ class IncidentSlack:
         if inc.channel_id:
             return
         prefix = self.services.settings.incident_channel_prefix
+        if inc.is_drill:
+            prefix = f"{DRILL_CHANNEL_PREFIX}{prefix}"  # drill-inc-12-...: never mistaken
         for attempt in range(NAME_ATTEMPTS):
             name = channel_name(prefix, inc.number, inc.title, attempt)
             try:
@@ -216,7 +219,7 @@ class IncidentSlack:
         view = self._view(event.incident_id)
         inc = view.incident
         assert inc.id is not None
-        if inc.private:  # a private incident never reaches the broadcast channel
+        if inc.private or inc.is_drill:  # only its channel hears of a private incident or a drill
             return
         if inc.broadcast_ts and inc.broadcast_channel_id:
             self.slack.chat_update(

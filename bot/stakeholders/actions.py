@@ -2,7 +2,8 @@
 incident, and see who was told what.
 
 Who may do these is decided here, in one place (`authorise`): the incident manager and the
-communications lead of a public incident; only the incident manager of a private one.
+communications lead of a public incident; only the incident manager of a private one; only
+whoever declared a drill (the groups are real people: asking is confirming).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.stakeholders.planning import (
     PENDING,
     NoticePolicy,
     components_of,
+    held_back,
     insert,
     snapshot,
     targets,
@@ -51,6 +53,13 @@ def authorise(session: Session, incident: Incident, actor: str) -> None:
     rows = session.exec(select(IncidentRole).where(IncidentRole.incident_id == incident.id)).all()
     roles = {Role(r.role): r.user_id for r in rows}
     manager = roles.get(Role.INCIDENT_MANAGER)
+    if incident.is_drill:
+        if actor == incident.declared_by:
+            return
+        raise NotAllowed(
+            f"Incident #{incident.number} is a drill, and stakeholder groups are real people: "
+            f"only <@{incident.declared_by}>, who declared it, can confirm telling one."
+        )
     if actor == manager:
         return
     if incident.private:
@@ -107,7 +116,7 @@ def confirm_group(
 ) -> int:
     """The incident manager lets `group` hear about a private incident; returns notices freed."""
     incident = _incident(session, incident_id)
-    if not incident.private:
+    if not held_back(incident):
         raise InvalidInput(f"Incident #{incident.number} is not private; every group is told.")
     authorise(session, incident, actor)
     return _release(session, incident, policy.directory.group(group_name), actor, now_or(now))
@@ -142,7 +151,7 @@ def notify(
     assert incident.id is not None
     total = 0
     for group in groups:
-        if incident.private:  # the manager asking is the manager confirming this group
+        if held_back(incident):  # the manager (a drill: its declarer) asking is confirming
             released = _release(session, incident, group, actor, now)
             total += released
             if released and not text:

@@ -83,9 +83,15 @@ def notice_key(incident_id: int, ref: str, channel: str, recipient: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def held_back(incident: Incident) -> bool:
+    """Notices wait for the incident manager to confirm each group (a private incident, a
+    drill), and webhooks and Mastodon never hear of it."""
+    return incident.private or incident.is_drill
+
+
 def public_incident(session: Session, incident: Incident) -> StatusIncident | None:
     """The status page's incident telling the public about this one, if there is one."""
-    if incident.private or incident.id is None:
+    if held_back(incident) or incident.id is None:
         return None
     return session.exec(
         select(StatusIncident).where(StatusIncident.incident_id == incident.id)
@@ -269,8 +275,8 @@ def plan_event(
         trigger=occurrence.trigger,
         severity=severity,
         components=components_of(session, incident),
-        private=incident.private,
-        released=released_groups(session, incident.id) if incident.private else set(),
+        private=held_back(incident),  # a drill: held like a private incident's
+        released=released_groups(session, incident.id) if held_back(incident) else set(),
     )
     payload = snapshot(
         session,

@@ -52,7 +52,7 @@ def never_public(incident: Incident) -> str | None:
     """Why this incident may never be on the page (private, drill), or None."""
     if incident.private:
         return "Private incidents are never published on the status page."
-    if getattr(incident, "drill", False):
+    if incident.is_drill:
         return "Drill incidents are never published on the status page."
     return None
 

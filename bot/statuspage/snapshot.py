@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from bot.statuspage import components as component_rows
@@ -134,9 +134,12 @@ class Snapshot:
 
 
 def _visible(query):  # type: ignore[no-untyped-def]
-    """Never a private incident, whatever else is asked."""
+    """Never a private incident nor a drill, whatever else is asked."""
     return query.outerjoin(Incident, col(Incident.id) == col(StatusIncident.incident_id)).where(
-        or_(col(StatusIncident.incident_id).is_(None), col(Incident.private).is_(False))
+        or_(
+            col(StatusIncident.incident_id).is_(None),
+            and_(col(Incident.private).is_(False), col(Incident.is_drill).is_(False)),
+        )
     )
 
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from blocks.ids import Action, Callback, Field
 from blocks.modals import declare_modal
 from blocks.payloads import DeclareOrigin, IncidentValue
-from bot import incidents, outbox
+from bot import drills, incidents, outbox
 from bot.core.errors import InvalidInput
 from bot.core.inbox import InboxSuperseded, NotKept
 from bot.incidents import rules
@@ -32,6 +33,7 @@ from handlers.context import (
 from handlers.errors import new_reference
 from handlers.forms import state_value
 from handlers.stakeholders import declare_notified
+from storage.models import Incident
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,7 @@ def submit_declare(
     }
     manager = state_value(view, Field.MANAGER) or user
     private = "private" in (state_value(view, Field.PRIVATE) or [])
+    drill = "drill" in (state_value(view, Field.DRILL) or [])
     try:
         incidents.validate_declaration(**form)
         rules.clean_user(manager, field=Field.MANAGER.value, name="incident manager")
@@ -135,6 +138,7 @@ def submit_declare(
         **form,
         "manager": manager,
         "private": private,
+        "drill": drill,
         "declared_by": user,
         "declare_key": f"view:{view['id']}",
         "origin_channel_id": origin.channel or None,
@@ -148,12 +152,17 @@ def submit_declare(
         answered = True
         ack()
 
+    def then(session: Session, incident: Incident) -> None:  # in the declaration's transaction
+        if drill:
+            drills.start(session, incident=incident, actor=user)
+        statuspage.publish_in(
+            session, services, incident=incident, publication=publication, actor=user
+        )
+
     try:
         incident, created = declare_incident(
             services,
-            then=lambda s, inc: statuspage.publish_in(
-                s, services, incident=inc, publication=publication, actor=user
-            ),
+            then=then,
             on_commit=answer,
             **fields,
         )  # publishes its event once the form is closed

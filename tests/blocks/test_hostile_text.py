@@ -22,6 +22,7 @@ import blocks
 from blocks import (
     action_items,
     alerts,
+    drills,
     help,
     incident,
     insights,
@@ -40,6 +41,10 @@ from bot.alerts.escalation import Targets
 from bot.alerts.triage import TriageView
 from bot.core import commands
 from bot.core.vocabulary import Role, Severity
+from bot.drills import Score
+from bot.drills.claims import Play
+from bot.drills.scenario import Kind as DrillKind
+from bot.drills.scenario import Scenario, Step
 from bot.followups import Subject
 from bot.followups.claims import Outgoing as FollowUpOutgoing
 from bot.followups.policy import Kind as FollowUpKind
@@ -103,8 +108,11 @@ TOKEN = re.compile(r"<([^<>|]*)(?:\|[^<>]*)?>")  # a token's target: `<target|la
 # -- data with `text` in every field a person can type --------------------------------------
 
 
-def view(text: str, *, channel: bool = True, manager: str | None = "U0BOB") -> IncidentView:
+def view(
+    text: str, *, channel: bool = True, manager: str | None = "U0BOB", drill: bool = False
+) -> IncidentView:
     inc = Incident(
+        is_drill=drill,
         id=7,
         number=12,
         title=text[:150],
@@ -124,6 +132,32 @@ def view(text: str, *, channel: bool = True, manager: str | None = "U0BOB") -> I
     )
     roles = {Role.INCIDENT_MANAGER: manager} if manager else {}
     return IncidentView(incident=inc, roles=roles)
+
+
+def play(text: str, kind: DrillKind) -> Play:
+    """A scenario step whose operator-written YAML put `text` everywhere."""
+    return Play(
+        step_id=1, key="drill-7-0", incident_id=7, number=12, channel_id="C0INC", kind=kind,
+        speaker=text[:80], icon=":robot_face:", subject=text[:150], text=text,
+    )  # fmt: skip
+
+
+def step_case(builder: Callable[[Play], Any], kind: DrillKind) -> Callable[[str], Any]:
+    return lambda t: builder(play(t, kind))
+
+
+def drill_score(text: str, *, done: bool = True) -> Score:
+    at = 90.0 if done else None
+    return Score(
+        number=12, title=text[:150], scenario=text[:64], acknowledge=at, manager=at,
+        first_update=at, statuspage=at, updates=2 if done else 0, on_cadence=2 if done else 0,
+        gaps=3, interval=1800.0 if done else None, postmortem=done, duration=at,
+    )  # fmt: skip
+
+
+def drill_scenario(text: str) -> Scenario:
+    step = Step(timedelta(0), DrillKind.MESSAGE, text, text[:80], ":robot_face:")
+    return Scenario(text[:64], text[:150], Severity.SEV2, text, (step,))
 
 
 def item(text: str) -> ActionItem:
@@ -313,10 +347,25 @@ BUILDERS: dict[str, list[Case]] = {
     "incident.headline": [lambda t: incident.headline(view(t))],  # plain text (headers)
     "incident.topic": [
         lambda t: incident.topic(view(t)),
+        lambda t: incident.topic(view(t, drill=True)),
         lambda t: incident.topic(view(t, manager=None)),
     ],
-    "incident.card_blocks": [lambda t: incident.card_blocks(view(t))],
-    "incident.card_text": [lambda t: incident.card_text(view(t))],
+    "incident.card_blocks": [
+        lambda t: incident.card_blocks(view(t)),
+        lambda t: incident.card_blocks(view(t, drill=True)),
+    ],
+    "incident.card_text": [
+        lambda t: incident.card_text(view(t)),
+        lambda t: incident.card_text(view(t, drill=True)),
+    ],
+    "drills.step_text": [step_case(drills.step_text, k) for k in DrillKind],
+    "drills.step_blocks": [step_case(drills.step_blocks, k) for k in DrillKind],
+    "drills.score_text": [lambda t: drills.score_text(drill_score(t))],
+    "drills.score_blocks": [
+        lambda t: drills.score_blocks(drill_score(t)),
+        lambda t: drills.score_blocks(drill_score(t, done=False)),
+    ],
+    "drills.scenarios_text": [lambda t: drills.scenarios_text([drill_scenario(t)])],
     "incident.broadcast_blocks": [
         lambda t: incident.broadcast_blocks(view(t), now=NOW),
         lambda t: incident.broadcast_blocks(view(t, channel=False), now=NOW),
@@ -468,6 +517,8 @@ BUILDERS: dict[str, list[Case]] = {
 
 # Helpers that render nothing a person typed (ids, labels, numbers, dates, lookups).
 NO_TEXT = {
+    "drills.key_block_id",  # our own key
+    "drills.key_of",  # reads a block id back
     "outbox.deliveries_text",  # counts only
     # the figures: counts and durations, nothing typed
     "insights.figures_text",

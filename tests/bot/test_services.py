@@ -119,6 +119,7 @@ def test_subscribers_are_installed_once_in_the_documented_order(db: Database) ->
         "setup_failed",
         "not_updated",
         "alerts",
+        "drill_score",
     ]
     assert re.findall(r"^\d+\. ``(\w+)``", subscribers.__doc__ or "", re.M) == names
     assert set(services.events.setup_steps()) == {

@@ -224,8 +224,7 @@ def test_private_incidents_are_never_published(page: Database, config: PageConfi
 
 
 def test_drill_incidents_are_never_published() -> None:
-    # Drills come later (a `drill` flag on the incident); the rule is already here.
-    drill = SimpleNamespace(private=False, drill=True)
+    drill = SimpleNamespace(private=False, is_drill=True)
     assert publish.never_public(drill) == (  # type: ignore[arg-type]
         "Drill incidents are never published on the status page."
     )
