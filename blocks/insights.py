@@ -53,6 +53,8 @@ def figures_text(found: Figures) -> str:
                 f"*{label}*: median {duration(stat.median)}, p90 {duration(stat.p90)} "
                 f"({stat.count} incidents)"
             )
+        elif name == "detect":
+            lines.append(f"*{label}*: no incident was linked to alerts")
         else:
             lines.append(f"*{label}*: no incident reached this yet")
     return "\n".join(lines)

@@ -26,11 +26,13 @@ CSV_COLUMNS = [
     "title",
     "severity",
     "status",
+    "detected_at",
     "declared_at",
     "acknowledged_at",
     "identified_at",
     "mitigated_at",
     "resolved_at",
+    "seconds_to_detect",
     "seconds_to_acknowledge",
     "seconds_to_identify",
     "seconds_to_mitigate",
@@ -109,7 +111,8 @@ class Insights:
                     session, since=since, until=until, member_channels=channels
                 ):
                     inc = row.incident
-                    times = [inc.declared_at, inc.acknowledged_at, inc.identified_at]
+                    times = [inc.detected_at, inc.declared_at, inc.acknowledged_at]
+                    times += [inc.identified_at]
                     times += [inc.monitoring_at, inc.resolved_at]
                     writer.writerow(
                         [
