@@ -196,6 +196,7 @@ def _stats_sqlite(
             .where(*where, value.is_not(None))
             .subquery()
         )
+        near: list[ColumnElement[bool]]
         if group is None:  # one group: its positions are known from the count
             near = [ranked.c.i.in_(wanted[next(iter(wanted))])]
         else:
