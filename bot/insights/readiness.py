@@ -164,7 +164,8 @@ def status_page_habit(
 
 def manager_habit(session: Session, where: list[ColumnElement[bool]]) -> Habit:
     """Incidents whose manager acknowledged within 5 minutes."""
-    fast = col(Incident.acknowledge_seconds) <= MANAGER_WITHIN.total_seconds()
+    # To the millisecond (SQLite's julianday arithmetic is off by microseconds).
+    fast = col(Incident.acknowledge_seconds) <= MANAGER_WITHIN.total_seconds() + 0.001
     row = session.execute(
         select(func.count(), func.coalesce(func.sum(case((fast, 1), else_=0)), 0)).where(*where)
     ).one()
@@ -283,7 +284,7 @@ def cadence_habit(
         *((col(Incident.severity) == sev, seconds) for sev, seconds in limits.items()),
         else_=None,
     )
-    kept = longest.c.longest <= limit
+    kept = longest.c.longest <= limit + 0.001  # to the millisecond, as above
     row = session.execute(
         select(func.count(), func.coalesce(func.sum(case((kept, 1), else_=0)), 0))
         .select_from(longest)

@@ -90,6 +90,13 @@ def test_insights_page_and_csv(
         r'<div class="value">4m</div>\s*<div class="note">median · p90 4m · 1 incidents',
         page,
     )
+    # Readiness: managers acknowledged after 2, 6 and 30 minutes (one within 5).
+    assert re.search(
+        r'<tr data-habit="manager"><td>An incident manager</td><td>33%</td>'
+        r"<td>1 of 3 incidents had a manager within 5 minutes \(33%\).</td>",
+        page,
+    )
+    assert '<tr data-habit="alerts"><td>Monitoring and alerts</td><td>—</td>' in page
     assert '<script src="/console/static/vendor/chart.umd.min.js" defer></script>' in page
     assert _chart(page)["severity_counts"] == [2, 1, 0, 0]
     js = alice.get(seeded.base_url + "/console/static/vendor/chart.umd.min.js")
