@@ -22,6 +22,7 @@ from handlers import (
     reminders,
     stakeholders,
     statuspage,
+    tags,  # noqa: F401  # /incident tag, /incident untag
     timeline,
 )
 from handlers.context import inject_services

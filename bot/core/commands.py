@@ -82,6 +82,13 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident component <name> <status>",
         "Set a status page component's status without an incident.",
     ),
+    Subcommand(
+        "tag",
+        "/incident tag [tag...]",
+        "Tag the incident (no tags: show its tags); the console filters by tag.",
+        True,
+    ),
+    Subcommand("untag", "/incident untag <tag...>", "Take tags off the incident.", True),
     Subcommand("oncall", "/incident oncall", "Who is on call now, for each escalation policy."),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand(
