@@ -80,10 +80,11 @@ def _percent(share: float | None) -> str:
     return "—" if share is None else f"{round(share * 100)}%"
 
 
-def _seconds(session: Session, start: Any, end: Any) -> ColumnElement[float]:
+def _epoch(session: Session, at: Any) -> ColumnElement[float]:
+    """A timestamp as seconds (to subtract: each moment is converted once)."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast(func.extract("epoch", end - start), Float)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
+        return cast(func.extract("epoch", at), Float)
+    return func.julianday(at) * 86400.0
 
 
 def _day(session: Session, at: Any) -> ColumnElement[Any]:
@@ -254,27 +255,20 @@ def cadence_habit(
         )
     counted = [*where, col(Incident.severity).in_(list(limits))]
     ids = select(col(Incident.id)).where(*counted)
+    declared = _epoch(session, col(Incident.declared_at))
+    end = func.coalesce(col(Incident.resolved_at), literal(now, UTCDateTime()))
     moments = union_all(
-        select(col(Incident.id).label("incident_id"), col(Incident.declared_at).label("at")).where(
-            *counted
-        ),
+        select(col(Incident.id).label("incident_id"), declared.label("t")).where(*counted),
         select(
             col(IncidentUpdate.incident_id).label("incident_id"),
-            col(IncidentUpdate.posted_at).label("at"),
+            _epoch(session, col(IncidentUpdate.posted_at)).label("t"),
         ).where(col(IncidentUpdate.incident_id).in_(ids)),
-        select(
-            col(Incident.id).label("incident_id"),
-            func.coalesce(col(Incident.resolved_at), literal(now, UTCDateTime())).label("at"),
-        ).where(*counted),
+        select(col(Incident.id).label("incident_id"), _epoch(session, end).label("t")).where(
+            *counted
+        ),
     ).subquery()
-    gaps = select(
-        moments.c.incident_id,
-        _seconds(
-            session,
-            func.lag(moments.c.at).over(partition_by=moments.c.incident_id, order_by=moments.c.at),
-            moments.c.at,
-        ).label("gap"),
-    ).subquery()
+    previous = func.lag(moments.c.t).over(partition_by=moments.c.incident_id, order_by=moments.c.t)
+    gaps = select(moments.c.incident_id, (moments.c.t - previous).label("gap")).subquery()
     longest = (
         select(gaps.c.incident_id, func.max(gaps.c.gap).label("longest"))
         .group_by(gaps.c.incident_id)
