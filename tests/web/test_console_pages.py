@@ -282,3 +282,15 @@ def test_filter_by_tag_and_component(
     unknown = _get(bob, history, "/console/incidents?component=nope", status=400)
     assert "There is no component `nope`." in unknown
     assert "payments" in _get(bob, history, "/console/postmortems")
+
+
+def test_incident_page_shows_when_its_first_alert_started(
+    history: RunningBot, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    db = history.runtime.services.db
+    with db.session() as session:
+        incident = session.exec(select(Incident).where(Incident.number == 1)).one()
+        incident.detected_at = incident.declared_at - timedelta(minutes=7)
+        session.add(incident)
+    page = _get(sign_in(history, slack, workspace.bob), history, "/console/incidents/1")
+    assert "<td>Detected (first alert)</td>" in page and "7m before" in page

@@ -208,7 +208,10 @@ class Pages:
 
 def _milestones(incident: Any) -> list[tuple[str, Any, float | None]]:
     start = incident.declared_at
-    steps = [
+    detected = []  # the first alert, before the declaration (its time to detect)
+    if incident.detected_at is not None:
+        detected = [("Detected (first alert)", incident.detected_at)]
+    steps = detected + [
         ("Declared", incident.declared_at),
         ("Acknowledged", incident.acknowledged_at),
         ("Identified", incident.identified_at),
