@@ -211,7 +211,8 @@ def _milestones(incident: Any) -> list[tuple[str, Any, float | None]]:
     detected = []  # the first alert, before the declaration (its time to detect)
     if incident.detected_at is not None:
         detected = [("Detected (first alert)", incident.detected_at)]
-    steps = detected + [
+    steps = [
+        *detected,
         ("Declared", incident.declared_at),
         ("Acknowledged", incident.acknowledged_at),
         ("Identified", incident.identified_at),
