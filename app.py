@@ -224,6 +224,7 @@ def create_runtime(settings: Settings) -> Runtime:
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)
     ticker.on_report = lambda report: metrics.count_reminders(report.outcomes)
+    services.delivery_hooks.append(metrics.count_delivery)
     intake.schedule(scheduler)
     subscribers.install(services, reminder_ticker=ticker)  # before any request is served
     return Runtime(services, bolt, web_app, scheduler, executor, intake, status_page, metrics)

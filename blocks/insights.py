@@ -28,6 +28,7 @@ from blocks.text import truncate
 from bot.core.slack_text import escape
 from bot.core.vocabulary import Severity
 from bot.insights.figures import DETECT_NOTE, MEASURES, Figures
+from bot.insights.readiness import Habit
 from bot.library import HomeLists
 from bot.postmortems.docs import duration
 
@@ -53,6 +54,8 @@ def figures_text(found: Figures) -> str:
                 f"*{label}*: median {duration(stat.median)}, p90 {duration(stat.p90)} "
                 f"({stat.count} incidents)"
             )
+        elif name == "detect":
+            lines.append(f"*{label}*: no incident was linked to alerts")
         else:
             lines.append(f"*{label}*: no incident reached this yet")
     return "\n".join(lines)
@@ -68,13 +71,29 @@ def severity_text(found: Figures) -> str:
     return "\n".join(parts)
 
 
-def stats_blocks(found: Figures) -> list[Block]:
+def habit_mark(habit: Habit) -> str:
+    """:white_check_mark: kept, :warning: not yet, :heavy_minus_sign: nothing to measure."""
+    if habit.kept is None:
+        return ":heavy_minus_sign:"
+    return ":white_check_mark:" if habit.kept else ":warning:"
+
+
+def readiness_text(habits: list[Habit]) -> str:
+    """One line per habit (what was measured), and its suggestion in italics."""
+    return "\n".join(
+        f"{habit_mark(h)} *{escape(h.title)}*: {escape(h.figure)}\n      _{escape(h.suggestion)}_"
+        for h in habits
+    )
+
+
+def stats_blocks(found: Figures, habits: list[Habit] | None = None) -> list[Block]:
     """The `/incident stats` answer."""
     return [
         HeaderBlock(text=f"Incidents in the last {found.days} days"),
         _md(f"*{found.total}* declared, *{found.open_now}* open now."),
         _md(figures_text(found)),
         _md(severity_text(found)),
+        *([_md("*Readiness*\n" + readiness_text(habits))] if habits else []),
         _context(DETECT_NOTE + " Private incidents count only for members of their channel."),
     ]
 
@@ -98,10 +117,16 @@ def _capped(
 
 
 def home_view(
-    data: HomeLists, found: Figures, *, now: datetime, today: date, console_url: str = ""
+    data: HomeLists,
+    found: Figures,
+    *,
+    now: datetime,
+    today: date,
+    console_url: str = "",
+    habits: list[Habit] | None = None,
 ) -> View:
     """The App Home: Declare, open incidents, my roles, my action items, overdue
-    post-mortems and the last 30 days' figures, in at most 100 blocks."""
+    post-mortems, the last 30 days' figures and readiness, in at most 100 blocks."""
     console = f" <{console_url}/console|Open the console>." if console_url else ""
     blocks: list[Block] = [
         HeaderBlock(text="Incidents"),
@@ -173,6 +198,11 @@ def home_view(
         _md(severity_text(found)),
         _context(DETECT_NOTE + console),
     ]
+    if habits:
+        blocks += [
+            DividerBlock(),
+            _md(f"*Readiness* (last {found.days} days)\n" + readiness_text(habits)),
+        ]
     assert len(blocks) <= HOME_BLOCKS, len(blocks)
     return View(type="home", blocks=blocks)
 

@@ -23,6 +23,7 @@ from handlers import (
     reminders,
     stakeholders,
     statuspage,
+    tags,  # noqa: F401  # /incident tag, /incident untag
     timeline,
 )
 from handlers.context import inject_services

@@ -61,11 +61,23 @@ class Incident(IncidentBase, table=True):
     resolution: str = Field(default="")
     # Lifecycle timestamps: metrics come from these, never from a row's modification time.
     declared_at: datetime = Field(sa_column=utc_column(nullable=False))
+    # When the incident was detected: the earliest start of an alert linked to it (or the
+    # declaration, if that came first); NULL when no alert is linked (no time to detect).
+    detected_at: datetime | None = Field(default=None, sa_column=utc_column())
     acknowledged_at: datetime | None = Field(default=None, sa_column=utc_column())
     identified_at: datetime | None = Field(default=None, sa_column=utc_column())
     monitoring_at: datetime | None = Field(default=None, sa_column=utc_column())
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column())
     last_update_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # Seconds from one milestone to another, kept by the database itself (triggers of
+    # migration 0018) whenever the timestamps change, so insights aggregate plain numbers:
+    # detected -> declared, and declared -> acknowledged, identified, mitigated, resolved.
+    # Never written by the bot (NULL until both timestamps exist).
+    detect_seconds: float | None = Field(default=None)
+    acknowledge_seconds: float | None = Field(default=None)
+    identify_seconds: float | None = Field(default=None)
+    mitigate_seconds: float | None = Field(default=None)
+    resolve_seconds: float | None = Field(default=None)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 

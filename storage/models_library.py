@@ -2,7 +2,8 @@
 
 `digest_delivery` records each weekly digest (its unique key makes it go out once);
 `postmortem_version` keeps every rendering of a post-mortem (the `postmortem` row holds
-only the latest), so earlier versions stay readable in the console. The index on
+only the latest), so earlier versions stay readable in the console. `incident_tag` holds the
+tags people give an incident (`/incident tag`), one row per incident and tag. The index on
 `incident.declared_at` serves the console's date filters and the insights' periods.
 """
 
@@ -33,6 +34,21 @@ class PostmortemVersion(SQLModel, table=True):
     )
 
 
+class IncidentTag(SQLModel, table=True):
+    """A tag on an incident (lower case, letters, digits, `-`, `_`, `.`, `/`)."""
+
+    __tablename__ = "incident_tag"
+    __table_args__ = (UniqueConstraint("incident_id", "tag", name="uq_incident_tag"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+    tag: str = Field(max_length=32, index=True)
+    added_by: str = Field(max_length=32)
+    added_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
 class DigestDelivery(SQLModel, table=True):
     """One weekly digest: the first replica to insert its key posts it (once per week)."""
 
@@ -48,3 +64,23 @@ class DigestDelivery(SQLModel, table=True):
 
 
 Index("ix_incident_declared_at", Incident.__table__.c.declared_at)  # type: ignore[attr-defined]
+# The insights' figures read only these columns of a period's incidents: answered from the
+# index alone (a narrow scan, never the wide incident rows).
+_INCIDENT = Incident.__table__  # type: ignore[attr-defined]
+Index(
+    "ix_incident_insights",
+    *(
+        _INCIDENT.c[name]
+        for name in (
+            "declared_at",
+            "private",
+            "channel_id",
+            "severity",
+            "detect_seconds",
+            "acknowledge_seconds",
+            "identify_seconds",
+            "mitigate_seconds",
+            "resolve_seconds",
+        )
+    ),
+)

@@ -7,7 +7,15 @@ Metrics live in one registry per running bot (`Metrics`):
 - `incident_bot_slack_api_calls_total{method}` and `incident_bot_slack_api_errors_total{method,
   error}`: Web API calls made by the bot's client (`InstrumentedWebClient`);
 - `incident_bot_reminders_sent_total{outcome}`: status-update reminders the ticker handled;
-- `incident_bot_open_incidents{severity}`: asked of the database at each scrape.
+- `incident_bot_deliveries_total{channel,outcome}`: items this replica's delivery engine
+  handled (channel: `outbox:<subscriber>`, `reminder`, `follow-up reminder`, or a stakeholder
+  notice's channel `slack`, `invite`, `email`, `sms`, `webhook`, `mastodon`; outcome: sent,
+  found, skipped, failed (retried later), gave_up);
+- asked of the database at each scrape (the same for every replica of one database):
+  `incident_bot_open_incidents{sev}`, `incident_bot_deliveries_pending{channel}` (outbox
+  rows and stakeholder notices not yet delivered, retries included; reminders and follow-up
+  reminders past due) and `incident_bot_alerts_received_total{source}` (every delivery of an
+  alert, first or repeat).
 
 /metrics is served on its own listener (METRICS_HOST:METRICS_PORT) and/or on the main server
 behind `Authorization: Bearer METRICS_TOKEN`; with neither set there is no /metrics.
@@ -21,7 +29,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -37,48 +45,23 @@ from prometheus_client import (
 from prometheus_client import (
     Counter as PromCounter,
 )
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 from slack_bolt import BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
-from sqlalchemy import func
-from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.core import logcontext
-from bot.core.vocabulary import Severity, Status
 from storage import Database
 from storage.models import Incident
+from web.metrics_db import FromDatabase, OpenIncidents
 from web.server import ListenerPool
 
 P = ParamSpec("P")
 T = TypeVar("T")
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
-
-
-class _OpenIncidents(Collector):
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily(
-            "incident_bot_open_incidents", "Incidents not resolved, by severity", labels=["sev"]
-        )
-        with self.db.read() as session:
-            counts = dict(
-                session.execute(
-                    select(col(Incident.severity), func.count())
-                    .where(col(Incident.status) != Status.RESOLVED.value)
-                    .group_by(col(Incident.severity))
-                ).all()
-            )
-        for sev in Severity:
-            gauge.add_metric([sev.value], int(counts.get(sev.value, 0)))
-        yield gauge
 
 
 class Metrics:
@@ -111,7 +94,14 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
-        self.registry.register(_OpenIncidents(db))
+        self.deliveries = PromCounter(
+            "incident_bot_deliveries",
+            "Items the delivery engine handled, by channel and outcome",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.registry.register(OpenIncidents(db))
+        self.registry.register(FromDatabase(db))
         self._server: Any = None
 
     def exposition(self) -> bytes:
@@ -122,6 +112,10 @@ class Metrics:
         """A reminder tick's outcomes (bot.slack.jobs.TickReport.outcomes)."""
         for outcome, n in outcomes.items():
             self.reminders.labels(outcome=outcome).inc(n)
+
+    def count_delivery(self, channel: str, outcome: str) -> None:
+        """One item the delivery engine handled (`Services.delivery_hooks`)."""
+        self.deliveries.labels(channel=channel, outcome=outcome).inc()
 
     # -- serving ---------------------------------------------------------------------------
 

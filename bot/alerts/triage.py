@@ -74,14 +74,25 @@ def dismiss(
     return _changed(session, group)
 
 
+def note_detection(incident: Incident, first_alert_at: datetime) -> None:
+    """The incident was detected when its earliest linked alert started, or when it was
+    declared if people saw it before any alert did (time to detect is never negative)."""
+    detected = min(first_alert_at, incident.declared_at)
+    if incident.detected_at is None or detected < incident.detected_at:
+        incident.detected_at = detected
+
+
 def link(
     session: Session, *, group_id: int, incident_id: int, user: str, now: datetime, declared: bool
 ) -> AlertGroup:
-    """Attach the group to an incident (declared from it, or an open one picked)."""
+    """Attach the group to an incident (declared from it, or an open one picked); the
+    group's first alert becomes the incident's detection time if it is the earliest."""
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFound("That incident no longer exists.")
     group = _group(session, group_id)
+    note_detection(incident, group.first_alert_at)
+    session.add(incident)
     group.incident_id = incident_id
     group.state = "declared" if declared else "linked"
     group.escalation_due_at = None

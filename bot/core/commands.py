@@ -87,6 +87,13 @@ CATALOGUE: tuple[Subcommand, ...] = (
         "/incident drill [scenario|list|end]",
         "Start a practice incident (a scenario plays a game day); end: score it.",
     ),
+    Subcommand(
+        "tag",
+        "/incident tag [tag...]",
+        "Tag the incident (no tags: show its tags); the console filters by tag.",
+        True,
+    ),
+    Subcommand("untag", "/incident untag <tag...>", "Take tags off the incident.", True),
     Subcommand("oncall", "/incident oncall", "Who is on call now, for each escalation policy."),
     Subcommand("list", "/incident list [all]", "List open incidents (all: resolved too)."),
     Subcommand(

@@ -150,6 +150,10 @@ class Source(ABC, Generic[Row, Item, Config]):
         """How long a claim holds before another replica may take the row over."""
         return self.policy.lease
 
+    def channel(self, item: Item) -> str:
+        """The channel an item goes out over, as metrics name it (default: the source)."""
+        return self.name
+
     def new_key(self, row: Row, now: datetime) -> str:
         """The unique key of a new item (a destination shows it, so a look-up finds it)."""
         return uuid.uuid4().hex

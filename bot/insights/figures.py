@@ -2,15 +2,20 @@
 
 Each measure is the time from declaring an incident to one of its milestones: acknowledged
 (the incident manager's first action), identified, mitigated (the first move to monitoring)
-and resolved. Only incidents that reached the milestone count for it. Medians and 90th
-percentiles interpolate linearly between the two nearest values (position (n - 1) * p, as
-PostgreSQL's `percentile_cont` and numpy's default do): PostgreSQL computes them with
-`percentile_cont`; SQLite numbers the values with a window function and returns only the
-(at most two) rows around each percentile, which are interpolated here.
+and resolved. Only incidents that reached the milestone count for it. The durations are
+stored on each incident (`*_seconds`, kept by database triggers, migration 0018) and read
+through one covering index (`ix_incident_insights`), so a period's figures are aggregates of
+plain numbers over a narrow index scan. Medians and 90th percentiles interpolate linearly
+between the two nearest values (position (n - 1) * p, as PostgreSQL's `percentile_cont` and
+numpy's default do): PostgreSQL computes them with `percentile_cont`; SQLite numbers the
+values with a window function and returns only the (at most two) rows around each
+percentile, which are interpolated here.
 
-Time to detect needs the time of the first alert, and the bot has no alert data yet, so
-there is no such figure (`DETECT_NOTE`). Drill incidents are left out of every figure and of
-the CSV export (`period_filter`, `open_now`). Weeks start on Monday; weeks and months are in UTC.
+Time to detect runs the other way: from the incident's detection time (`detected_at`, the
+start of the earliest alert linked to it, see bot.alerts.triage.link) to its declaration, so
+it counts only incidents that have alerts (`DETECT_NOTE` says so). Drill incidents are left
+out of every figure and of the CSV export (`period_filter`, `open_now`). Weeks start on
+Monday; weeks and months are in UTC.
 """
 
 from __future__ import annotations
@@ -20,22 +25,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Float, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Date, and_, cast, func, literal, or_, select
 from sqlmodel import Session, col
 
 from bot.core.vocabulary import Severity, Status
 from bot.permissions.visibility import visible_filter
 from storage.models import Incident
 
+# name: (label, seconds). Each counts the incidents that reached it (seconds not NULL).
 MEASURES: dict[str, tuple[str, Any]] = {
-    "acknowledge": ("Time to acknowledge", Incident.acknowledged_at),
-    "identify": ("Time to identify", Incident.identified_at),
-    "mitigate": ("Time to mitigate", Incident.monitoring_at),
-    "resolve": ("Time to resolve", Incident.resolved_at),
+    "detect": ("Time to detect", Incident.detect_seconds),
+    "acknowledge": ("Time to acknowledge", Incident.acknowledge_seconds),
+    "identify": ("Time to identify", Incident.identify_seconds),
+    "mitigate": ("Time to mitigate", Incident.mitigate_seconds),
+    "resolve": ("Time to resolve", Incident.resolve_seconds),
 }
 PERCENTILES = (0.5, 0.9)
 DETECT_NOTE = (
-    "Time to detect (first alert to declared) is not shown: the bot has no alert data yet."
+    "Time to detect runs from the first alert to the declaration; it counts only incidents "
+    "linked to alerts."
 )
 PERIODS = (7, 30, 90, 180, 365)
 
@@ -80,16 +88,18 @@ class Figures:
         return round((self.until - self.since).total_seconds() / 86400)
 
 
-def seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[float]:
-    """`end - start` in seconds, as SQL for this session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.extract("epoch", end - start), Float)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
-
-
 def _ms(value: Any) -> float:
     """Seconds to the millisecond (SQLite's julianday arithmetic is off by microseconds)."""
     return round(float(value), 3)
+
+
+def positions(n: int) -> set[int]:
+    """The positions (0-based, in sorted order) the percentiles of n values are read from."""
+    out: set[int] = set()
+    for p in PERCENTILES:
+        low = int((n - 1) * p)
+        out |= {low, min(low + 1, n - 1)}
+    return out
 
 
 def interpolate(values: dict[int, float], n: int, p: float) -> float | None:
@@ -116,81 +126,98 @@ class Group:
 
 def stats(
     session: Session,
-    values: dict[str, ColumnElement[float]],
+    values: dict[str, Any],
     where: Sequence[ColumnElement[bool]],
     group: Any = None,
 ) -> dict[Any, Group]:
     """Per `group` (None: one group): the incidents, and count, median, 90th percentile and
-    mean of each of `values` (NULL: the incident has not reached it) — in one query."""
-    keys = [group] if group is not None else []
+    mean of each of `values` (NULL: the incident has not reached it)."""
     if session.get_bind().dialect.name == "postgresql":
-        columns: list[Any] = [*keys, func.count()]
-        for value in values.values():
-            columns += [func.count(value), func.avg(value)]
-            columns += [func.percentile_cont(p).within_group(value) for p in PERCENTILES]
-        query = select(*columns).where(*where)
-        if group is not None:
-            query = query.group_by(group)
-        out: dict[Any, Group] = {}
-        for row in session.execute(query).all():
-            g, rest = (row[0], row[1:]) if group is not None else (None, row)
-            found: dict[str, Stat] = {}
-            for k, name in enumerate(values):
-                n, mean, median, p90 = rest[1 + 4 * k : 5 + 4 * k]
-                found[name] = (
-                    Stat(count=int(n), mean=_ms(mean), median=_ms(median), p90=_ms(p90))
-                    if n
-                    else Stat()
-                )
-            out[g] = Group(total=int(rest[0]), stats=found)
-        return out
-    inner = select(
-        *(k.label("g") for k in keys), *(v.label(name) for name, v in values.items())
-    ).where(*where)
-    base = inner.subquery()
-    part = [base.c.g] if keys else None
-    ranked_columns: list[Any] = [base.c.g] if keys else []
-    ranked_columns.append(func.count().over(partition_by=part).label("total"))
-    for name in values:
-        v = base.c[name]
-        ranked_columns += [
-            v,
-            (func.row_number().over(partition_by=part, order_by=(v.is_(None), v)) - 1).label(
-                f"{name}__i"
-            ),
-            func.count(v).over(partition_by=part).label(f"{name}__n"),
-            func.avg(v).over(partition_by=part).label(f"{name}__m"),
-        ]
-    ranked = select(*ranked_columns).subquery()
-    near = [
-        func.abs(ranked.c[f"{name}__i"] - (ranked.c[f"{name}__n"] - 1) * p) < 1
-        for name in values
-        for p in PERCENTILES
-    ]
-    # Every group's first row too, so groups whose incidents reached nothing still count.
-    first = [ranked.c[f"{name}__i"] == 0 for name in values]
-    rows: Sequence[Any] = session.execute(select(ranked).where(or_(*near, *first))).mappings().all()
-    groups: dict[Any, tuple[int, dict[str, tuple[int, float, dict[int, float]]]]] = {}
-    for row in rows:
-        g = row["g"] if keys else None
-        total, found_values = groups.setdefault(g, (int(row["total"]), {}))
-        for name in values:
-            n, value = int(row[f"{name}__n"]), row[name]
-            if not n or value is None:
-                continue
-            entry = found_values.setdefault(name, (n, _ms(row[f"{name}__m"]), {}))
-            entry[2][int(row[f"{name}__i"])] = _ms(value)
+        return _stats_postgresql(session, values, where, group)
+    return _stats_sqlite(session, values, where, group)
+
+
+def _stats_postgresql(
+    session: Session, values: dict[str, Any], where: Sequence[ColumnElement[bool]], group: Any
+) -> dict[Any, Group]:
+    """One aggregate query: `percentile_cont` does the interpolation."""
+    keys = [group] if group is not None else []
+    columns: list[Any] = [*keys, func.count()]
+    for value in values.values():
+        columns += [func.count(value), func.avg(value)]
+        columns += [func.percentile_cont(p).within_group(value) for p in PERCENTILES]
+    query = select(*columns).where(*where)
+    if group is not None:
+        query = query.group_by(group)
+    out: dict[Any, Group] = {}
+    for row in session.execute(query).all():
+        g, rest = (row[0], row[1:]) if group is not None else (None, row)
+        found: dict[str, Stat] = {}
+        for k, name in enumerate(values):
+            n, mean, median, p90 = rest[1 + 4 * k : 5 + 4 * k]
+            found[name] = (
+                Stat(count=int(n), mean=_ms(mean), median=_ms(median), p90=_ms(p90))
+                if n
+                else Stat()
+            )
+        out[g] = Group(total=int(rest[0]), stats=found)
+    return out
+
+
+def _stats_sqlite(
+    session: Session, values: dict[str, Any], where: Sequence[ColumnElement[bool]], group: Any
+) -> dict[Any, Group]:
+    """An aggregate query (incidents, count and mean of each value per group), then per value
+    one query that numbers its values within each group and returns only the (at most two)
+    rows around each percentile, interpolated here. One value per query, and without groups
+    one window (its positions come from the count): SQLite evaluates each window of another
+    order or partition in one more sorting pass over the whole set."""
+    key = (group if group is not None else literal(0)).label("g")
+    aggregate: list[Any] = [key, func.count()]
+    for value in values.values():
+        aggregate += [func.count(value), func.avg(value)]
+    totals: dict[Any, tuple[int, dict[str, tuple[int, float | None]]]] = {}
+    for row in session.execute(select(*aggregate).where(*where).group_by(key)).all():
+        per = {name: (int(row[2 + 2 * k]), row[3 + 2 * k]) for k, name in enumerate(values)}
+        totals[row[0]] = (int(row[1]), per)
+    near_values: dict[str, dict[Any, dict[int, float]]] = {}
+    for name, value in values.items():
+        wanted = {
+            g: sorted(positions(per[name][0]))
+            for g, (_total, per) in totals.items()
+            if per[name][0]
+        }
+        if not wanted:
+            continue
+        window = [func.row_number().over(partition_by=key, order_by=value) - 1]
+        if group is not None:  # each group's count, for its positions
+            window.append(func.count().over(partition_by=key))
+        ranked = (
+            select(key, value.label("v"), window[0].label("i"), *(w.label("n") for w in window[1:]))
+            .where(*where, value.is_not(None))
+            .subquery()
+        )
+        near: list[ColumnElement[bool]]
+        if group is None:  # one group: its positions are known from the count
+            near = [ranked.c.i.in_(wanted[next(iter(wanted))])]
+        else:
+            near = [func.abs(ranked.c.i - (ranked.c.n - 1) * p) < 1 for p in PERCENTILES]
+        query = select(ranked.c.g, ranked.c.i, ranked.c.v).where(or_(*near))
+        found = near_values.setdefault(name, {})
+        for g, i, v in session.execute(query).all():
+            found.setdefault(g, {})[int(i)] = _ms(v)
     result: dict[Any, Group] = {}
-    for g, (total, found_values) in groups.items():
-        per: dict[str, Stat] = {}
+    for g, (total, per) in totals.items():
+        got: dict[str, Stat] = {}
         for name in values:
-            if name not in found_values:
-                per[name] = Stat()
+            n, mean = per[name]
+            at = near_values.get(name, {}).get(g, {})
+            if not n or not at:
+                got[name] = Stat()
                 continue
-            n, mean, at = found_values[name]
             median, p90 = (interpolate(at, n, p) for p in PERCENTILES)
-            per[name] = Stat(count=n, median=median, p90=p90, mean=mean)
-        result[g] = Group(total=total, stats=per)
+            got[name] = Stat(count=n, median=median, p90=p90, mean=_ms(mean))
+        result[g if group is not None else None] = Group(total=total, stats=got)
     return result
 
 
@@ -207,7 +234,9 @@ def month_start(session: Session) -> ColumnElement[Any]:
     at = col(Incident.declared_at)
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc("month", func.timezone("UTC", at)), Date)
-    return func.strftime("%Y-%m-01", at)
+    # Stored as UTC text, 'YYYY-MM-DD HH:MM:SS...' (storage.types.UTCDateTime): the month is
+    # its first seven characters (cheaper than parsing the date in every row).
+    return func.substr(at, 1, 7) + "-01"
 
 
 def _as_date(value: Any) -> date:
@@ -221,9 +250,7 @@ def _as_date(value: Any) -> date:
 def _buckets(
     session: Session, bucket: ColumnElement[Any], where: list[ColumnElement[bool]]
 ) -> list[Bucket]:
-    resolve = {
-        "resolve": seconds_between(session, col(Incident.declared_at), col(Incident.resolved_at))
-    }
+    resolve = {"resolve": col(Incident.resolve_seconds)}
     found = stats(session, resolve, where, group=bucket)
     return sorted(
         (Bucket(_as_date(k), g.total, g.stats["resolve"]) for k, g in found.items()),
@@ -254,7 +281,6 @@ def compute(
     """The figures of incidents declared in [since, until) that the person may see
     (`member_channels`: their private incident channels; empty: public incidents only)."""
     where = period_filter(since, until, member_channels)
-    declared = col(Incident.declared_at)
     open_now = session.execute(
         select(func.count()).where(
             visible_filter(member_channels),
@@ -262,10 +288,7 @@ def compute(
             col(Incident.is_drill).is_(False),
         )
     ).scalar_one()
-    durations = {
-        name: seconds_between(session, declared, col(milestone))
-        for name, (_label, milestone) in MEASURES.items()
-    }
+    durations = {name: col(seconds) for name, (_label, seconds) in MEASURES.items()}
     overall = stats(session, durations, where).get(None)
     severities = stats(
         session, {"resolve": durations["resolve"]}, where, group=col(Incident.severity)
@@ -308,12 +331,6 @@ def incident_rows(
     where = period_filter(since, until, member_channels)
     query = select(Incident).where(*where).order_by(col(Incident.number))
     for incident in session.execute(query).scalars():
-        seconds = {
-            name: (
-                (getattr(incident, attr.key) - incident.declared_at).total_seconds()
-                if getattr(incident, attr.key) is not None
-                else None
-            )
-            for name, (_label, attr) in MEASURES.items()
-        }
+        values = {name: getattr(incident, column.key) for name, (_, column) in MEASURES.items()}
+        seconds = {name: None if v is None else _ms(v) for name, v in values.items()}
         yield IncidentTimes(incident, seconds)

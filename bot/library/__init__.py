@@ -8,6 +8,7 @@ reported as not existing. Filtering and text search run in the database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +20,10 @@ from bot import incidents
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.vocabulary import Role, Severity, Status
 from bot.incidents import IncidentView
+from bot.library import tags
+from bot.library.reviews import PostmortemRow as PostmortemRow
+from bot.library.reviews import action_items as action_items
+from bot.library.reviews import postmortems as postmortems
 from bot.permissions.visibility import may_see, visible_filter
 from storage.models import Incident, IncidentRole, IncidentUpdate
 from storage.models_library import PostmortemVersion
@@ -29,6 +34,7 @@ TIMELINE_FTS = table("timeline_entry_fts", column("rowid"), column("text"))
 PER_PAGE = 50
 SEARCH_MAX = 200
 OPEN = "open"
+COMPONENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,8 @@ class Filters:
     until: date | None = None  # declared on or before (UTC)
     text: str = ""
     page: int = 1
+    component: str = ""  # a status page component's id, or ""
+    tag: str = ""  # a tag (bot.library.tags), or ""
 
     def query_string(self, **changes: object) -> dict[str, str]:
         """The filters as URL parameters (with `changes`), empty ones left out."""
@@ -50,6 +58,8 @@ class Filters:
             "since": self.since.isoformat() if self.since else "",
             "until": self.until.isoformat() if self.until else "",
             "q": self.text,
+            "component": self.component,
+            "tag": self.tag,
             "page": str(self.page) if self.page > 1 else "",
         }
         values.update({k: str(v) for k, v in changes.items()})
@@ -86,9 +96,15 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
     page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 0
     if not page:
         errors["page"] = f"`{page_text}` is not a page number."
+    component = params.get("component", "").strip()
+    if component and not COMPONENT_ID.match(component):
+        errors["component"] = f"`{component[:40]}` is not a component."
+    tag = params.get("tag", "").strip().lstrip("#").lower()
+    if tag and not tags.TAG.match(tag):
+        errors["tag"] = f"`{tag[:40]}` is not a tag."
     if errors:
         raise InvalidInput(" ".join(errors.values()), fields=errors)
-    return Filters(status, severity, since, until, text, page)
+    return Filters(status, severity, since, until, text, page, component, tag)
 
 
 def _like(term: str) -> str:
@@ -147,6 +163,10 @@ def conditions(
         where.append(col(Incident.declared_at) >= _day_start(filters.since))
     if filters.until:
         where.append(col(Incident.declared_at) < _day_start(filters.until + timedelta(days=1)))
+    if filters.component:
+        where.append(tags.touches_component(filters.component))
+    if filters.tag:
+        where.append(tags.has_tag(filters.tag))
     for term in filters.text.split():
         where.append(_matches(term, sqlite=sqlite))
     return where
@@ -267,80 +287,6 @@ def postmortem_version(
     if found is None:
         raise NotFound(f"Incident #{number}'s post-mortem has no version {version}.")
     return found
-
-
-@dataclass(frozen=True)
-class PostmortemRow:
-    """A post-mortem in the library."""
-
-    incident: Incident
-    postmortem: PostMortem
-    owner: str | None  # the owner, else the incident manager
-    overdue: bool
-
-    @property
-    def status(self) -> str:
-        """Draft, Overdue or Complete."""
-        if self.postmortem.completed_at is not None:
-            return "Complete"
-        return "Overdue" if self.overdue else "Draft"
-
-
-def postmortems(
-    session: Session, *, member_channels: Collection[str], today: date
-) -> list[PostmortemRow]:
-    """Every post-mortem people may see: overdue first, then drafts by due date, then done."""
-    rows = session.exec(
-        select(PostMortem, Incident)
-        .join(Incident, col(Incident.id) == col(PostMortem.incident_id))
-        .where(visible_filter(member_channels))
-    ).all()
-    managers = dict(
-        session.exec(
-            select(IncidentRole.incident_id, IncidentRole.user_id).where(
-                IncidentRole.role == "incident_manager"
-            )
-        ).all()
-    )
-    out = [
-        PostmortemRow(
-            incident=incident,
-            postmortem=pm,
-            owner=pm.owner or managers.get(incident.id or 0),
-            overdue=pm.completed_at is None and pm.due_on is not None and pm.due_on < today,
-        )
-        for pm, incident in rows
-    ]
-
-    def order(row: PostmortemRow) -> tuple[int, str, int]:
-        pm = row.postmortem
-        if row.overdue:
-            return (0, pm.due_on.isoformat() if pm.due_on else "", -row.incident.number)
-        if pm.completed_at is None:
-            return (1, pm.due_on.isoformat() if pm.due_on else "9999", -row.incident.number)
-        done = pm.completed_at.isoformat()
-        return (2, "".join(chr(0x10FFFF - ord(c)) for c in done), -row.incident.number)
-
-    return sorted(out, key=order)
-
-
-def action_items(
-    session: Session, *, member_channels: Collection[str], state: str = "open", limit: int = 500
-) -> list[tuple[ActionItem, Incident]]:
-    """Action items across incidents people may see: by due date (none last), then newest."""
-    query = (
-        select(ActionItem, Incident)
-        .join(Incident, col(Incident.id) == col(ActionItem.incident_id))
-        .where(visible_filter(member_channels))
-    )
-    if state in ("open", "done"):
-        query = query.where(ActionItem.state == state)
-    query = query.order_by(
-        col(ActionItem.due_on).is_(None),
-        col(ActionItem.due_on),
-        col(ActionItem.created_at).desc(),
-    ).limit(limit)
-    return [(item, incident) for item, incident in session.exec(query).all()]
 
 
 @dataclass(frozen=True)

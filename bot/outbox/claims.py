@@ -53,6 +53,10 @@ class OutboxSource(Source[OutboxDelivery, OutboxItem, OutboxPolicy]):
     name = "outbox"
     model = OutboxDelivery
 
+    def channel(self, item: OutboxItem) -> str:
+        """`outbox:<subscriber>` (channel, card, notices, timeline...)."""
+        return f"outbox:{item.subscriber}"
+
     def __init__(self, policy: OutboxPolicy, bus: EventBus) -> None:
         super().__init__(policy)
         self.bus = bus

@@ -161,6 +161,8 @@ class Runner(Generic[Item]):
     owner: str
     clock: Callable[[], datetime] = utcnow
     threads: int = 1  # items sent at once (a batch waits for Slack's answers in parallel)
+    # Told (channel, outcome) of each claimed item (the /metrics deliveries counter).
+    observe: Callable[[str, str], None] | None = None
 
     def claim(self, limit: int = CLAIM_BATCH) -> list[Claimed]:
         """Lease due items to this replica."""
@@ -199,12 +201,23 @@ class Runner(Generic[Item]):
 
     def send(self, claimed: Claimed) -> Outcome:
         """Check, send and record one claimed item."""
+        channel = [self.source.name]
+        outcome = self._send(claimed, channel)
+        if self.observe is not None:
+            try:
+                self.observe(channel[0], outcome.value)
+            except Exception:  # counting must never stop a delivery
+                log.exception("%s: the delivery observer failed", self.source.name)
+        return outcome
+
+    def _send(self, claimed: Claimed, channel: list[str]) -> Outcome:
         with self.db.session() as session:
             job = delivery.prepare(
                 session, self.source, claimed, owner=self.owner, now=self.clock()
             )
         if job is None:
             return Outcome.SKIPPED
+        channel[0] = self.source.channel(job.item)
         try:
             result = self.deliver(job, self.clock, lambda: self._renew(job))
         except Exception as exc:  # a send function's own bug: it may have sent, or not

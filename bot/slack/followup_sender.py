@@ -66,4 +66,6 @@ class FollowUpTicker(Runner[Outgoing]):
         slack = delivery_client(services.slack, lease=self.policy.lease)
         source = FollowUpSource(self.policy)
         send = visible_only(post(slack), services.access)
-        super().__init__(services.db, source, send, owner=owner, clock=clock)
+        super().__init__(
+            services.db, source, send, owner=owner, clock=clock, observe=services.observe_delivery
+        )

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.base import BaseScheduler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from sqlmodel import Session
 
 from blocks.insights import (
     LIST_ROWS,
@@ -24,8 +25,9 @@ from blocks.insights import (
 )
 from bot import library
 from bot.followups.policy import FollowUpPolicy
-from bot.insights import digest, figures
+from bot.insights import digest, figures, readiness
 from bot.permissions.visibility import private_channels
+from bot.reminders.policy import ReminderPolicy
 from bot.slack.services import Services
 from storage.types import utcnow
 
@@ -46,15 +48,42 @@ def member_channels(services: Services, user_id: str) -> frozenset[str]:
     return services.members.channels_of(user_id, channels)
 
 
+def habits(
+    services: Services,
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    member_channels: frozenset[str],
+) -> list[readiness.Habit]:
+    """The readiness habits of [since, until) for someone in `member_channels`."""
+    settings = services.settings
+    return readiness.compute(
+        session,
+        since=since,
+        until=until,
+        now=now,
+        today=FollowUpPolicy.from_settings(settings).today(now),
+        member_channels=member_channels,
+        status_page_configured=settings.status_page is not None,
+        intervals=ReminderPolicy.from_settings(settings).intervals,
+    )
+
+
 def stats(services: Services, *, user_id: str, days: int) -> tuple[str, list[Block]]:
     """The `/incident stats` answer for `user_id`: (text, blocks)."""
     channels = member_channels(services, user_id)
-    since, until = figures.last_days(utcnow(), days)
+    now = utcnow()
+    since, until = figures.last_days(now, days)
     with services.db.read() as session:
         found = figures.compute(
             session, since=since, until=until, member_channels=channels, buckets=False
         )
-    return stats_text(found), stats_blocks(found)
+        kept = habits(
+            services, session, since=since, until=until, now=now, member_channels=channels
+        )
+    return stats_text(found), stats_blocks(found, kept)
 
 
 def publish_home(services: Services, *, user_id: str, now: datetime | None = None) -> None:
@@ -70,8 +99,16 @@ def publish_home(services: Services, *, user_id: str, now: datetime | None = Non
         found = figures.compute(
             session, since=since, until=until, member_channels=channels, buckets=False
         )
+        kept = habits(
+            services, session, since=since, until=until, now=now, member_channels=channels
+        )
     view = home_view(
-        lists, found, now=now, today=today, console_url=services.settings.console_base_url
+        lists,
+        found,
+        now=now,
+        today=today,
+        console_url=services.settings.console_base_url,
+        habits=kept,
     )
     services.slack.views_publish(user_id=user_id, view=view)
 

@@ -86,6 +86,7 @@ class ReminderTicker:
             owner=self.owner,
             clock=clock,
             threads=SEND_THREADS,
+            observe=services.observe_delivery,
         )
         self._last_reconcile: float | None = None
         self._wakeup_at: datetime | None = None

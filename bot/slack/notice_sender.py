@@ -168,6 +168,7 @@ class NoticeRunner:
             owner=owner,
             clock=clock,
             threads=SEND_THREADS,
+            observe=services.observe_delivery,
         )
 
     def tick(self) -> Counter[str]:

@@ -76,7 +76,14 @@ class Outbox:
         settings = services.settings
         self.policy = OutboxPolicy(lease=timedelta(seconds=settings.reminder_lease_seconds))
         self.source = OutboxSource(self.policy, services.events)
-        self.runner = Runner(services.db, self.source, self.send, owner=self.owner, clock=clock)
+        self.runner = Runner(
+            services.db,
+            self.source,
+            self.send,
+            owner=self.owner,
+            clock=clock,
+            observe=services.observe_delivery,
+        )
         self.tick_every = float(settings.scheduler_tick_seconds)
         self._pool: ThreadPoolExecutor | None = None
         self._dispatcher: threading.Thread | None = None

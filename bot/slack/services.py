@@ -59,6 +59,8 @@ class Services:
         self.directory = directory or SlackDirectory(slack)
         self.members = ChannelMembers(slack)  # who sees private incidents (console, Home)
         self.events = events or EventBus()
+        # Told (channel, outcome) of every delivery the engine handled (web.observability).
+        self.delivery_hooks: list[Callable[[str, str], None]] = []
         self.outbox = Outbox(self)
         self.timeline = TimelineCapture(self)
         # Called with each event inside the transaction that made it.
@@ -75,6 +77,11 @@ class Services:
         from bot.slack.alert_triage import AlertTriage
 
         self.alerts: AlertTriage = AlertTriage(self, settings.alert_rules())
+
+    def observe_delivery(self, channel: str, outcome: str) -> None:
+        """A delivery source's runner handled one item (sent, found, skipped, failed...)."""
+        for hook in self.delivery_hooks:
+            hook(channel, outcome)
 
     def apply(
         self, operation: Callable[[Session], R], *, on_commit: Callable[[], object] | None = None

@@ -45,6 +45,10 @@ class NoticeSource(Source[StakeholderNotice, Notice, NoticeConfig]):
     name = "stakeholder notice"
     model = StakeholderNotice
 
+    def channel(self, item: Notice) -> str:
+        """slack, invite, email, sms, webhook or mastodon."""
+        return item.channel
+
     def new_key(self, row: StakeholderNotice, now: datetime) -> str:
         """The notice's own key."""
         return row.key

@@ -50,6 +50,7 @@ from bot.followups.claims import Outgoing as FollowUpOutgoing
 from bot.followups.policy import Kind as FollowUpKind
 from bot.incidents import IncidentView
 from bot.insights.figures import Figures
+from bot.insights.readiness import Habit
 from bot.library import HomeLists
 from bot.outbox import Counts, Undelivered
 from bot.reminders.claims import Outgoing as ReminderOutgoing
@@ -406,7 +407,12 @@ BUILDERS: dict[str, list[Case]] = {
             ),
             now=NOW,
             today=NOW.date(),
+            habits=[Habit("manager", t, t, 1.0, 1, 1, t)],
         )
+    ],
+    "insights.readiness_text": [
+        lambda t: insights.readiness_text([Habit("alerts", t, t, 0.5, 1, 2, t)]),
+        lambda t: insights.readiness_text([Habit("cadence", "Communicating", t, None, 0, 0, t)]),
     ],
     "modals.declare_modal": [
         lambda t: modals.declare_modal(
@@ -522,6 +528,7 @@ NO_TEXT = {
     "outbox.deliveries_text",  # counts only
     # the figures: counts and durations, nothing typed
     "insights.figures_text",
+    "insights.habit_mark",
     "insights.severity_text",
     "insights.stats_blocks",
     "insights.stats_text",

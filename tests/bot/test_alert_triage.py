@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 
 from bot.alerts import triage
 from bot.alerts.escalation import Targets
@@ -166,3 +167,52 @@ def test_dismiss_needs_a_reason_and_link_needs_an_incident(db: Database, rules: 
     assert (linked.state, linked.incident_id) == ("linked", incident.id)
     with pytest.raises(InvalidInput, match="already part of an incident"), db.session() as session:
         triage.dismiss(session, group_id=group_id, user="U0BOB", reason="noise", now=T0)
+
+
+def test_linking_makes_the_first_alert_the_detection_time(db: Database, rules: AlertRules) -> None:
+    group_id = open_group(db, rules)
+    with db.read() as session:
+        group = session.get(AlertGroup, group_id)
+        assert group is not None
+        first_alert = group.first_alert_at
+
+    def declare(session: Session, number: int, at: datetime) -> Incident:
+        incident = Incident(
+            number=number,
+            title="Checkout errors",
+            severity="sev2",
+            declared_by="U0BOB",
+            declare_key=f"k{number}",
+            declared_at=at,
+        )
+        session.add(incident)
+        session.flush()
+        return incident
+
+    with db.session() as session:
+        later = declare(session, 1, first_alert + timedelta(minutes=7))
+        earlier = declare(session, 2, first_alert - timedelta(minutes=3))
+        assert later.detected_at is None
+        for incident in (later, earlier):
+            triage.link(
+                session,
+                group_id=group_id,
+                incident_id=incident.id or 0,
+                user="U0BOB",
+                now=T0,
+                declared=incident is later,
+            )
+        later_id, earlier_id = later.id, earlier.id
+    with db.read() as session:
+        got_later = session.get(Incident, later_id)
+        got_earlier = session.get(Incident, earlier_id)
+    # Declared 7 minutes after the alert started: detected when the alert started.
+    assert got_later is not None and got_later.detected_at == first_alert
+    # Declared before the alert started: people saw it first (time to detect is 0, never < 0).
+    assert got_earlier is not None and got_earlier.detected_at == got_earlier.declared_at
+    # Linking again (or a later group) never moves the detection time later.
+    with db.session() as session:
+        again = session.get(Incident, later_id)
+        assert again is not None
+        triage.note_detection(again, first_alert + timedelta(hours=1))
+        assert again.detected_at == first_alert

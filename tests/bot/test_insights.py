@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.insights import figures
 from storage import Database
@@ -25,6 +26,7 @@ def _incident(
     mitigate: float | None = None,
     resolve: float | None = None,
     private: bool = False,
+    detect: float | None = None,
 ) -> Incident:
     def after(seconds: float | None) -> datetime | None:
         return declared + timedelta(seconds=seconds) if seconds is not None else None
@@ -39,6 +41,7 @@ def _incident(
         channel_id=f"C{n}",
         status="resolved" if resolve is not None else "investigating",
         declared_at=declared,
+        detected_at=declared - timedelta(seconds=detect) if detect is not None else None,
         acknowledged_at=after(ack),
         identified_at=after(identify),
         monitoring_at=after(mitigate),
@@ -51,9 +54,23 @@ def history() -> list[Incident]:
     return [
         # Sunday 1 June: its week starts on Monday 26 May.
         _incident(
-            1, START + timedelta(hours=10), "sev1", ack=1 * M, identify=10 * M, resolve=1 * H
+            1,
+            START + timedelta(hours=10),
+            "sev1",
+            ack=1 * M,
+            identify=10 * M,
+            resolve=1 * H,
+            detect=5 * M,
         ),
-        _incident(2, START + timedelta(days=2), "sev1", ack=2 * M, mitigate=30 * M, resolve=2 * H),
+        _incident(
+            2,
+            START + timedelta(days=2),
+            "sev1",
+            ack=2 * M,
+            mitigate=30 * M,
+            resolve=2 * H,
+            detect=1 * M,
+        ),
         _incident(3, START + timedelta(days=3), "sev2", ack=4 * M, identify=20 * M, resolve=3 * H),
         _incident(
             4,
@@ -63,12 +80,21 @@ def history() -> list[Incident]:
             identify=60 * M,
             mitigate=90 * M,
             resolve=10 * H,
+            detect=20 * M,
         ),
         _incident(5, START + timedelta(days=20), "sev3", ack=30 * M),  # still open
         # Outside the period, and a private incident: never counted below.
         _incident(6, START - timedelta(days=1), "sev1", ack=1, resolve=1),
         _incident(7, END, "sev1", ack=1, resolve=1),
-        _incident(8, START + timedelta(days=5), "sev4", ack=5 * H, resolve=50 * H, private=True),
+        _incident(
+            8,
+            START + timedelta(days=5),
+            "sev4",
+            ack=5 * H,
+            resolve=50 * H,
+            private=True,
+            detect=2 * H,
+        ),
     ]
 
 
@@ -86,6 +112,13 @@ def test_figures_known_answers(seeded: Database) -> None:
     assert got.by_severity == {"sev1": 2, "sev2": 1, "sev3": 2, "sev4": 0}
     assert got.open_now == 1  # #5 (#8 is private)
 
+    # Detect (only #1, #2 and #4 have alerts): 1, 5, 20 minutes. Median 5 min; p90 at
+    # position 2 x 0.9 = 1.8: 5 + 0.8 x 15 = 17 min. Mean 26 / 3 min.
+    detect = got.measures["detect"]
+    assert detect.count == 3
+    assert detect.median == pytest.approx(5 * M, abs=0.01)
+    assert detect.p90 == pytest.approx(17 * M, abs=0.01)
+    assert detect.mean == pytest.approx(26 / 3 * M, abs=0.01)
     # Acknowledge: 1, 2, 4, 10, 30 minutes. Median: the 3rd value, 4 min. p90: position
     # 4 x 0.9 = 3.6, so 10 min + 0.6 x (30 - 10) min = 22 min. Mean: 47 / 5 = 9.4 min.
     ack = got.measures["acknowledge"]
@@ -128,7 +161,6 @@ def test_figures_known_answers(seeded: Database) -> None:
     ]
     assert got.weekly[1].resolve.median == pytest.approx(2.5 * H, abs=0.01)
     assert [(b.start, b.count) for b in got.monthly] == [(date(2025, 6, 1), 5)]
-    assert figures.DETECT_NOTE in got.notes
 
 
 def test_private_incidents_count_for_members_of_their_channel(seeded: Database) -> None:
@@ -139,8 +171,11 @@ def test_private_incidents_count_for_members_of_their_channel(seeded: Database) 
         )
     assert member.total == 6 and member.by_severity["sev4"] == 1
     assert member.measures["resolve"].count == 5
+    assert member.measures["detect"].count == 4  # #8's two hours join 1, 5 and 20 min
+    assert member.measures["detect"].median == pytest.approx(12.5 * M, abs=0.01)
     assert [r.incident.number for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0].seconds == {
+        "detect": pytest.approx(300),
         "acknowledge": pytest.approx(60),
         "identify": pytest.approx(600),
         "mitigate": None,
@@ -173,3 +208,33 @@ def test_digest_schedule() -> None:
     for bad in ("someday 09:00", "mon 25:00", "mon 9", "mon"):
         with pytest.raises(ValueError, match="weekly schedule"):
             parse_schedule(bad)
+
+
+def test_the_database_keeps_each_incidents_durations(db: Database) -> None:
+    """Migration 0018's triggers: inserted rows get their durations, and changing a
+    timestamp (through the ORM or a plain UPDATE) changes them; none without both ends."""
+    from sqlalchemy import update
+
+    with db.session() as session:
+        session.add(_incident(1, START, "sev2", ack=90, detect=30))
+    with db.session() as session:
+        row = session.exec(select(Incident)).one()
+        assert (row.detect_seconds, row.acknowledge_seconds) == (
+            pytest.approx(30),
+            pytest.approx(90),
+        )
+        assert row.resolve_seconds is None and row.identify_seconds is None
+        row.resolved_at = START + timedelta(hours=2)
+        session.add(row)
+    with db.session() as session:
+        session.execute(
+            update(Incident).values(
+                declared_at=START + timedelta(minutes=1), monitoring_at=START + timedelta(hours=1)
+            )
+        )
+    with db.read() as session:
+        row = session.exec(select(Incident)).one()
+    assert row.resolve_seconds == pytest.approx(2 * H - 60)
+    assert row.mitigate_seconds == pytest.approx(H - 60)
+    assert row.acknowledge_seconds == pytest.approx(30)
+    assert row.detect_seconds == pytest.approx(90)

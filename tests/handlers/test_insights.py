@@ -87,7 +87,14 @@ def test_stats_command(
     text = str(body["blocks"])
     assert body["text"] == "3 incidents in the last 90 days"  # #1 is private
     assert "median 5m, p90 5m (3 incidents)" in text
-    assert "median 2h, p90 2h (2 incidents)" in text and "Time to detect" in text
+    assert "median 2h, p90 2h (2 incidents)" in text
+    assert "*Time to detect*: no incident was linked to alerts" in text
+    # Readiness, from the same incidents: managers acknowledged after 5 minutes (within 5),
+    # the two resolved ones' post-mortems are overdue, no action item is closed.
+    assert "*Readiness*" in text
+    assert "3 of 3 incidents had a manager within 5 minutes (100%)" in text
+    assert "0 of 2 post-mortems due were done by their due date (0%)" in text
+    assert "0 of 3 action items are closed (0%)" in text
     member = driver.slash_command("stats", user=workspace.alice, channel=workspace.general)
     body = response_to(slack, member.response_url)
     assert body["text"] == "4 incidents in the last 30 days"
@@ -117,6 +124,8 @@ def test_app_home_with_500_incidents_stays_within_100_blocks(
     assert "*Overdue post-mortems* (250)" in text and "…and 240 more" in text
     assert "home_declare" in text and "*Last 30 days*: 500 incidents declared" in text
     assert "Fix &lt;thing&gt;" in text and "Fix <thing>" not in text  # escaped mrkdwn
+    assert "*Readiness* (last 30 days)" in text
+    assert "0 of 500 action items are closed (0%)" in text and "No status page" in text
 
     other = bot.driver(slack)
     other.app_home_opened(workspace.bob)  # no roles, no items

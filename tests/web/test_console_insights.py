@@ -49,6 +49,8 @@ def seeded(
                 channel_id=secret if private else f"CPUB{n}",
                 status="resolved",
                 declared_at=declared,
+                # #2 came from an alert that started 4 minutes before it was declared.
+                detected_at=declared - timedelta(minutes=4) if n == 2 else None,
                 acknowledged_at=declared + timedelta(minutes=ack_min),
                 resolved_at=declared + timedelta(hours=resolve_h),
             )
@@ -82,7 +84,19 @@ def test_insights_page_and_csv(
         r'<div class="value">3h</div>',
         page,
     )
-    assert "Time to detect" in page and "no alert data" in page
+    # Time to detect: only #2 had an alert (4 minutes before it was declared).
+    assert re.search(
+        r'data-measure="detect">\s*<div>Time to detect</div>\s*'
+        r'<div class="value">4m</div>\s*<div class="note">median · p90 4m · 1 incidents',
+        page,
+    )
+    # Readiness: managers acknowledged after 2, 6 and 30 minutes (one within 5).
+    assert re.search(
+        r'<tr data-habit="manager"><td>An incident manager</td><td>33%</td>'
+        r"<td>1 of 3 incidents had a manager within 5 minutes \(33%\).</td>",
+        page,
+    )
+    assert '<tr data-habit="alerts"><td>Monitoring and alerts</td><td>—</td>' in page
     assert '<script src="/console/static/vendor/chart.umd.min.js" defer></script>' in page
     assert _chart(page)["severity_counts"] == [2, 1, 0, 0]
     js = alice.get(seeded.base_url + "/console/static/vendor/chart.umd.min.js")
@@ -95,6 +109,8 @@ def test_insights_page_and_csv(
     assert [r["number"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["title"] == '\'=HYPERLINK("http://x")'  # never a formula
     assert rows[1]["seconds_to_acknowledge"] == "360"
+    assert rows[1]["seconds_to_detect"] == "240" and rows[0]["seconds_to_detect"] == ""
+    assert rows[1]["detected_at"] and rows[0]["detected_at"] == ""
     assert rows[1]["seconds_to_resolve"] == "10800" and rows[1]["seconds_to_identify"] == ""
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot import action_items, incidents, postmortems
 from bot import timeline as tl
@@ -245,3 +246,51 @@ def test_private_incident_only_for_its_channel_members(
     history.runtime.services.members.forget()
     assert "Vault sealed zebra" in _get(bob, history, "/console/incidents?q=zebra")
     assert date.today()  # the library never needs the client's clock
+
+
+def test_filter_by_tag_and_component(
+    history: RunningBot, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    from bot.library import tags
+    from storage.models_statuspage import StatusComponent, StatusIncident
+
+    db = history.runtime.services.db
+    with db.session() as session:
+        ids = {i.number: i.id or 0 for i in session.exec(select(Incident)).all()}
+        tags.add(session, incident_id=ids[1], tags=["payments", "db"], actor="U1", now=T0)
+        tags.add(session, incident_id=ids[2], tags=["vault"], actor="U1", now=T0)
+        session.add(StatusComponent(id="checkout", name="Checkout <API>", position=1))
+        session.add(
+            StatusIncident(
+                public_id="pub1",
+                incident_id=ids[1],
+                name="Checkout",
+                status="resolved",
+                component_ids="checkout",
+            )
+        )
+    bob = sign_in(history, slack, workspace.bob)  # not in #2's private channel
+    page = _get(bob, history, "/console/incidents")
+    assert '<a class="tag" href="/console/incidents?tag=payments">payments</a>' in page
+    assert '<option value="vault"' not in page  # a private incident's tag stays private
+    assert "Checkout &lt;API&gt;" in page and "Checkout <API>" not in page  # escaped
+    assert _numbers(_get(bob, history, "/console/incidents?tag=db")) == ["1"]
+    assert _numbers(_get(bob, history, "/console/incidents?component=checkout")) == ["1"]
+    assert _numbers(_get(bob, history, "/console/incidents?tag=vault")) == []
+    alice = sign_in(history, slack, workspace.alice)
+    assert _numbers(_get(alice, history, "/console/incidents?tag=vault")) == ["2"]
+    unknown = _get(bob, history, "/console/incidents?component=nope", status=400)
+    assert "There is no component `nope`." in unknown
+    assert "payments" in _get(bob, history, "/console/postmortems")
+
+
+def test_incident_page_shows_when_its_first_alert_started(
+    history: RunningBot, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    db = history.runtime.services.db
+    with db.session() as session:
+        incident = session.exec(select(Incident).where(Incident.number == 1)).one()
+        incident.detected_at = incident.declared_at - timedelta(minutes=7)
+        session.add(incident)
+    page = _get(sign_in(history, slack, workspace.bob), history, "/console/incidents/1")
+    assert "<td>Detected (first alert)</td>" in page and "7m before" in page

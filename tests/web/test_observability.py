@@ -76,6 +76,11 @@ def test_metrics_behind_a_bearer_token(
         == 1
     )
     assert _value(samples, "incident_bot_open_incidents", sev="sev2") == 1
+    # The declaration's setup went out through the outbox: counted by channel and outcome.
+    assert _value(
+        samples, "incident_bot_deliveries_total", channel="outbox:channel", outcome="sent"
+    )
+    assert ("incident_bot_deliveries_pending", (("channel", "reminder"),)) in samples
     assert _value(samples, "incident_bot_open_incidents", sev="sev1") == 0
     bot.runtime.metrics.count_reminders(Counter({"sent": 2}))  # type: ignore[union-attr]
     again = _samples(httpx.get(url, headers={"Authorization": "Bearer scrape-me"}).text)

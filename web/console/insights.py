@@ -13,7 +13,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from bot.core.vocabulary import Severity
-from bot.insights import figures
+from bot.insights import figures, readiness
+from bot.slack.insights import habits
 from storage.types import utcnow
 from web.console.auth import Auth
 from web.console.pages import Pages
@@ -26,11 +27,13 @@ CSV_COLUMNS = [
     "title",
     "severity",
     "status",
+    "detected_at",
     "declared_at",
     "acknowledged_at",
     "identified_at",
     "mitigated_at",
     "resolved_at",
+    "seconds_to_detect",
     "seconds_to_acknowledge",
     "seconds_to_identify",
     "seconds_to_mitigate",
@@ -75,18 +78,25 @@ class Insights:
     pages: Pages
     auth: Auth
 
-    def _figures(self, viewer: Viewer, days: int) -> figures.Figures:
-        since, until = figures.last_days(utcnow(), days)
+    def _figures(self, viewer: Viewer, days: int) -> tuple[figures.Figures, list[readiness.Habit]]:
+        now = utcnow()
+        since, until = figures.last_days(now, days)
         channels = self.pages.member_channels(viewer)
-        with self.pages.services.db.read() as session:
-            return figures.compute(session, since=since, until=until, member_channels=channels)
+        services = self.pages.services
+        with services.db.read() as session:
+            found = figures.compute(session, since=since, until=until, member_channels=channels)
+            kept = habits(
+                services, session, since=since, until=until, now=now, member_channels=channels
+            )
+        return found, kept
 
     def insights(self, request: Request, viewer: Viewer) -> Response:
         days = period_days(request)
-        found = self._figures(viewer, days)
+        found, kept = self._figures(viewer, days)
         return page(
             "insights.html",
             figures=found,
+            habits=kept,
             days=days,
             periods=figures.PERIODS,
             labels={name: label for name, (label, _) in figures.MEASURES.items()},
@@ -109,7 +119,8 @@ class Insights:
                     session, since=since, until=until, member_channels=channels
                 ):
                     inc = row.incident
-                    times = [inc.declared_at, inc.acknowledged_at, inc.identified_at]
+                    times = [inc.detected_at, inc.declared_at, inc.acknowledged_at]
+                    times += [inc.identified_at]
                     times += [inc.monitoring_at, inc.resolved_at]
                     writer.writerow(
                         [

@@ -19,6 +19,7 @@ from bot.core import slack_text
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.vocabulary import Role, Severity, Status
 from bot.followups.policy import FollowUpPolicy
+from bot.library import tags
 from bot.permissions.visibility import private_channels
 from bot.slack.services import Services
 from storage.types import utcnow
@@ -83,7 +84,13 @@ class Pages:
             errors, filters = exc.fields, library.Filters()
         channels = self.member_channels(viewer)
         with self.services.db.read() as session:
+            components = tags.components(session)
+            if filters.component and filters.component not in dict(components):
+                errors["component"] = f"There is no component `{filters.component}`."
+                filters = library.Filters()
             found = library.search(session, filters, member_channels=channels)
+            tagged = tags.tags_of(session, [v.incident.id or 0 for v in found.views])
+            choices = tags.tag_counts(session, channels)
         return page(
             "incidents.html",
             status_code=400 if errors else 200,
@@ -91,6 +98,9 @@ class Pages:
             filters=filters,
             raw=dict(request.query_params),
             result=found,
+            tagged=tagged,
+            components=components,
+            tag_choices=choices,
             **self.common(viewer, "incidents"),
         )
 
@@ -102,6 +112,7 @@ class Pages:
         try:
             with self.services.db.read() as session:
                 found = library.detail(session, number=number, member_channels=channels)
+                incident_tags = tags.tags_of(session, [found.view.incident.id or 0])
                 shown = None
                 if version_text:
                     if not version_text.isdigit():
@@ -119,6 +130,7 @@ class Pages:
             incident=found.view.incident,
             roles=[(role, found.view.roles[role]) for role in Role if role in found.view.roles],
             milestones=_milestones(found.view.incident),
+            tags=incident_tags.get(found.view.incident.id or 0, []),
             shown_version=shown.version if shown else (pm.version if pm else 0),
             document_html=markdown_html(document) if document else None,
             **self.common(viewer, "incidents"),
@@ -167,9 +179,11 @@ class Pages:
         with self.services.db.read() as session:
             rows = library.postmortems(session, member_channels=channels, today=today)
             items = library.action_items(session, member_channels=channels, state=state)
+            tagged = tags.tags_of(session, [row.incident.id or 0 for row in rows])
         return page(
             "postmortems.html",
             rows=rows,
+            tagged=tagged,
             items=items,
             items_state=state,
             today=today,
@@ -194,7 +208,11 @@ class Pages:
 
 def _milestones(incident: Any) -> list[tuple[str, Any, float | None]]:
     start = incident.declared_at
+    detected = []  # the first alert, before the declaration (its time to detect)
+    if incident.detected_at is not None:
+        detected = [("Detected (first alert)", incident.detected_at)]
     steps = [
+        *detected,
         ("Declared", incident.declared_at),
         ("Acknowledged", incident.acknowledged_at),
         ("Identified", incident.identified_at),
