@@ -15,7 +15,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0018"
-down_revision: str | None = "0006"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
