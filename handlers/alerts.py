@@ -207,11 +207,13 @@ def oncall_command(request: CommandRequest) -> None:
 
 def register(app: App) -> None:
     """Register the triage message's listeners."""
-    # Alert groups are not incidents: anyone in the alerts channel may triage them; linking
-    # offers only the incidents the person may see (_visible_open_incidents).
-    on_action(app, render.ACKNOWLEDGE, acknowledge, need=Permission.ANYONE)
-    on_action(app, render.DISMISS, dismiss, need=Permission.ANYONE)
+    # Alert groups are not incidents. Anyone may declare from one (the declare form has rules
+    # of its own); acknowledging, dismissing and linking are for the members of the channel
+    # the triage message is in, and incident admins (Permission.TRIAGE); linking offers only
+    # the incidents the person may see (_visible_open_incidents).
+    on_action(app, render.ACKNOWLEDGE, acknowledge, need=Permission.TRIAGE)
+    on_action(app, render.DISMISS, dismiss, need=Permission.TRIAGE)
     on_action(app, render.DECLARE, declare, need=Permission.ANYONE)
-    on_action(app, render.LINK, link, need=Permission.ANYONE)
-    on_view(app, render.DISMISS_MODAL, submit_dismiss, need=Permission.ANYONE)
-    on_view(app, render.LINK_MODAL, submit_link, need=Permission.ANYONE)
+    on_action(app, render.LINK, link, need=Permission.TRIAGE)
+    on_view(app, render.DISMISS_MODAL, submit_dismiss, need=Permission.TRIAGE)
+    on_view(app, render.LINK_MODAL, submit_link, need=Permission.TRIAGE)

@@ -23,7 +23,7 @@ from bot.statuspage.config import PageConfig
 from bot.statuspage.vocabulary import ComponentStatus, split_status_suffix
 from handlers.access import on_view
 from handlers.commands import route
-from handlers.context import CommandRequest, scope_of, services_of
+from handlers.context import CommandRequest, Scope, scope_of, services_of
 from handlers.forms import state_value
 from storage.models import Incident
 from storage.types import utcnow
@@ -106,6 +106,30 @@ def publication_of(
         component_status=state_value(view, F.F_STATUS),
         private=private,
     )
+
+
+def publishes(view: dict[str, Any]) -> bool:
+    """True when a declare or update form's status page fields ask to publish something
+    (a message, components or their status): that needs Permission.STATUS_PAGE."""
+    values = view.get("state", {}).get("values", {})
+    if not any(field in values for field in (F.F_MESSAGE, F.F_COMPONENTS, F.F_STATUS)):
+        return False
+    return bool(
+        _text(view, F.F_MESSAGE).strip()
+        or _selected(view, F.F_COMPONENTS)
+        or state_value(view, F.F_STATUS)
+    )
+
+
+def update_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    """The update form: responders post updates; publishing too needs STATUS_PAGE."""
+    return Permission.STATUS_PAGE if publishes(body.get("view") or {}) else Permission.RESPOND
+
+
+def declare_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    """The declare form: anyone declares; publishing too needs STATUS_PAGE (decided on the
+    incident as it will be: bot.permissions.decide_declaring)."""
+    return Permission.STATUS_PAGE if publishes(body.get("view") or {}) else Permission.ANYONE
 
 
 def publish_in(
@@ -246,7 +270,7 @@ def submit_statuspage(
 # -- /incident maintenance --------------------------------------------------------------
 
 
-@route("maintenance", need=Permission.ANYONE)  # no incident: see README
+@route("maintenance", need=Permission.ADMIN)  # no incident: incident admins
 def maintenance_command(request: CommandRequest) -> None:
     """`/incident maintenance` opens the scheduling form."""
     config = config_of(request.services)
@@ -294,7 +318,7 @@ def submit_maintenance(
 # -- /incident component ----------------------------------------------------------------
 
 
-@route("component", need=Permission.ANYONE)  # no incident: see README
+@route("component", need=Permission.ADMIN)  # no incident: incident admins
 def component_command(request: CommandRequest) -> None:
     """`/incident component <name> <status>`: change a component without an incident."""
     services = request.services
@@ -322,4 +346,4 @@ def component_command(request: CommandRequest) -> None:
 def register(app: App) -> None:
     """Register the status page forms."""
     on_view(app, sp_blocks.STATUSPAGE_MODAL, submit_statuspage, need=Permission.STATUS_PAGE)
-    on_view(app, sp_blocks.MAINTENANCE_MODAL, submit_maintenance, need=Permission.ANYONE)
+    on_view(app, sp_blocks.MAINTENANCE_MODAL, submit_maintenance, need=Permission.ADMIN)
