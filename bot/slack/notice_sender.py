@@ -30,7 +30,7 @@ from bot.core.delivery import Delivered, Failure, Job, Receipt
 from bot.core.events import Event
 from bot.core.sending import Permanent, Sender, SendError
 from bot.outbound.mastodon import MastodonSender
-from bot.outbound.notice_mail import NoticeMailSender
+from bot.outbound.notice_mail import MailChannel, NoticeMailSender
 from bot.outbound.sms import SmsSender, provider_from
 from bot.outbound.webhook import WebhookSender
 from bot.slack.delivery import Runner, delivery_client
@@ -151,10 +151,11 @@ class NoticeRunner:
         self.lease = timedelta(seconds=settings.notice_lease_seconds)
         slack = delivery_client(services.slack, lease=self.lease)
         self.slack = SlackNoticeSender(slack)
+        self.mail = MailChannel(settings)  # the one e-mail channel (subscriber mails too)
         all_senders: dict[str, Sender[Notice]] = {
             "slack": self.slack,
             "invite": self.slack,
-            "email": NoticeMailSender(settings),
+            "email": NoticeMailSender(settings, self.mail),
             "sms": SmsSender(provider_from(settings)),
             "webhook": WebhookSender(settings.webhooks),
             "mastodon": MastodonSender(settings.mastodon_api_url, settings.mastodon_access_token),

@@ -99,21 +99,22 @@ def test_maintenance_and_components_are_for_incident_admins(
     # The admin's maintenance form, submitted by Bob: refused, and nothing is scheduled.
     driver.slash_command("maintenance", user=workspace.alice, channel=workspace.general)
     form = slack.wait_for(
-        lambda: (v := slack.current_view(workspace.alice))
-        and v["callback_id"] == "maintenance_modal"
-        and v
+        lambda: (
+            (v := slack.current_view(workspace.alice))
+            and v["callback_id"] == "maintenance_modal"
+            and v
+        )
     )
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
-    values = {
+    values: dict[str, dict[str, Any]] = {
         "sp_title": {"sp_title": "DB upgrade"},
         "sp_message": {"sp_message": "Read-only"},
         "sp_start": {"sp_start": int(start.timestamp())},
         "sp_end": {"sp_end": int((start + timedelta(hours=1)).timestamp())},
     }
     assert driver.view_submission(form, values, user=workspace.bob).status == 200
-    slack.wait_for(
-        lambda: any("You cannot schedule maintenance" in m["text"] for m in slack.dms(workspace.bob))
-    )
+    refusal = "You cannot schedule maintenance"
+    slack.wait_for(lambda: any(refusal in m["text"] for m in slack.dms(workspace.bob)))
     assert rows(page_bot, StatusIncident) == []
     assert {c.name: c.status for c in rows(page_bot, StatusComponent)} == statuses
     # The admin may.
@@ -147,7 +148,7 @@ def test_publishing_from_the_forms_needs_the_status_page_permission(
 
     def update_form(user: str) -> dict[str, Any]:
         driver.slash_command("update", user=user, channel=channel)
-        return slack.wait_for(  # type: ignore[no-any-return]
+        return slack.wait_for(
             lambda: (v := slack.current_view(user)) and v["callback_id"] == "update_modal" and v
         )
 
