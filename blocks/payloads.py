@@ -128,6 +128,13 @@ class DeliveryValue(_Numbers):
     delivery_id: PositiveInt
 
 
+class SocialValue(_Numbers):
+    """Post / Edit / Skip on a Mastodon post's preview: `<incident>:<post notice id>`."""
+
+    incident_id: PositiveInt
+    post_id: PositiveInt
+
+
 class PageValue(_Numbers):
     """Earlier / Later on a timeline page: `<incident>:<page>`, pages from 0."""
 
@@ -240,6 +247,13 @@ class IncidentForm(_Json):
     incident_id: PositiveInt
 
 
+class SocialForm(_Json):
+    """The Edit form of a Mastodon post: its incident and the post's notice id."""
+
+    incident_id: PositiveInt
+    post_id: PositiveInt
+
+
 class DeclareOrigin(_Json):
     """The declare form; from the message shortcut, the message it was declared from."""
 
@@ -332,6 +346,9 @@ _BY_VALUE: dict[str, type[_Numbers]] = {
     Action.EMAIL_MANAGERS: IncidentValue,
     Action.RETRY_NOTICES: IncidentValue,
     Action.RETRY_DELIVERY: DeliveryValue,
+    Action.SOCIAL_POST: SocialValue,
+    Action.SOCIAL_EDIT: SocialValue,
+    Action.SOCIAL_SKIP: SocialValue,
     Action.TIMELINE_EARLIER: PageValue,
     Action.TIMELINE_LATER: PageValue,
 }
@@ -348,6 +365,7 @@ _BY_CALLBACK: dict[str, type[_Json]] = {
     Callback.STATUSPAGE_MODAL: IncidentForm,
     Callback.TIMELINE_PICK_MODAL: SharedMessage,
     Callback.ACTION_ITEM_MODAL: ActionItemForm,
+    Callback.SOCIAL_MODAL: SocialForm,
 }
 SNOOZE_PREFIX = f"{Action.SNOOZE_REMINDER.value}_"
 

@@ -125,6 +125,7 @@ CHANNEL_LABELS = {
     "sms": "SMS",
     "webhook": "webhook",
     "mastodon": "Mastodon",
+    "preview": "Mastodon preview",
 }
 COMMS_MAX_LINES = 40
 

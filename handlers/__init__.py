@@ -20,6 +20,7 @@ from handlers import (
     insights,  # noqa: F401  # /incident stats
     postmortems,
     reminders,
+    social,
     stakeholders,
     statuspage,
     timeline,
@@ -45,6 +46,7 @@ def register_all(app: App, services: Services) -> None:
     events.register(app)
     admin.register(app)
     alerts.register(app)
+    social.register(app)
 
 
 def resumable(body: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import Block
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from blocks import statuspage as sp_blocks
 from blocks.incident import headline
@@ -18,14 +18,16 @@ from bot.core.errors import InvalidInput
 from bot.core.events import StatusPagePublished
 from bot.permissions.policy import Permission
 from bot.slack.services import Services
+from bot.stakeholders import social
 from bot.statuspage import components, maintenance, publish
 from bot.statuspage.config import PageConfig
-from bot.statuspage.vocabulary import ComponentStatus, split_status_suffix
+from bot.statuspage.vocabulary import ComponentStatus, PublicStatus, split_status_suffix
 from handlers.access import on_view
 from handlers.commands import route
 from handlers.context import CommandRequest, Scope, scope_of, services_of
 from handlers.forms import state_value
 from storage.models import Incident
+from storage.models_statuspage import StatusIncident, StatusIncidentUpdate
 from storage.types import utcnow
 
 F = publish  # the status page fields' block ids live with their validation
@@ -142,13 +144,40 @@ def publish_in(
 ) -> None:
     """Publish in the caller's transaction (the incident change's)."""
     if publication is not None:
-        publish.publish(
+        row = publish.publish(
             session,
             config=config_of(services),
             incident=incident,
             publication=publication,
             actor=actor,
         )
+        plan_social(session, services, incident=incident, row=row)
+
+
+def plan_social(
+    session: Session, services: Services, *, incident: Incident, row: StatusIncident | None
+) -> None:
+    """With Mastodon set up, the newest public update waits for the incident manager's
+    approval (a held post and its preview, bot.stakeholders.social), in this transaction."""
+    settings = services.settings
+    if row is None or row.id is None or not settings.mastodon_access_token:
+        return
+    update = session.exec(
+        select(StatusIncidentUpdate)
+        .where(StatusIncidentUpdate.status_incident_id == row.id)
+        .order_by(col(StatusIncidentUpdate.id).desc())
+    ).first()
+    if update is None:
+        return
+    text = social.draft(
+        row.name,
+        PublicStatus(update.status).label,
+        update.body,
+        publish.incident_url(config_of(services), row),
+    )
+    social.plan_post(
+        session, incident=incident, ref=f"statuspage:{update.id}", text=text, now=update.created_at
+    )
 
 
 def resolve_in(
@@ -166,19 +195,21 @@ def resolve_in(
             fields={F.F_MESSAGE: "Write the final message customers read."},
         )
     status_value = state_value(view, F.F_STATUS) or ComponentStatus.OPERATIONAL.value
-    publish.resolve(
+    resolved = publish.resolve(
         session,
         incident=incident,
         message=message,
         component_status=ComponentStatus(status_value),
         actor=actor,
     )
+    plan_social(session, services, incident=incident, row=resolved)
 
 
 def follow_in(session: Session, services: Services, *, incident: Incident, actor: str) -> None:
     """After a status change without a form: resolve the public side if it was resolved."""
     if services.settings.status_page is not None:
-        publish.follow_incident(session, incident=incident, actor=actor)
+        row = publish.follow_incident(session, incident=incident, actor=actor)
+        plan_social(session, services, incident=incident, row=row)
 
 
 # -- /incident statuspage -------------------------------------------------------------------
@@ -224,11 +255,10 @@ def _publish_and_tell(
 
     def operation(session: Session) -> StatusPagePublished:
         incident = incidents.get(session, incident_id=incident_id)
-        publish.publish(
+        row = publish.publish(
             session, config=config, incident=incident, publication=publication, actor=actor
         )
-        row = publish.public_of(session, incident_id=incident_id)
-        assert row is not None
+        plan_social(session, services, incident=incident, row=row)
         return StatusPagePublished(
             incident_id=incident_id,
             actor=actor,

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     CLOSE_ITEM = "close_item"  # close someone else's action item (owners close their own)
     STATUS_PAGE = "status_page"  # publish to the status page
     NOTIFY_CUSTOMERS = "notify_customers"
+    SOCIAL_POST = "social_post"  # approve (Post / Edit / Skip) a public update on Mastodon
     # About no one incident (bot.permissions.rules.decide_general):
     ADMIN = "admin"  # the bot's own business: deliveries, maintenance, components
     TRIAGE = "triage"  # acknowledge, dismiss or link an alert group
@@ -80,6 +81,9 @@ DEFAULTS: Mapping[Permission, frozenset[Holder]] = MappingProxyType(
         Permission.CLOSE_ITEM: frozenset({Holder.MANAGER, Holder.DECLARER, Holder.ADMINS}),
         Permission.STATUS_PAGE: frozenset({Holder.MANAGER, Holder.COMMS, Holder.ADMINS}),
         Permission.NOTIFY_CUSTOMERS: frozenset({Holder.MANAGER, Holder.COMMS, Holder.ADMINS}),
+        # Issue 14: posted "only after the incident manager approves the text" (incident
+        # admins may do everything, as for every action).
+        Permission.SOCIAL_POST: frozenset({Holder.MANAGER, Holder.ADMINS}),
     }
 )
 

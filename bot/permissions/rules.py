@@ -40,6 +40,7 @@ DOING = {
     Permission.CLOSE_ITEM: "close someone else's action item in incident #{n}",
     Permission.STATUS_PAGE: "publish incident #{n} to the status page",
     Permission.NOTIFY_CUSTOMERS: "notify customers about incident #{n}",
+    Permission.SOCIAL_POST: "decide on Mastodon posts about incident #{n}",
 }
 OWNER_OF = {
     Permission.COMPLETE_POSTMORTEM: "the post-mortem's owner",

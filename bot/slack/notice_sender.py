@@ -36,6 +36,7 @@ from bot.outbound.webhook import WebhookSender
 from bot.slack.delivery import Runner, delivery_client
 from bot.slack.notices import SlackNoticeSender, is_user_group
 from bot.slack.services import Services
+from bot.slack.social import SocialPreviewSender
 from bot.stakeholders import claims
 from bot.stakeholders.claims import NoticeConfig, NoticeSource
 from bot.stakeholders.notice import Notice
@@ -102,13 +103,13 @@ class NoticeSend:
             notice = self.readable(notice)
             if not renew():  # the look-ups took long and another replica has it now
                 return None
-            sender.send(notice)
+            reference = sender.send(notice)
         except SendError as exc:
             maybe = Delivered.MAYBE if exc.maybe_sent else Delivered.NO
             return Failure(
                 str(exc), maybe, permanent=not exc.retryable, retry_after=exc.retry_after
             )
-        return Receipt(clock(), notice.recipient[:200], self._reference(notice))
+        return Receipt(clock(), notice.recipient[:200], reference or self._reference(notice))
 
     def _expand(self, notice: Notice, clock: Callable[[], datetime]) -> Receipt:
         users = self.slack.members(notice.recipient)
@@ -159,6 +160,7 @@ class NoticeRunner:
             "sms": SmsSender(provider_from(settings)),
             "webhook": WebhookSender(settings.webhooks),
             "mastodon": MastodonSender(settings.mastodon_api_url, settings.mastodon_access_token),
+            "preview": SocialPreviewSender(services.db, slack),
         }
         all_senders.update(senders or {})
         self.send = NoticeSend(services.db, all_senders, self.slack, Names(slack))
