@@ -54,6 +54,7 @@ class Action(StrEnum):
     SOCIAL_POST = "social_post"
     SOCIAL_EDIT = "social_edit"
     SOCIAL_SKIP = "social_skip"
+    ACKNOWLEDGE_INCIDENT = "incident_acknowledge"
 
 
 class Field(StrEnum):

@@ -345,6 +345,7 @@ _BY_VALUE: dict[str, type[_Numbers]] = {
     Action.POSTMORTEM_COMPLETE: IncidentValue,
     Action.EMAIL_MANAGERS: IncidentValue,
     Action.RETRY_NOTICES: IncidentValue,
+    Action.ACKNOWLEDGE_INCIDENT: IncidentValue,
     Action.RETRY_DELIVERY: DeliveryValue,
     Action.SOCIAL_POST: SocialValue,
     Action.SOCIAL_EDIT: SocialValue,

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     STATUS_PAGE = "status_page"  # publish to the status page
     NOTIFY_CUSTOMERS = "notify_customers"
     SOCIAL_POST = "social_post"  # approve (Post / Edit / Skip) a public update on Mastodon
+    ACKNOWLEDGE = "acknowledge"  # acknowledge an incident's escalation (as its manager)
     # About no one incident (bot.permissions.rules.decide_general):
     ADMIN = "admin"  # the bot's own business: deliveries, maintenance, components
     TRIAGE = "triage"  # acknowledge, dismiss or link an alert group
@@ -84,6 +85,7 @@ DEFAULTS: Mapping[Permission, frozenset[Holder]] = MappingProxyType(
         # Issue 14: posted "only after the incident manager approves the text" (incident
         # admins may do everything, as for every action).
         Permission.SOCIAL_POST: frozenset({Holder.MANAGER, Holder.ADMINS}),
+        Permission.ACKNOWLEDGE: frozenset({Holder.MANAGER, Holder.ADMINS}),
     }
 )
 

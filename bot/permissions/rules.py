@@ -41,6 +41,7 @@ DOING = {
     Permission.STATUS_PAGE: "publish incident #{n} to the status page",
     Permission.NOTIFY_CUSTOMERS: "notify customers about incident #{n}",
     Permission.SOCIAL_POST: "decide on Mastodon posts about incident #{n}",
+    Permission.ACKNOWLEDGE: "acknowledge incident #{n} for its incident manager",
 }
 OWNER_OF = {
     Permission.COMPLETE_POSTMORTEM: "the post-mortem's owner",

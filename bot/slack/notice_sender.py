@@ -35,6 +35,7 @@ from bot.outbound.sms import SmsSender, provider_from
 from bot.outbound.webhook import WebhookSender
 from bot.slack.delivery import Runner, delivery_client
 from bot.slack.notices import SlackNoticeSender, is_user_group
+from bot.slack.paging import EscalationSender
 from bot.slack.services import Services
 from bot.slack.social import SocialPreviewSender
 from bot.stakeholders import claims
@@ -161,6 +162,7 @@ class NoticeRunner:
             "webhook": WebhookSender(settings.webhooks),
             "mastodon": MastodonSender(settings.mastodon_api_url, settings.mastodon_access_token),
             "preview": SocialPreviewSender(services.db, slack),
+            "escalation": EscalationSender(slack),
         }
         all_senders.update(senders or {})
         self.send = NoticeSend(services.db, all_senders, self.slack, Names(slack))

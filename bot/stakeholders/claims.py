@@ -57,7 +57,7 @@ class NoticeSource(Source[StakeholderNotice, Notice, NoticeConfig]):
         if row.state != PENDING or row.id is None:
             row.due_at = None  # held or done since it was claimed: nothing to send
             return None
-        incident = session.get(Incident, row.incident_id)
+        incident = session.get(Incident, row.incident_id) if row.incident_id else None
         return Notice(
             id=row.id,
             key=row.key,
@@ -120,7 +120,7 @@ def add_members(session: Session, *, parent_id: int, users: list[str], now: date
         return 0
     values = [
         {
-            "key": notice_key(parent.incident_id, parent.event, parent.channel, user),
+            "key": notice_key(parent.incident_id or 0, parent.event, parent.channel, user),
             "incident_id": parent.incident_id,
             "event": parent.event,
             "trigger": parent.trigger,

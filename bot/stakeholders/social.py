@@ -146,7 +146,7 @@ def _post(row: StakeholderNotice) -> Post:
     return Post(
         id=row.id,
         key=row.key,
-        incident_id=row.incident_id,
+        incident_id=row.incident_id or 0,
         state=row.state,
         text=str(payload.get(TEXT_FIELD) or ""),
         decided_by=row.requested_by,
@@ -174,6 +174,7 @@ def refresh(session: Session, row: StakeholderNotice, *, reason: str, now: datet
     """Add a preview row that updates the preview of the post `row` in place."""
     payload = json.loads(row.payload or "{}")
     preview = {**payload, "post_key": row.key, "refresh": 1, "reason": reason}
+    assert row.incident_id is not None  # Mastodon posts are about incidents
     return insert(
         session,
         incident_id=row.incident_id,

@@ -100,6 +100,7 @@ DEFAULT_HOLDERS = {
     Permission.STATUS_PAGE: {MANAGER, COMMS, ADMIN},
     Permission.NOTIFY_CUSTOMERS: {MANAGER, COMMS, ADMIN},
     Permission.SOCIAL_POST: {MANAGER, ADMIN},  # issue 14: the incident manager approves
+    Permission.ACKNOWLEDGE: {MANAGER, ADMIN},  # issue 15: the manager acknowledges
 }
 
 

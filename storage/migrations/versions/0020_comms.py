@@ -1,9 +1,14 @@
-"""status_mail: a source of the delivery engine (due_at and the engine's pending marks)
+"""status_mail a source of the delivery engine; incident escalation; alert-group notices
+
+status_mail: a source of the delivery engine (due_at and the engine's pending marks).
 
 Subscriber mails go through the one e-mail channel and the delivery engine: the table gets
 the lease columns of bot.core.leases.Leased (`due_at`, `pending_key`, `pending_since`) in
 place of its own `next_attempt_at`. Pending rows stay due when they were due; failed rows
 (the old sender's give-up) keep their error as given-up rows (pending, `due_at` NULL).
+
+incident_escalation: incidents whose manager has not acknowledged, escalated level by level.
+stakeholder_notice.incident_id may be NULL: an alert group's escalation SMS (no incident).
 
 Revision ID: 0020
 Revises: 0006
@@ -41,8 +46,33 @@ def upgrade() -> None:
         batch_op.drop_column("next_attempt_at")
         batch_op.create_index(batch_op.f("ix_status_mail_due_at"), ["due_at"], unique=False)
 
+    op.create_table(
+        "incident_escalation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("policy", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("started_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("due_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.ForeignKeyConstraint(["incident_id"], ["incident.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("incident_id"),
+    )
+    with op.batch_alter_table("incident_escalation", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_incident_escalation_due_at"), ["due_at"], unique=False)
+    with op.batch_alter_table("stakeholder_notice", schema=None) as batch_op:
+        batch_op.alter_column("incident_id", existing_type=sa.Integer(), nullable=True)
+
 
 def downgrade() -> None:
+    op.execute("DELETE FROM stakeholder_notice WHERE incident_id IS NULL")
+    with op.batch_alter_table("stakeholder_notice", schema=None) as batch_op:
+        batch_op.alter_column("incident_id", existing_type=sa.Integer(), nullable=False)
+    with op.batch_alter_table("incident_escalation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incident_escalation_due_at"))
+    op.drop_table("incident_escalation")
     with op.batch_alter_table("status_mail", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_status_mail_due_at"))
         batch_op.add_column(
