@@ -27,6 +27,7 @@ from blocks import (
     insights,
     listing,
     modals,
+    paging,
     postmortems,
     reminders,
     social,
@@ -462,6 +463,19 @@ BUILDERS: dict[str, list[Case]] = {
             incident_id=7,
         )
     ],
+    "paging.incident_escalation_text": [
+        lambda t: paging.incident_escalation_text(
+            number=3, title=t, manager="U0ALICE", level=0, levels=2, targets=Targets(("U0BOB",))
+        )
+    ],
+    "paging.escalation_blocks": [
+        lambda t: paging.escalation_blocks(
+            paging.incident_escalation_text(
+                number=3, title=t, manager=None, level=1, levels=2, targets=Targets(("U0B",))
+            ),
+            incident_id=7,
+        )
+    ],
     "social.preview_text": [
         lambda t: social.preview_text(social_post(t, "pending", given_up=True), number=12)
     ],
@@ -496,6 +510,7 @@ BUILDERS: dict[str, list[Case]] = {
 
 # Helpers that render nothing a person typed (ids, labels, numbers, dates, lookups).
 NO_TEXT = {
+    "paging.incident_escalation_sms",  # plain text for an SMS, never Slack markup
     "social.outcome",  # plain text for the preview's fallback; covered through preview_text
     "outbox.deliveries_text",  # counts only
     # the figures: counts and durations, nothing typed
