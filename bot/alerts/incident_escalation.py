@@ -6,7 +6,8 @@ person, or someone naming a colleague) gets an `incident_escalation` row (`start
 levels are claimed like an alert group's (`claim_due`: one conditional UPDATE per incident,
 so each level is handed out once across replicas and restarts, and none twice).
 
-*Acknowledged* means: the incident manager declared it themselves, clicked Acknowledge on an
+*Acknowledged* means: the incident manager declared it themselves (an alert rule's automatic
+declaration does not count), clicked Acknowledge on an
 escalation message, or made any change to the incident (an update, a status, a severity, a
 role...: `acknowledge_by_acting`). A new manager who takes the role acknowledges by doing so.
 Resolving the incident stops the escalation too. The caller brings the clock.
@@ -28,6 +29,8 @@ from bot.core.vocabulary import Role
 from storage.models import Incident, IncidentRole
 from storage.models_alerts import IncidentEscalation
 
+AUTOMATIC = "alert-group:"  # the declare key of an incident an alert rule declared
+
 
 def manager_of(session: Session, incident_id: int) -> str | None:
     """The incident manager's user id, if there is one."""
@@ -48,7 +51,9 @@ def start(
         return None
     policy = rules.policies.get(paging.policy)
     manager = manager_of(session, incident.id)
-    if policy is None or manager is None or manager == actor:
+    # An automatic declaration names the on-call person as both; they have not acted yet.
+    automatic = (incident.declare_key or "").startswith(AUTOMATIC)
+    if policy is None or manager is None or (manager == actor and not automatic):
         return None
     found = session.exec(
         select(IncidentEscalation).where(IncidentEscalation.incident_id == incident.id)
