@@ -126,6 +126,7 @@ CHANNEL_LABELS = {
     "webhook": "webhook",
     "mastodon": "Mastodon",
     "preview": "Mastodon preview",
+    "escalation": "escalation message",
 }
 COMMS_MAX_LINES = 40
 
