@@ -135,6 +135,10 @@ class SocialValue(_Numbers):
     post_id: PositiveInt
 
 
+class SocialForm(_Json, SocialValue):
+    """The same in the Edit form's private_metadata: `{"incident_id":12,"post_id":3}`."""
+
+
 class PageValue(_Numbers):
     """Earlier / Later on a timeline page: `<incident>:<page>`, pages from 0."""
 
@@ -247,13 +251,6 @@ class IncidentForm(_Json):
     incident_id: PositiveInt
 
 
-class SocialForm(_Json):
-    """The Edit form of a Mastodon post: its incident and the post's notice id."""
-
-    incident_id: PositiveInt
-    post_id: PositiveInt
-
-
 class DeclareOrigin(_Json):
     """The declare form; from the message shortcut, the message it was declared from."""
 
@@ -336,20 +333,16 @@ class SharedMessage(_Json):
 # -- which action and which form carries which shape --------------------------------------
 
 _BY_VALUE: dict[str, type[_Numbers]] = {
-    Action.POST_UPDATE: IncidentValue,
-    Action.ASSIGN_ROLE: IncidentValue,
-    Action.RESOLVE: IncidentValue,
-    Action.RETRY_SETUP: IncidentValue,
-    Action.TIMELINE_DOWNLOAD: IncidentValue,
-    Action.POSTMORTEM_EDIT: IncidentValue,
-    Action.POSTMORTEM_COMPLETE: IncidentValue,
-    Action.EMAIL_MANAGERS: IncidentValue,
-    Action.RETRY_NOTICES: IncidentValue,
-    Action.ACKNOWLEDGE_INCIDENT: IncidentValue,
+    **dict.fromkeys(
+        (
+            *(Action.POST_UPDATE, Action.ASSIGN_ROLE, Action.RESOLVE, Action.RETRY_SETUP),
+            *(Action.TIMELINE_DOWNLOAD, Action.POSTMORTEM_EDIT, Action.POSTMORTEM_COMPLETE),
+            *(Action.EMAIL_MANAGERS, Action.RETRY_NOTICES, Action.ACKNOWLEDGE_INCIDENT),
+        ),
+        IncidentValue,
+    ),
     Action.RETRY_DELIVERY: DeliveryValue,
-    Action.SOCIAL_POST: SocialValue,
-    Action.SOCIAL_EDIT: SocialValue,
-    Action.SOCIAL_SKIP: SocialValue,
+    **dict.fromkeys((Action.SOCIAL_POST, Action.SOCIAL_EDIT, Action.SOCIAL_SKIP), SocialValue),
     Action.TIMELINE_EARLIER: PageValue,
     Action.TIMELINE_LATER: PageValue,
 }
