@@ -42,7 +42,7 @@ class SocialPreviewSender:
         post_key = str(notice.payload.get("post_key") or "")
         with self.db.read() as session:
             post = social.post_of(session, key=post_key)
-            ts = social.preview_ts(session, post_key=post_key)
+            ts = social.preview_ts(session, post=post)
             roles = incidents.roles_of(session, incident_id=post.incident_id)
         manager = roles.get(Role.INCIDENT_MANAGER)
         number = int(notice.payload.get("number") or 0)

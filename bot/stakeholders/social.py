@@ -156,13 +156,18 @@ def _post(row: StakeholderNotice) -> Post:
     )
 
 
-def preview_ts(session: Session, *, post_key: str) -> str | None:
+def preview_ts(session: Session, *, post: Post) -> str | None:
     """The ts of the posted preview (its first row's provider reference), if it is posted."""
     rows = session.exec(
         select(StakeholderNotice)
-        .where(StakeholderNotice.channel == PREVIEW, StakeholderNotice.state == SENT)
+        .where(
+            StakeholderNotice.incident_id == post.incident_id,
+            StakeholderNotice.channel == PREVIEW,
+            StakeholderNotice.state == SENT,
+        )
         .order_by(col(StakeholderNotice.id))
     ).all()
+    post_key = post.key
     for row in rows:
         payload = json.loads(row.payload or "{}")
         if payload.get("post_key") == post_key and not payload.get("refresh"):
