@@ -125,7 +125,10 @@ def test_posted_only_after_the_manager_approves_and_once(
     assert f"<@{alice}>" in str(done["blocks"]) and buttons(done) == []
     assert "https://social.example/@acme/" in str(done["blocks"])
     [posted] = fakes.posted
-    assert posted["text"].startswith("Checkout") or "Card payments fail" in posted["text"]
+    assert posted["text"].startswith(
+        "Database is down: Investigating. Card payments fail for some customers.\n\n"
+        "https://status.acme.example/status/incidents/"
+    )
     [call] = fakes.calls_to("mastodon")
     with social_bot.runtime.services.db.read() as session:
         row = session.exec(
