@@ -27,6 +27,7 @@ class Callback(StrEnum):
     POSTMORTEM_MODAL = "postmortem_modal"
     STATUSPAGE_MODAL = "statuspage_modal"
     MAINTENANCE_MODAL = "maintenance_modal"
+    SOCIAL_MODAL = "social_post_modal"
 
 
 class Action(StrEnum):
@@ -50,6 +51,10 @@ class Action(StrEnum):
     RETRY_DELIVERY = "outbox_retry_delivery"
     EMAIL_MANAGERS = "incident_email_managers"
     RETRY_NOTICES = "incident_retry_notices"
+    SOCIAL_POST = "social_post"
+    SOCIAL_EDIT = "social_edit"
+    SOCIAL_SKIP = "social_skip"
+    ACKNOWLEDGE_INCIDENT = "incident_acknowledge"
 
 
 class Field(StrEnum):

@@ -128,6 +128,17 @@ class DeliveryValue(_Numbers):
     delivery_id: PositiveInt
 
 
+class SocialValue(_Numbers):
+    """Post / Edit / Skip on a Mastodon post's preview: `<incident>:<post notice id>`."""
+
+    incident_id: PositiveInt
+    post_id: PositiveInt
+
+
+class SocialForm(_Json, SocialValue):
+    """The same in the Edit form's private_metadata: `{"incident_id":12,"post_id":3}`."""
+
+
 class PageValue(_Numbers):
     """Earlier / Later on a timeline page: `<incident>:<page>`, pages from 0."""
 
@@ -322,16 +333,16 @@ class SharedMessage(_Json):
 # -- which action and which form carries which shape --------------------------------------
 
 _BY_VALUE: dict[str, type[_Numbers]] = {
-    Action.POST_UPDATE: IncidentValue,
-    Action.ASSIGN_ROLE: IncidentValue,
-    Action.RESOLVE: IncidentValue,
-    Action.RETRY_SETUP: IncidentValue,
-    Action.TIMELINE_DOWNLOAD: IncidentValue,
-    Action.POSTMORTEM_EDIT: IncidentValue,
-    Action.POSTMORTEM_COMPLETE: IncidentValue,
-    Action.EMAIL_MANAGERS: IncidentValue,
-    Action.RETRY_NOTICES: IncidentValue,
+    **dict.fromkeys(
+        (
+            *(Action.POST_UPDATE, Action.ASSIGN_ROLE, Action.RESOLVE, Action.RETRY_SETUP),
+            *(Action.TIMELINE_DOWNLOAD, Action.POSTMORTEM_EDIT, Action.POSTMORTEM_COMPLETE),
+            *(Action.EMAIL_MANAGERS, Action.RETRY_NOTICES, Action.ACKNOWLEDGE_INCIDENT),
+        ),
+        IncidentValue,
+    ),
     Action.RETRY_DELIVERY: DeliveryValue,
+    **dict.fromkeys((Action.SOCIAL_POST, Action.SOCIAL_EDIT, Action.SOCIAL_SKIP), SocialValue),
     Action.TIMELINE_EARLIER: PageValue,
     Action.TIMELINE_LATER: PageValue,
 }
@@ -348,6 +359,7 @@ _BY_CALLBACK: dict[str, type[_Json]] = {
     Callback.STATUSPAGE_MODAL: IncidentForm,
     Callback.TIMELINE_PICK_MODAL: SharedMessage,
     Callback.ACTION_ITEM_MODAL: ActionItemForm,
+    Callback.SOCIAL_MODAL: SocialForm,
 }
 SNOOZE_PREFIX = f"{Action.SNOOZE_REMINDER.value}_"
 

@@ -125,6 +125,8 @@ CHANNEL_LABELS = {
     "sms": "SMS",
     "webhook": "webhook",
     "mastodon": "Mastodon",
+    "preview": "Mastodon preview",
+    "escalation": "escalation message",
 }
 COMMS_MAX_LINES = 40
 

@@ -21,6 +21,7 @@ from handlers import (
     insights,  # noqa: F401  # /incident stats
     postmortems,
     reminders,
+    social,
     stakeholders,
     statuspage,
     tags,  # noqa: F401  # /incident tag, /incident untag
@@ -47,6 +48,7 @@ def register_all(app: App, services: Services) -> None:
     events.register(app)
     admin.register(app)
     alerts.register(app)
+    social.register(app)
 
 
 def resumable(body: dict[str, Any]) -> bool:

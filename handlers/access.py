@@ -145,6 +145,27 @@ def picked(scope: Scope, body: dict[str, Any]) -> Permission:
     return Permission.RESPOND if scope.incident is not None else Permission.ANYONE
 
 
+# What a request about no one incident does, in the words of its refusal (by the last word
+# of its request: the sub-command, the button's action id or the form's callback id).
+DOING = {
+    "admin": "use the bot's admin commands",
+    "outbox_retry_delivery": "retry the bot's deliveries",
+    "maintenance": "schedule maintenance on the status page",
+    "maintenance_modal": "schedule maintenance on the status page",
+    "component": "change a status page component",
+    "alert_acknowledge": "acknowledge this alert",
+    "alert_dismiss": "dismiss this alert",
+    "alert_dismiss_modal": "dismiss this alert",
+    "alert_link": "link this alert to an incident",
+    "alert_link_modal": "link this alert to an incident",
+}
+
+
+def doing(request: str) -> str:
+    """What `request` does, for a refusal."""
+    return DOING.get(request.rsplit(" ", 1)[-1], "do that")
+
+
 # -- the gate ------------------------------------------------------------------------------
 
 
@@ -157,7 +178,25 @@ def admit(scope: Scope) -> None:
     allowed the request's permission on its incident (bot.permissions.decide).
     """
     _check_payload(scope)
+    if scope.declaring_manager is not None and scope.permission is Permission.STATUS_PAGE:
+        decision = permissions.decide_declaring(
+            scope.user_id, scope.declaring_manager, admins=scope.admins, policy=scope.policy
+        )
+        if not decision:
+            raise Refused(decision.message)
+        return
     if not scope.permission.about_incident:
+        decision = permissions.decide_general(
+            scope.permission,
+            scope.user_id,
+            admins=scope.admins,
+            admins_configured=scope.admins_configured,
+            doing=doing(scope.request),
+            channel_id=scope.triage_channel,
+            members=scope.channel_members,
+        )
+        if not decision:
+            raise Refused(decision.message)
         return
     if scope.subject is None:
         scope.require_incident()  # raises: the request needs an incident and has none

@@ -1,9 +1,9 @@
 """`/incident admin deliveries`: what the outbox has not delivered, with a Retry button each.
 
-Who may see and retry deliveries is decided in one place, `may_manage_deliveries`: the
-incident admins (INCIDENT_ADMINS); everyone while INCIDENT_ADMINS is empty (private
-incidents' titles are never listed). The gate (handlers/access.py) lets the requests through
-as `Permission.ANYONE`: they are about the bot, not one incident.
+Who may see and retry deliveries is decided by the gate (handlers/access.py) as
+`Permission.ADMIN`: the incident admins (INCIDENT_ADMINS); nobody while INCIDENT_ADMINS is
+empty, and the refusal says how to set it (bot.permissions.decide_general). Private
+incidents' titles are never listed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from blocks.ids import Action
 from blocks.outbox import deliveries_blocks, deliveries_text
 from blocks.payloads import DeliveryValue
 from bot import outbox
-from bot.core.errors import DomainError, InvalidInput
+from bot.core.errors import InvalidInput
 from bot.permissions import Permission
 from bot.slack.outbox import OVERDUE_AFTER
 from bot.slack.services import Services
@@ -27,25 +27,6 @@ from handlers.context import CommandRequest, scope_of, services_of
 from storage.types import utcnow
 
 USAGE = "`/incident admin deliveries` lists the deliveries that failed or are waiting."
-
-
-class NotAllowed(DomainError):
-    """The user may not do this."""
-
-
-def may_manage_deliveries(services: Services, user_id: str) -> bool:
-    """True when `user_id` may list the outbox's deliveries and retry them.
-
-    The incident admins (INCIDENT_ADMINS, user groups expanded); everyone when there are none.
-    """
-    if services.settings.admins.empty:
-        return True
-    return user_id in services.access.admins()
-
-
-def _require(services: Services, user_id: str) -> None:
-    if not may_manage_deliveries(services, user_id):
-        raise NotAllowed("Only the incident bot's admins can see and retry deliveries.")
 
 
 def _listing(services: Services, note: str = "") -> dict[str, Any]:
@@ -59,13 +40,12 @@ def _listing(services: Services, note: str = "") -> dict[str, Any]:
     }
 
 
-@route("admin", need=Permission.ANYONE)
+@route("admin", need=Permission.ADMIN)
 def admin_command(request: CommandRequest) -> None:
     """`/incident admin deliveries`"""
     what = request.args.strip().lower()
     if what != "deliveries":
         raise InvalidInput(f"Unknown admin command `{what or '(none)'}`. {USAGE}")
-    _require(request.services, request.user_id)
     request.respond(response_type="ephemeral", **_listing(request.services))
 
 
@@ -73,7 +53,6 @@ def retry_delivery(ack: Ack, body: dict[str, Any], respond: Respond, context: Bo
     """The list's Retry button: try that delivery again now, then show the list again."""
     ack()
     services = services_of(context)
-    _require(services, body["user"]["id"])
     value = scope_of(context).expect(DeliveryValue).delivery_id
     with services.db.session() as session:
         row = outbox.retry(session, services.events, row_id=value)
@@ -87,4 +66,4 @@ def retry_delivery(ack: Ack, body: dict[str, Any], respond: Respond, context: Bo
 
 def register(app: App) -> None:
     """Register the admin listeners (the command is routed by handlers.commands)."""
-    on_action(app, Action.RETRY_DELIVERY, retry_delivery, need=Permission.ANYONE)
+    on_action(app, Action.RETRY_DELIVERY, retry_delivery, need=Permission.ADMIN)

@@ -15,17 +15,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from blocks import alerts as render
+from blocks.ids import Action
 from blocks.modals import declare_modal
-from blocks.payloads import DeclareOrigin
+from blocks.payloads import DeclareOrigin, IncidentValue
 from bot import incidents
-from bot.alerts import triage
+from bot.alerts import incident_escalation, triage
 from bot.core.errors import DomainError, InvalidInput
 from bot.permissions.policy import Permission
 from bot.slack.directory import MessageRef
 from bot.slack.services import Services
 from handlers.access import on_action, on_view
 from handlers.commands import route
-from handlers.context import CommandRequest, services_of
+from handlers.context import CommandRequest, scope_of, services_of
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,28 @@ def submit_link(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
     _refresh(services, group_id)
 
 
+def acknowledge_incident(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Acknowledge on an incident's escalation message: its manager has it; escalation stops."""
+    ack()
+    scope = scope_of(context)
+    incident_id = scope.expect(IncidentValue).incident_id
+    with services_of(context).db.session() as session:
+        stopped = incident_escalation.acknowledge(
+            session, incident_id=incident_id, user=scope.user_id, now=utcnow()
+        )
+    number = scope.require_incident().number
+    text = (
+        f":white_check_mark: You acknowledged incident #{number}: its escalation stops."
+        if stopped
+        else f"Incident #{number} is acknowledged already; nothing was changed."
+    )
+    channel = (body.get("channel") or {}).get("id")
+    if channel:
+        client.chat_postEphemeral(channel=channel, user=scope.user_id, text=text)
+
+
 @route("oncall", need=Permission.ANYONE)
 def oncall_command(request: CommandRequest) -> None:
     """`/incident oncall`: who is on call now, for each schedule and escalation policy."""
@@ -207,11 +230,15 @@ def oncall_command(request: CommandRequest) -> None:
 
 def register(app: App) -> None:
     """Register the triage message's listeners."""
-    # Alert groups are not incidents: anyone in the alerts channel may triage them; linking
-    # offers only the incidents the person may see (_visible_open_incidents).
-    on_action(app, render.ACKNOWLEDGE, acknowledge, need=Permission.ANYONE)
-    on_action(app, render.DISMISS, dismiss, need=Permission.ANYONE)
+    # Alert groups are not incidents. Anyone may declare from one (the declare form has rules
+    # of its own); acknowledging, dismissing and linking are for the members of the channel
+    # the triage message is in, and incident admins (Permission.TRIAGE); linking offers only
+    # the incidents the person may see (_visible_open_incidents).
+    on_action(app, render.ACKNOWLEDGE, acknowledge, need=Permission.TRIAGE)
+    on_action(app, render.DISMISS, dismiss, need=Permission.TRIAGE)
     on_action(app, render.DECLARE, declare, need=Permission.ANYONE)
-    on_action(app, render.LINK, link, need=Permission.ANYONE)
-    on_view(app, render.DISMISS_MODAL, submit_dismiss, need=Permission.ANYONE)
-    on_view(app, render.LINK_MODAL, submit_link, need=Permission.ANYONE)
+    on_action(app, render.LINK, link, need=Permission.TRIAGE)
+    on_view(app, render.DISMISS_MODAL, submit_dismiss, need=Permission.TRIAGE)
+    on_view(app, render.LINK_MODAL, submit_link, need=Permission.TRIAGE)
+    # An incident's escalation: its manager (PERMISSIONS `acknowledge`) stops it.
+    on_action(app, Action.ACKNOWLEDGE_INCIDENT, acknowledge_incident, need=Permission.ACKNOWLEDGE)

@@ -79,6 +79,12 @@ class Scope:
     admins: Container[str] = frozenset()
     policy: Policy = field(default_factory=Policy)
     cost: Cost | None = None
+    # Facts of the permissions about no one incident (bot.permissions.decide_general):
+    admins_configured: bool = True  # INCIDENT_ADMINS names someone
+    triage_channel: str | None = None  # where the alert group's triage message is
+    channel_members: Container[str] = frozenset()  # the members of triage_channel
+    # The declare form's incident manager, when the form also publishes to the status page.
+    declaring_manager: str | None = None
 
     def require_incident(self) -> Incident:
         """The request's incident, or the error that points to `/incident list`."""

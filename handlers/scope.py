@@ -27,12 +27,14 @@ from sqlmodel import Session
 from blocks.ids import Callback, Field
 from blocks.payloads import ActionItemForm, ItemValue, ListBlockId, Payload, of_action, of_view
 from bot import action_items, incidents, permissions
+from bot.alerts import triage
 from bot.core.commands import split
 from bot.core.errors import NotFound
 from bot.permissions import Permission
 from bot.rate_limits import Throttled
 from bot.slack.services import Services
-from handlers.access import Need, admit, charge, need_of
+from bot.statuspage.publish import F_MESSAGE
+from handlers.access import Need, Refused, admit, charge, need_of
 from handlers.context import Scope, services_of, set_scope
 from handlers.errors import report
 from handlers.forms import state_value
@@ -57,6 +59,12 @@ def resolve_scope(
             return BoltResponse(status=200, body="")  # no listener declared it: nobody acts
         admit(scope)
         charge(scope, services.db, services.settings.limits)
+    except Refused as error:
+        view = body.get("view") or {}
+        if kind == "view_submission" and view.get("callback_id") == Callback.DECLARE_MODAL.value:
+            return _form_errors({F_MESSAGE: str(error)})  # the declare form stays open
+        report(error, body=body, context=context, client=client)
+        return BoltResponse(status=200, body="")
     except Throttled as error:
         if kind == "view_submission" and (field := _first_input(body.get("view") or {})):
             return _form_errors({field: str(error)})  # the form stays open, with what it held
@@ -123,11 +131,15 @@ def _resolve(kind: str, body: dict[str, Any], context: BoltContext) -> Scope | N
             payload=payload,
             cost=need.cost,
         )
-        return _with_facts(services, session, scope, need.resolve(scope, body))
+        return _with_facts(services, session, scope, need.resolve(scope, body), body)
 
 
 def _with_facts(
-    services: Services, session: Session, scope: Scope, permission: Permission
+    services: Services,
+    session: Session,
+    scope: Scope,
+    permission: Permission,
+    body: dict[str, Any],
 ) -> Scope:
     """The scope with its permission and the facts it is decided on."""
     access = services.access
@@ -135,9 +147,43 @@ def _with_facts(
     if permission.about_incident and scope.incident is not None:
         item = scope.payload.item_id if isinstance(scope.payload, ItemValue | ListBlockId) else None
         subject = access.subject(session, scope.incident, permission=permission, item_id=item)
+    extra: dict[str, Any] = {}
+    if permission is Permission.TRIAGE:
+        channel = _triage_channel(session, body) or services.settings.alerts_channel or None
+        extra = {"triage_channel": channel, "channel_members": access.members(channel)}
+    view = body.get("view") or {}
+    if (
+        permission is Permission.STATUS_PAGE
+        and scope.incident is None
+        and view.get("callback_id") == Callback.DECLARE_MODAL.value
+    ):
+        extra["declaring_manager"] = state_value(view, Field.MANAGER) or scope.user_id
     return replace(
-        scope, permission=permission, subject=subject, admins=access.admins(), policy=access.policy
+        scope,
+        permission=permission,
+        subject=subject,
+        admins=access.admins(),
+        policy=access.policy,
+        admins_configured=not services.settings.admins.empty,
+        **extra,
     )
+
+
+def _triage_channel(session: Session, body: dict[str, Any]) -> str | None:
+    """The channel of the triage message of the alert group a button or form is about."""
+    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+    if not value.isdigit():
+        try:
+            metadata = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+        except ValueError:
+            metadata = {}
+        value = str(metadata.get("group") if isinstance(metadata, dict) else "")
+    if not value.isdigit():
+        return None
+    try:
+        return triage.view(session, int(value)).group.message_channel
+    except NotFound:
+        return None
 
 
 def _named(session: Session, payload: Payload | None) -> Incident | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import Block
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from blocks import statuspage as sp_blocks
 from blocks.incident import headline
@@ -18,14 +18,16 @@ from bot.core.errors import InvalidInput
 from bot.core.events import StatusPagePublished
 from bot.permissions.policy import Permission
 from bot.slack.services import Services
+from bot.stakeholders import social
 from bot.statuspage import components, maintenance, publish
 from bot.statuspage.config import PageConfig
-from bot.statuspage.vocabulary import ComponentStatus, split_status_suffix
+from bot.statuspage.vocabulary import ComponentStatus, PublicStatus, split_status_suffix
 from handlers.access import on_view
 from handlers.commands import route
-from handlers.context import CommandRequest, scope_of, services_of
+from handlers.context import CommandRequest, Scope, scope_of, services_of
 from handlers.forms import state_value
 from storage.models import Incident
+from storage.models_statuspage import StatusIncident, StatusIncidentUpdate
 from storage.types import utcnow
 
 F = publish  # the status page fields' block ids live with their validation
@@ -108,6 +110,30 @@ def publication_of(
     )
 
 
+def publishes(view: dict[str, Any]) -> bool:
+    """True when a declare or update form's status page fields ask to publish something
+    (a message, components or their status): that needs Permission.STATUS_PAGE."""
+    values = view.get("state", {}).get("values", {})
+    if not any(field in values for field in (F.F_MESSAGE, F.F_COMPONENTS, F.F_STATUS)):
+        return False
+    return bool(
+        _text(view, F.F_MESSAGE).strip()
+        or _selected(view, F.F_COMPONENTS)
+        or state_value(view, F.F_STATUS)
+    )
+
+
+def update_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    """The update form: responders post updates; publishing too needs STATUS_PAGE."""
+    return Permission.STATUS_PAGE if publishes(body.get("view") or {}) else Permission.RESPOND
+
+
+def declare_need(scope: Scope, body: dict[str, Any]) -> Permission:
+    """The declare form: anyone declares; publishing too needs STATUS_PAGE (decided on the
+    incident as it will be: bot.permissions.decide_declaring)."""
+    return Permission.STATUS_PAGE if publishes(body.get("view") or {}) else Permission.ANYONE
+
+
 def publish_in(
     session: Session,
     services: Services,
@@ -121,13 +147,40 @@ def publish_in(
     if publication is not None and incident.is_drill:
         drills.record_statuspage(session, incident=incident, message=publication.message)
     elif publication is not None:
-        publish.publish(
+        row = publish.publish(
             session,
             config=config_of(services),
             incident=incident,
             publication=publication,
             actor=actor,
         )
+        plan_social(session, services, incident=incident, row=row)
+
+
+def plan_social(
+    session: Session, services: Services, *, incident: Incident, row: StatusIncident | None
+) -> None:
+    """With Mastodon set up, the newest public update waits for the incident manager's
+    approval (a held post and its preview, bot.stakeholders.social), in this transaction."""
+    settings = services.settings
+    if row is None or row.id is None or not settings.mastodon_access_token:
+        return
+    update = session.exec(
+        select(StatusIncidentUpdate)
+        .where(StatusIncidentUpdate.status_incident_id == row.id)
+        .order_by(col(StatusIncidentUpdate.id).desc())
+    ).first()
+    if update is None:
+        return
+    text = social.draft(
+        row.name,
+        PublicStatus(update.status).label,
+        update.body,
+        publish.incident_url(config_of(services), row),
+    )
+    social.plan_post(
+        session, incident=incident, ref=f"statuspage:{update.id}", text=text, now=update.created_at
+    )
 
 
 def resolve_in(
@@ -145,19 +198,21 @@ def resolve_in(
             fields={F.F_MESSAGE: "Write the final message customers read."},
         )
     status_value = state_value(view, F.F_STATUS) or ComponentStatus.OPERATIONAL.value
-    publish.resolve(
+    resolved = publish.resolve(
         session,
         incident=incident,
         message=message,
         component_status=ComponentStatus(status_value),
         actor=actor,
     )
+    plan_social(session, services, incident=incident, row=resolved)
 
 
 def follow_in(session: Session, services: Services, *, incident: Incident, actor: str) -> None:
     """After a status change without a form: resolve the public side if it was resolved."""
     if services.settings.status_page is not None:
-        publish.follow_incident(session, incident=incident, actor=actor)
+        row = publish.follow_incident(session, incident=incident, actor=actor)
+        plan_social(session, services, incident=incident, row=row)
 
 
 # -- /incident statuspage -------------------------------------------------------------------
@@ -213,11 +268,10 @@ def _publish_and_tell(
         if incident.is_drill:  # recorded for the score; never published
             drills.record_statuspage(session, incident=incident, message=publication.message)
             return None
-        publish.publish(
+        row = publish.publish(
             session, config=config, incident=incident, publication=publication, actor=actor
         )
-        row = publish.public_of(session, incident_id=incident_id)
-        assert row is not None
+        plan_social(session, services, incident=incident, row=row)
         return StatusPagePublished(
             incident_id=incident_id,
             actor=actor,
@@ -259,7 +313,7 @@ def submit_statuspage(
 # -- /incident maintenance --------------------------------------------------------------
 
 
-@route("maintenance", need=Permission.ANYONE)  # no incident: see README
+@route("maintenance", need=Permission.ADMIN)  # no incident: incident admins
 def maintenance_command(request: CommandRequest) -> None:
     """`/incident maintenance` opens the scheduling form."""
     config = config_of(request.services)
@@ -307,7 +361,7 @@ def submit_maintenance(
 # -- /incident component ----------------------------------------------------------------
 
 
-@route("component", need=Permission.ANYONE)  # no incident: see README
+@route("component", need=Permission.ADMIN)  # no incident: incident admins
 def component_command(request: CommandRequest) -> None:
     """`/incident component <name> <status>`: change a component without an incident."""
     services = request.services
@@ -335,4 +389,4 @@ def component_command(request: CommandRequest) -> None:
 def register(app: App) -> None:
     """Register the status page forms."""
     on_view(app, sp_blocks.STATUSPAGE_MODAL, submit_statuspage, need=Permission.STATUS_PAGE)
-    on_view(app, sp_blocks.MAINTENANCE_MODAL, submit_maintenance, need=Permission.ANYONE)
+    on_view(app, sp_blocks.MAINTENANCE_MODAL, submit_maintenance, need=Permission.ADMIN)

@@ -123,3 +123,24 @@ class AlertDelivery(SQLModel, table=True):
     source: str = Field(max_length=16)
     delivery_id: str = Field(max_length=128)
     received_at: datetime = Field(default_factory=utcnow, sa_column=_at(nullable=False))
+
+
+class IncidentEscalation(SQLModel, table=True):
+    """An incident whose manager has not acknowledged it, escalated level by level.
+
+    Started when an incident is declared with a manager who did not declare it (ALERT_RULES_FILE
+    `incidents:`); `level` counts the levels already handed out (claimed once across replicas
+    and restarts, like an alert group's), `due_at` is when the next one is reached; the
+    manager's acknowledgement (a click, or any change they make) stops it.
+    """
+
+    __tablename__ = "incident_escalation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", unique=True, ondelete="CASCADE")
+    policy: str = Field(max_length=64)
+    started_at: datetime = Field(sa_column=_at(nullable=False))
+    level: int = Field(default=0)
+    due_at: datetime | None = Field(default=None, sa_column=_at(index=True))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_at())
+    acknowledged_by: str | None = Field(default=None, max_length=32)

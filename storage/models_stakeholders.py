@@ -32,8 +32,12 @@ class StakeholderNotice(SQLModel, table=True):
     # sha256 of (incident, event, channel, recipient): planning the same event twice adds
     # nothing, and senders use it as their idempotency key / Message-ID.
     key: str = Field(unique=True, max_length=64)
-    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
-    # What it is about: declared, update:<id>, severity:<at>, resolved:<at>, manual:<id>.
+    # NULL for an alert group's escalation SMS (no incident yet).
+    incident_id: int | None = Field(
+        default=None, foreign_key="incident.id", index=True, ondelete="CASCADE"
+    )
+    # What it is about: declared, update:<id>, severity:<at>, resolved:<at>, manual:<id>,
+    # statuspage:<update id> (Mastodon), escalation:<level> (escalation messages and SMS).
     event: str = Field(max_length=64)
     trigger: str = Field(max_length=16)
     group_name: str = Field(default="", max_length=80)

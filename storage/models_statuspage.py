@@ -15,8 +15,8 @@ from sqlmodel import Field, SQLModel
 from storage.types import UTCDateTime, utcnow
 
 
-def _utc(*, nullable: bool = True) -> Column:  # type: ignore[type-arg,unused-ignore]
-    return Column(UTCDateTime(), nullable=nullable)
+def _utc(*, nullable: bool = True, index: bool = False) -> Column:  # type: ignore[type-arg,unused-ignore]
+    return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
 class StatusComponent(SQLModel, table=True):
@@ -126,7 +126,6 @@ class StatusMail(SQLModel, table=True):
     __tablename__ = "status_mail"
     __table_args__ = (
         UniqueConstraint("subscriber_id", "update_id", name="uq_status_mail_subscriber_update"),
-        Index("ix_status_mail_state_due", "state", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,13 +134,19 @@ class StatusMail(SQLModel, table=True):
         default=None, foreign_key="status_incident_update.id", ondelete="CASCADE"
     )
     kind: str = Field(max_length=16)  # "confirm" or "update"
-    state: str = Field(default="pending", max_length=16)  # pending, sent, failed
+    # pending (due_at set; given up: due_at NULL with last_error), sent, skipped (nobody
+    # left to mail: unsubscribed, or the update is gone).
+    state: str = Field(default="pending", max_length=16)
+    # A source of the delivery engine (bot.core.delivery, bot.statuspage.mail_claims): the
+    # lease columns of bot.core.leases.Leased.
+    due_at: datetime | None = Field(default=None, sa_column=_utc(index=True))
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=300)
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_column=_utc())
+    pending_key: str | None = Field(default=None, max_length=64)
+    pending_since: datetime | None = Field(default=None, sa_column=_utc())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc(nullable=False))
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_utc(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_utc())
 
 

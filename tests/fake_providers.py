@@ -12,9 +12,12 @@
   a non-zero `status` with `error-text` is a failure (1 throttled, 2 missing params,
   3 invalid params, 4 bad credentials, 5 internal error).
 - Mastodon: `POST /api/v1/statuses`, `Authorization: Bearer <token>`, form field `status`,
-  `visibility`; 200 with a Status; `Idempotency-Key` returns the status already made for
-  that key; errors `{"error": ...}` (401 invalid token, 422 validation, 429 with
-  X-RateLimit-* headers).
+  `visibility`; 200 with a Status (`id`, `url`, `uri`, `content`, ...); `Idempotency-Key`
+  returns the status already made for that key (Mastodon keeps keys for an hour); the
+  500-character limit counts every link as 23 characters; errors `{"error": ...}` (401
+  "This method requires an authenticated user" without a token, "The access token is
+  invalid" with a wrong one, 422 "Validation failed: ...", 429 with X-RateLimit-Limit,
+  -Remaining and -Reset (an ISO 8601 time), 5xx).
 
 `fail(api, status, ...)` makes the next calls of one API fail with the documented body.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -316,6 +320,8 @@ class FakeProviders:
     # -- Mastodon --------------------------------------------------------------------------
 
     def _mastodon(self, path: str, headers: dict[str, str], form: dict[str, str]) -> Any:
+        if not headers.get("authorization", "").startswith("Bearer "):
+            return 401, {"error": "This method requires an authenticated user"}, {}
         if headers.get("authorization") != f"Bearer {MASTODON_TOKEN}":
             return 401, {"error": "The access token is invalid"}, {}
         key = headers.get("idempotency-key")
@@ -325,7 +331,7 @@ class FakeProviders:
         text = form.get("status", "")
         if not text.strip():
             return 422, {"error": "Validation failed: Text can't be blank"}, {}
-        if len(text) > 500:
+        if len(re.sub(r"https?://\S+", "x" * 23, text)) > 500:  # a link counts 23
             return 422, {"error": "Validation failed: Text character limit of 500 exceeded"}, {}
         status_id = str(100000 + len(self.posted))
         status = {

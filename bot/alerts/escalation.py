@@ -38,6 +38,7 @@ class Level:
     users: tuple[str, ...] = ()
     group: str | None = None
     schedule: str | None = None
+    sms: bool = False  # also text the level's people who have a phone (the rules' `phones`)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@
                    declare: sev1 | channel: "#name" or C… | ignore: true | policy: name,
                    oncall: schedule}]
     mappings:    {name: mapping template}  (bot.alerts.mapping; POST /hooks/generic/<name>)
+    phones:      {U…: "+E.164"};  incidents: {policy, severities}  (bot.alerts.paging)
 
 Rules are tried in order when a group of alerts opens; the first whose `match` fits the
 group's first alert decides. A label matcher is a value (equal), a list (any of) or
@@ -34,6 +35,7 @@ from bot.alerts.oncall import (
     parse_local_time,
     parse_zone,
 )
+from bot.alerts.paging import IncidentPaging, parse_incidents, parse_phones
 from bot.alerts.yamlfile import FileError, Lines, Path, load
 from bot.core.vocabulary import Severity
 
@@ -101,6 +103,8 @@ class AlertRules:
     policies: dict[str, Policy] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     mappings: dict[str, AlertMapping] = field(default_factory=dict)
+    phones: dict[str, str] = field(default_factory=dict)
+    incidents: IncidentPaging | None = None
 
     def decide(self, source: str, alert: AlertIn) -> Rule | None:
         """The first rule that matches, or None."""
@@ -137,7 +141,7 @@ def parse_rules(data: Any, lines: Lines) -> AlertRules:
     if data is None:
         return EMPTY
     top = _mapping(data, (), lines)
-    _known(top, (), lines, ("schedules", "policies", "rules", "mappings"))
+    _known(top, (), lines, ("schedules", "policies", "rules", "mappings", "phones", "incidents"))
     schedules = {
         name: _schedule(name, raw, ("schedules", name), lines)
         for name, raw in _named(top.get("schedules"), ("schedules",), lines).items()
@@ -163,7 +167,9 @@ def parse_rules(data: Any, lines: Lines) -> AlertRules:
             mappings[name] = AlertMapping.from_dict(name, spec)
         except MappingError as exc:
             raise lines.error(("mappings", name, exc.field.split(".")[0]), str(exc)) from exc
-    return AlertRules(rules, policies, schedules, mappings)
+    phones = parse_phones(top.get("phones"), lines)
+    incidents = parse_incidents(top.get("incidents"), lines, policies)
+    return AlertRules(rules, policies, schedules, mappings, phones, incidents)
 
 
 # --- Pieces -----------------------------------------------------------------------------------
@@ -266,7 +272,10 @@ def _policy(
     for i, item in enumerate(raw_levels):
         where = (*path, "levels", i)
         level = _mapping(item, where, lines)
-        _known(level, where, lines, ("users", "group", "schedule", "after"))
+        _known(level, where, lines, ("users", "group", "schedule", "after", "sms"))
+        sms = level.get("sms", False)
+        if not isinstance(sms, bool):
+            raise lines.error((*where, "sms"), "must be true or false")
         targets = [key for key in ("users", "group", "schedule") if key in level]
         if len(targets) != 1:
             raise lines.error(where, "give exactly one of users, group or schedule")
@@ -288,7 +297,7 @@ def _policy(
             schedule = str(level["schedule"])
             if schedule not in schedules:
                 raise lines.error((*where, "schedule"), f"no schedule named {schedule!r}")
-        levels.append(Level(after, users, group, schedule))
+        levels.append(Level(after, users, group, schedule, sms))
     return Policy(name, tuple(levels))
 
 

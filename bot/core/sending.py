@@ -1,6 +1,7 @@
 """How a sender reports failure to whoever drives it (the delivery engine).
 
-A sender is anything with `send(item) -> None`: it returns when the item was handed over,
+A sender is anything with `send(item) -> str | None`: it returns when the item was handed
+over (with the receiver's reference for it, when it gives one: a status URL, a message ts),
 and raises `Retryable` when trying again later may succeed (a timeout, a 429, a 5xx) or
 `Permanent` when it cannot (a refused address, bad credentials). `retry_after` carries the
 receiver's own hint (Retry-After) in seconds; `maybe_sent` says the request went out and
@@ -43,7 +44,7 @@ class Permanent(SendError):
 class Sender(Protocol[T_contra]):
     """Sends one item, or raises a SendError."""
 
-    def send(self, item: T_contra) -> None: ...
+    def send(self, item: T_contra) -> str | None: ...
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -39,8 +39,9 @@ class MastodonSender:
         approved = notice.payload.get("post_text")
         return str(approved) if approved else mastodon_text(facts(notice.payload))
 
-    def send(self, notice: Notice) -> None:
-        """Post the status; raise Retryable or Permanent when Mastodon did not take it."""
+    def send(self, notice: Notice) -> str | None:
+        """Post the status (its URL back); raise Retryable or Permanent when Mastodon did not
+        take it."""
         if not self.token:
             raise Permanent("MASTODON_API_URL and MASTODON_ACCESS_TOKEN are not set")
         body = urlencode({"status": self.text_of(notice), "visibility": "public"}).encode()
@@ -55,9 +56,10 @@ class MastodonSender:
             raise Retryable(f"Mastodon unreachable: {exc}") from exc
         except NoAnswer as exc:  # the Idempotency-Key makes a retry safe
             raise Retryable(f"Mastodon did not answer: {exc}", maybe_sent=True) from exc
-        if response.status == 200:
-            return
         data = response.json()
+        if response.status == 200:
+            url = data.get("url") or data.get("uri") if isinstance(data, dict) else None
+            return str(url) if url else None
         error = data.get("error") if isinstance(data, dict) else None
         text = f"Mastodon answered HTTP {response.status}" + (f": {error}" if error else "")
         if response.status == 429 or response.status >= 500:

@@ -147,7 +147,8 @@ class SmsSender:
         self.provider = provider
 
     def send(self, notice: Notice) -> None:
-        """Text the notice's headline, its news and the status page link (two segments)."""
+        """Text the notice's headline, its news and the status page link (two segments), or
+        the text it carries (`sms_text`: an escalation's page)."""
         if self.provider is None:
             raise Permanent("SMS_PROVIDER is not set")
         if notice.outcome_unknown:
@@ -155,6 +156,8 @@ class SmsSender:
                 "the bot stopped while sending this SMS, so it may have been sent; it is not "
                 "sent again: check the provider's log"
             )
-        text = sms_text(facts(notice.payload, quadrant=notice.quadrant))
+        text = str(notice.payload.get("sms_text") or "") or sms_text(
+            facts(notice.payload, quadrant=notice.quadrant)
+        )
         message_id = self.provider.send_sms(notice.recipient, text, notice.key)
         log.info("SMS notice %s sent by %s as %s", notice.id, self.provider.name, message_id)

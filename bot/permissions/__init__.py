@@ -24,7 +24,14 @@ from bot.permissions.policy import (
     Policy,
     check_reachable,
 )
-from bot.permissions.rules import Decision, decide, holds, unseen
+from bot.permissions.rules import (
+    Decision,
+    decide,
+    decide_declaring,
+    decide_general,
+    holds,
+    unseen,
+)
 from bot.permissions.visibility import Subject, can_respond, can_see
 
 __all__ = [
@@ -40,6 +47,8 @@ __all__ = [
     "can_see",
     "check_reachable",
     "decide",
+    "decide_declaring",
+    "decide_general",
     "holds",
     "load",
     "subject_of",

@@ -30,16 +30,27 @@ class Permission(StrEnum):
     CLOSE_ITEM = "close_item"  # close someone else's action item (owners close their own)
     STATUS_PAGE = "status_page"  # publish to the status page
     NOTIFY_CUSTOMERS = "notify_customers"
+    SOCIAL_POST = "social_post"  # approve (Post / Edit / Skip) a public update on Mastodon
+    ACKNOWLEDGE = "acknowledge"  # acknowledge an incident's escalation (as its manager)
+    # About no one incident (bot.permissions.rules.decide_general):
+    ADMIN = "admin"  # the bot's own business: deliveries, maintenance, components
+    TRIAGE = "triage"  # acknowledge, dismiss or link an alert group
 
     @property
     def configurable(self) -> bool:
         """True for the consequential actions PERMISSIONS configures."""
-        return self not in (Permission.ANYONE, Permission.SEE, Permission.RESPOND)
+        return self not in (
+            Permission.ANYONE,
+            Permission.SEE,
+            Permission.RESPOND,
+            Permission.ADMIN,
+            Permission.TRIAGE,
+        )
 
     @property
     def about_incident(self) -> bool:
         """True when the request must name an incident it is checked against."""
-        return self is not Permission.ANYONE
+        return self not in (Permission.ANYONE, Permission.ADMIN, Permission.TRIAGE)
 
 
 CONSEQUENTIAL = tuple(p for p in Permission if p.configurable)
@@ -71,6 +82,10 @@ DEFAULTS: Mapping[Permission, frozenset[Holder]] = MappingProxyType(
         Permission.CLOSE_ITEM: frozenset({Holder.MANAGER, Holder.DECLARER, Holder.ADMINS}),
         Permission.STATUS_PAGE: frozenset({Holder.MANAGER, Holder.COMMS, Holder.ADMINS}),
         Permission.NOTIFY_CUSTOMERS: frozenset({Holder.MANAGER, Holder.COMMS, Holder.ADMINS}),
+        # Issue 14: posted "only after the incident manager approves the text" (incident
+        # admins may do everything, as for every action).
+        Permission.SOCIAL_POST: frozenset({Holder.MANAGER, Holder.ADMINS}),
+        Permission.ACKNOWLEDGE: frozenset({Holder.MANAGER, Holder.ADMINS}),
     }
 )
 

@@ -40,6 +40,8 @@ DOING = {
     Permission.CLOSE_ITEM: "close someone else's action item in incident #{n}",
     Permission.STATUS_PAGE: "publish incident #{n} to the status page",
     Permission.NOTIFY_CUSTOMERS: "notify customers about incident #{n}",
+    Permission.SOCIAL_POST: "decide on Mastodon posts about incident #{n}",
+    Permission.ACKNOWLEDGE: "acknowledge incident #{n} for its incident manager",
 }
 OWNER_OF = {
     Permission.COMPLETE_POSTMORTEM: "the post-mortem's owner",
@@ -82,6 +84,76 @@ def decide(
     if any(holds(h, user_id, subject, admins=admins) for h in _cheap_first(holders)):
         return ALLOWED
     return Decision(False, _not_holder(permission, subject, holders))
+
+
+def decide_general(
+    permission: Permission,
+    user_id: str,
+    *,
+    admins: Container[str],
+    admins_configured: bool,
+    doing: str = "do that",
+    channel_id: str | None = None,
+    members: Container[str] = frozenset(),
+) -> Decision:
+    """The permissions about no one incident.
+
+    - ADMIN (`/incident admin`, `/incident maintenance`, `/incident component` and the
+      maintenance form): incident admins only. With INCIDENT_ADMINS empty nobody may, and the
+      refusal says how to name admins.
+    - TRIAGE (an alert group's Acknowledge, Dismiss, Link): the members of the channel the
+      triage message is in (ALERTS_CHANNEL, or the rule's route), and incident admins.
+    Anything else is allowed (ANYONE).
+    """
+    if permission is Permission.ADMIN:
+        if not admins_configured:
+            return Decision(
+                False,
+                f"You cannot {doing}: only incident admins can, and none are set. Set "
+                "INCIDENT_ADMINS to Slack user ids (U…) or user group ids (S…), e.g. "
+                "`INCIDENT_ADMINS=U012AB3CD,S0123ABCD`, and restart the bot. Nothing was changed.",
+            )
+        if user_id and user_id in admins:
+            return ALLOWED
+        return Decision(
+            False,
+            f"You cannot {doing}: only an incident admin (INCIDENT_ADMINS) can. "
+            "Nothing was changed.",
+        )
+    if permission is Permission.TRIAGE:
+        if user_id and (user_id in members or user_id in admins):
+            return ALLOWED
+        where = f"<#{channel_id}>" if channel_id else "the alerts channel"
+        return Decision(
+            False,
+            f"You cannot {doing}: only members of {where}, where this alert is triaged, or an "
+            "incident admin (INCIDENT_ADMINS) can. Join the channel first. Nothing was changed.",
+        )
+    return ALLOWED
+
+
+def decide_declaring(
+    user_id: str, manager: str, *, admins: Container[str], policy: Policy
+) -> Decision:
+    """May `user_id` publish a new incident to the status page from the declare form?
+
+    The rule of STATUS_PAGE, applied to the incident as it will be: `user_id` its declarer,
+    `manager` its incident manager, nobody else in a role yet.
+    """
+    holders = policy.of(Permission.STATUS_PAGE)
+    if Holder.MANAGER in holders and user_id == manager:
+        return ALLOWED
+    if Holder.DECLARER in holders or Holder.RESPONDERS in holders:
+        return ALLOWED  # the declarer is both, and the first responder
+    if Holder.ADMINS in holders and user_id in admins:
+        return ALLOWED
+    return Decision(
+        False,
+        "You cannot publish a new incident to the status page from the declare form: only "
+        + ("its incident manager, " if Holder.MANAGER in holders else "")
+        + "an incident admin (INCIDENT_ADMINS) or a holder of status_page in PERMISSIONS can. "
+        "Clear the status page fields to declare without publishing. Nothing was changed.",
+    )
 
 
 def _cheap_first(holders: frozenset[Holder]) -> list[Holder]:

@@ -28,6 +28,7 @@ from bot.alerts import triage
 from bot.alerts.intake import IntakeResult
 from bot.alerts.rules import AlertRules
 from bot.core.events import IncidentDeclared, IncidentEvent
+from bot.slack import paging
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
 from bot.slack.services import Services
@@ -312,11 +313,27 @@ class AlertTriage:
     # --- Escalation ---------------------------------------------------------------------------
 
     def escalate(self) -> None:
-        """Deliver every escalation level due now: a reply under the message, and a DM each."""
+        """Deliver every escalation level due now: a reply under the message, and a DM each
+        (SMS for `sms: true` levels, planned with the claim: bot.slack.paging); then the
+        levels of incidents whose manager has not acknowledged."""
         if not self.rules.policies:
             return
+        now = self.clock()
+        sent = utcnow()  # the notice engine's time: what a level sends is due at once
         with self.services.db.session() as session:
-            due = triage.claim_due_levels(session, rules=self.rules, now=self.clock())
+            due = triage.claim_due_levels(session, rules=self.rules, now=now)
+            texts = 0
+            for level in due:
+                v = triage.view(session, level.group_id)
+                count = len(self.rules.policies[v.group.policy or ""].levels)
+                texts += paging.plan_group_sms(
+                    session, rules=self.rules, level=level, view=v, levels=count, now=sent
+                )
+            incident_levels = paging.escalate_incidents(
+                session, rules=self.rules, now=now, planned_at=sent
+            )
+        if (texts or incident_levels) and self.services.notices is not None:
+            self.services.notices.wake()
         for level in due:
             with self.services.db.read() as session:
                 v = triage.view(session, level.group_id)

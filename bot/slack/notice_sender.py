@@ -30,12 +30,14 @@ from bot.core.delivery import Delivered, Failure, Job, Receipt
 from bot.core.events import Event
 from bot.core.sending import Permanent, Sender, SendError
 from bot.outbound.mastodon import MastodonSender
-from bot.outbound.notice_mail import NoticeMailSender
+from bot.outbound.notice_mail import MailChannel, NoticeMailSender
 from bot.outbound.sms import SmsSender, provider_from
 from bot.outbound.webhook import WebhookSender
 from bot.slack.delivery import Runner, delivery_client
 from bot.slack.notices import SlackNoticeSender, is_user_group
+from bot.slack.paging import EscalationSender
 from bot.slack.services import Services
+from bot.slack.social import SocialPreviewSender
 from bot.stakeholders import claims
 from bot.stakeholders.claims import NoticeConfig, NoticeSource
 from bot.stakeholders.notice import Notice
@@ -102,13 +104,13 @@ class NoticeSend:
             notice = self.readable(notice)
             if not renew():  # the look-ups took long and another replica has it now
                 return None
-            sender.send(notice)
+            reference = sender.send(notice)
         except SendError as exc:
             maybe = Delivered.MAYBE if exc.maybe_sent else Delivered.NO
             return Failure(
                 str(exc), maybe, permanent=not exc.retryable, retry_after=exc.retry_after
             )
-        return Receipt(clock(), notice.recipient[:200], self._reference(notice))
+        return Receipt(clock(), notice.recipient[:200], reference or self._reference(notice))
 
     def _expand(self, notice: Notice, clock: Callable[[], datetime]) -> Receipt:
         users = self.slack.members(notice.recipient)
@@ -151,13 +153,16 @@ class NoticeRunner:
         self.lease = timedelta(seconds=settings.notice_lease_seconds)
         slack = delivery_client(services.slack, lease=self.lease)
         self.slack = SlackNoticeSender(slack)
+        self.mail = MailChannel(settings)  # the one e-mail channel (subscriber mails too)
         all_senders: dict[str, Sender[Notice]] = {
             "slack": self.slack,
             "invite": self.slack,
-            "email": NoticeMailSender(settings),
+            "email": NoticeMailSender(settings, self.mail),
             "sms": SmsSender(provider_from(settings)),
             "webhook": WebhookSender(settings.webhooks),
             "mastodon": MastodonSender(settings.mastodon_api_url, settings.mastodon_access_token),
+            "preview": SocialPreviewSender(services.db, slack),
+            "escalation": EscalationSender(slack),
         }
         all_senders.update(senders or {})
         self.send = NoticeSend(services.db, all_senders, self.slack, Names(slack))

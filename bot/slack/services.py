@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import outbox
+from bot.alerts import incident_escalation
 from bot.core.events import Event, EventBus, Events, as_list
 from bot.settings import Settings
 from bot.slack.access import SlackAccess
@@ -65,7 +66,9 @@ class Services:
         self.timeline = TimelineCapture(self)
         # Called with each event inside the transaction that made it.
         self.recorders: list[Callable[[Session, Event], None]] = [
-            recorder(NoticePolicy.from_settings(settings))  # stakeholder notices
+            recorder(NoticePolicy.from_settings(settings)),  # stakeholder notices
+            # incidents whose manager has not acknowledged (ALERT_RULES_FILE `incidents:`)
+            incident_escalation.recorder(lambda: self.alerts.rules),
         ]
         # Called with each event once its transaction has committed (in-memory wake-ups).
         self.after_commit: list[Callable[[Event], None]] = []

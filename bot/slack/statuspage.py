@@ -1,9 +1,11 @@
 """The status page's background work in each replica: maintenance on time, subscriber mail.
 
 `StatusPageJobs.tick()` starts and completes scheduled maintenance that is due by its clock
-(replaceable in tests), then sends due subscriber mails. The scheduler runs it every
-SCHEDULER_TICK_SECONDS, at the exact moment the next maintenance starts or ends, and right
-after this process committed a change (a new subscription or public update).
+(replaceable in tests), then sends due subscriber mails: the `status_mail` table is a source
+of the delivery engine (bot.statuspage.mail_claims) and its send function is the one e-mail
+channel the stakeholder notices use (bot.outbound.notice_mail.MailChannel). The scheduler
+runs it every SCHEDULER_TICK_SECONDS, at the exact moment the next maintenance starts or
+ends, and right after this process committed a change (a new subscription or public update).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlmodel import Session
 
 from bot.incidents import IncidentView
-from bot.outbound.smtp import SmtpMailer
-from bot.outbound.statuspage_mail import StatusMailSender, deliver_due
+from bot.outbound.notice_mail import MailChannel, SubscriberMailSend
+from bot.slack.delivery import Runner
 from bot.statuspage import maintenance, publish, state
 from bot.statuspage.config import PageConfig
+from bot.statuspage.mail_claims import MailConfig, StatusMailSource
 from storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -54,24 +57,42 @@ class StatusPageJobs:
         *,
         owner: str,
         clock: Callable[[], datetime] = utcnow,
+        mail: MailChannel | None = None,
     ) -> None:
         self.services = services
         self.config = config
         self.owner = owner
-        self.clock = clock
-        self.mailer = SmtpMailer(services.settings)
-        self.sender = StatusMailSender(services.db, config, self.mailer)
+        self._clock = clock
+        self.mail = mail or MailChannel(services.settings)
+        lease = timedelta(seconds=services.settings.notice_lease_seconds)
+        self.mails = Runner(
+            services.db,
+            StatusMailSource(MailConfig(lease=lease, page=config)),
+            SubscriberMailSend(self.mail),
+            owner=owner,
+            clock=clock,
+        )
         self.scheduler: BaseScheduler | None = None
         self.unlisten: Callable[[], None] | None = None
         self._lock = threading.Lock()
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The clock maintenance and mail run by (tests replace it)."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], datetime]) -> None:
+        self._clock = value
+        self.mails.clock = value
 
     def tick(self) -> None:
         """Advance maintenance by the clock, then send due mails."""
         with self._lock:
             with self.services.db.session() as session:
                 maintenance.advance(session, now=self.clock())
-            if self.mailer.configured:
-                deliver_due(self.services.db, self.sender, owner=self.owner, clock=self.clock)
+            if self.mail.configured:
+                self.mails.tick()
             with self.services.db.read() as session:
                 due = maintenance.next_due(session)
         self._plan(due)
@@ -120,7 +141,10 @@ def schedule(scheduler: BaseScheduler, services: Services, *, owner: str) -> Sta
     config = services.settings.status_page
     if config is None:
         return None
-    jobs = StatusPageJobs(services, config, owner=owner)
+    notices = services.notices  # the one e-mail channel, when the notice loop runs
+    jobs = StatusPageJobs(
+        services, config, owner=owner, mail=notices.mail if notices is not None else None
+    )
     jobs.scheduler = scheduler
     scheduler.add_job(
         jobs.safe_tick,

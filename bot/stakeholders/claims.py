@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.core.delivery import Attempt, Receipt, Source, insert_ignoring
+from bot.core.delivery import Attempt, Failure, Receipt, Source, insert_ignoring
+from bot.stakeholders import social
 from bot.stakeholders.notice import Notice
 from bot.stakeholders.planning import PENDING, SENT, notice_key
 from storage.models import Incident
@@ -60,7 +61,7 @@ class NoticeSource(Source[StakeholderNotice, Notice, NoticeConfig]):
         if row.state != PENDING or row.id is None:
             row.due_at = None  # held or done since it was claimed: nothing to send
             return None
-        incident = session.get(Incident, row.incident_id)
+        incident = session.get(Incident, row.incident_id) if row.incident_id else None
         return Notice(
             id=row.id,
             key=row.key,
@@ -100,9 +101,16 @@ class NoticeSource(Source[StakeholderNotice, Notice, NoticeConfig]):
         receipt: Receipt,
         now: datetime,
     ) -> None:
-        """A notice goes out once: nothing more is due."""
+        """A notice goes out once: nothing more is due (a Mastodon post's preview shows it)."""
         row.state, row.due_at, row.sent_at = SENT, None, receipt.sent_at
         row.provider_ref = (receipt.reference or "")[:200] or None
+        social.after_outcome(session, row, reason="sent", now=now)
+
+    def gave_up(
+        self, session: Session, row: StakeholderNotice, failure: Failure, now: datetime
+    ) -> None:
+        """A Mastodon post given up: its preview says so."""
+        social.after_outcome(session, row, reason="gave-up", now=now)
 
 
 def add_members(session: Session, *, parent_id: int, users: list[str], now: datetime) -> int:
@@ -116,7 +124,7 @@ def add_members(session: Session, *, parent_id: int, users: list[str], now: date
         return 0
     values = [
         {
-            "key": notice_key(parent.incident_id, parent.event, parent.channel, user),
+            "key": notice_key(parent.incident_id or 0, parent.event, parent.channel, user),
             "incident_id": parent.incident_id,
             "event": parent.event,
             "trigger": parent.trigger,

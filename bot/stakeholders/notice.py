@@ -12,7 +12,7 @@ class Notice:
 
     id: int
     key: str
-    incident_id: int
+    incident_id: int | None  # None: an alert group's escalation SMS
     channel: str
     recipient: str
     trigger: str

@@ -220,7 +220,7 @@ def snapshot(
 def insert(
     session: Session,
     *,
-    incident_id: int,
+    incident_id: int | None,
     ref: str,
     trigger: Trigger,
     payload: dict[str, Any],
@@ -234,7 +234,7 @@ def insert(
     body = json.dumps(payload, sort_keys=True)
     values = [
         {
-            "key": notice_key(incident_id, ref, t.channel, t.recipient),
+            "key": notice_key(incident_id or 0, ref, t.channel, t.recipient),
             "incident_id": incident_id,
             "event": ref[:64],
             "trigger": trigger.value,

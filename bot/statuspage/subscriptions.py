@@ -3,7 +3,8 @@
 A subscriber is mailed only once they have followed the confirmation link. Each mail is a
 `status_mail` row written in the transaction that causes it (a subscription, or a public
 update); the row is unique per subscriber and update, so nothing is mailed twice, and it
-stays pending until a sender hands it over (bot.outbound.statuspage_mail).
+stays pending until the delivery engine hands it to the e-mail channel
+(bot.statuspage.mail_claims, bot.slack.statuspage).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from bot.core.errors import InvalidInput, NotFound
@@ -84,7 +85,7 @@ def subscribe(
     session.add(row)
     session.flush()
     assert row.id is not None
-    mail = StatusMail(subscriber_id=row.id, kind="confirm", created_at=now, next_attempt_at=now)
+    mail = StatusMail(subscriber_id=row.id, kind="confirm", created_at=now, due_at=now)
     session.add(mail)
     state.notify_after_commit(session)  # wakes this process's mail sender
     return True
@@ -124,7 +125,7 @@ def unsubscribe(session: Session, *, token: str, now: datetime | None = None) ->
             update(StatusMail)
             .where(col(StatusMail.subscriber_id) == row.id)
             .where(col(StatusMail.state) == "pending")
-            .values(state="dropped")
+            .values(state="dropped", due_at=None)
         )
     return row
 
@@ -152,7 +153,7 @@ def enqueue_update(session: Session, *, update: StatusIncidentUpdate, row: Statu
             "state": "pending",
             "attempts": 0,
             "created_at": now,
-            "next_attempt_at": now,
+            "due_at": now,
         }
         for subscriber_id, chosen in subscribers
         if wants(chosen, row.component_ids)
@@ -160,59 +161,3 @@ def enqueue_update(session: Session, *, update: StatusIncidentUpdate, row: Statu
     if values:
         session.execute(insert(StatusMail), values)
     return len(values)
-
-
-def claim_due(
-    session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int = 50
-) -> list[StatusMail]:
-    """Take up to `limit` due mails for `owner` (each goes to one replica at a time)."""
-    candidates = session.exec(
-        select(StatusMail.id)
-        .where(col(StatusMail.state) == "pending")
-        .where(col(StatusMail.next_attempt_at) <= now)
-        .where(or_(col(StatusMail.lease_until).is_(None), col(StatusMail.lease_until) < now))
-        .order_by(col(StatusMail.id))
-        .limit(limit)
-    ).all()
-    claimed = []
-    for mail_id in candidates:
-        result = session.execute(
-            update(StatusMail)
-            .where(col(StatusMail.id) == mail_id)
-            .where(col(StatusMail.state) == "pending")
-            .where(or_(col(StatusMail.lease_until).is_(None), col(StatusMail.lease_until) < now))
-            .values(lease_owner=owner, lease_until=now + lease)
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
-            row = session.get(StatusMail, mail_id)
-            if row is not None:
-                session.refresh(row)
-                claimed.append(row)
-    return claimed
-
-
-def mark_sent(session: Session, *, mail_id: int, now: datetime, state: str = "sent") -> None:
-    """The mail was handed to the mail server (or had nobody left to go to: `skipped`)."""
-    session.execute(
-        update(StatusMail)
-        .where(col(StatusMail.id) == mail_id)
-        .values(state=state, sent_at=now, lease_owner=None, lease_until=None, last_error=None)
-    )
-
-
-def mark_failed(
-    session: Session, *, mail_id: int, error: str, retryable: bool, now: datetime
-) -> str:
-    """Record a failed attempt: try again later (backing off) or give up; the new state."""
-    row = session.get(StatusMail, mail_id)
-    if row is None:
-        return "gone"
-    row.attempts += 1
-    row.last_error = error[:300]
-    row.lease_owner, row.lease_until = None, None
-    if retryable and row.attempts < MAX_ATTEMPTS:
-        row.next_attempt_at = now + timedelta(seconds=min(30 * 2 ** (row.attempts - 1), 3600))
-    else:
-        row.state = "failed"
-    session.add(row)
-    return row.state

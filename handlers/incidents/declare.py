@@ -228,5 +228,5 @@ def register(app: App) -> None:
     on_shortcut(app, Callback.DECLARE_SHORTCUT, declare_shortcut, need=anyone, cost=opens)
     on_shortcut(app, Callback.DECLARE_FROM_MESSAGE, declare_from_message, need=anyone, cost=opens)
     on_action(app, Action.HOME_DECLARE, declare_from_home, need=anyone, cost=opens)
-    on_view(app, Callback.DECLARE_MODAL, submit_declare, need=anyone, cost=DECLARE)
+    on_view(app, Callback.DECLARE_MODAL, submit_declare, need=statuspage.declare_need, cost=DECLARE)
     on_action(app, Action.RETRY_SETUP, retry_setup, need=Permission.RESPOND)

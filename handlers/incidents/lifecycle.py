@@ -225,5 +225,5 @@ def register(app: App) -> None:
     on_action(app, Action.RESOLVE, resolve_button, need=Permission.RESOLVE)
     on_action(app, Action.SET_STATUS, status_select, need=_status_select_need)
     on_action(app, Action.SET_SEVERITY, severity_select, need=Permission.RESPOND)
-    on_view(app, Callback.UPDATE_MODAL, submit_update, need=Permission.RESPOND)
+    on_view(app, Callback.UPDATE_MODAL, submit_update, need=statuspage.update_need)
     on_view(app, Callback.RESOLVE_MODAL, submit_resolve, need=Permission.RESOLVE)

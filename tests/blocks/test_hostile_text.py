@@ -28,8 +28,10 @@ from blocks import (
     insights,
     listing,
     modals,
+    paging,
     postmortems,
     reminders,
+    social,
     stakeholders,
     statuspage,
     timeline,
@@ -56,6 +58,7 @@ from bot.outbox import Counts, Undelivered
 from bot.reminders.claims import Outgoing as ReminderOutgoing
 from bot.reminders.policy import Kind as ReminderKind
 from bot.stakeholders.actions import CommsRow
+from bot.stakeholders.social import Post
 from bot.stakeholders.wording import Facts, facts
 from bot.statuspage.config import load_text
 from storage.models import Incident
@@ -266,6 +269,20 @@ def comms_row(text: str, *, state: str = "sent", channel: str = "email", to: str
         last_error=text if state != "sent" else None,
         requested_by="U0ALICE",
         summary=text,
+    )
+
+
+def social_post(text: str, state: str = "held", *, given_up: bool = False) -> Post:
+    return Post(
+        id=3,
+        key="k" * 64,
+        incident_id=7,
+        state=state,
+        text=text,
+        decided_by="U0ALICE",
+        url="https://social.example/@acme/1" if state == "sent" else None,
+        error=text if given_up else None,
+        given_up=given_up,
     )
 
 
@@ -501,6 +518,31 @@ BUILDERS: dict[str, list[Case]] = {
             incident_id=7,
         )
     ],
+    "paging.incident_escalation_text": [
+        lambda t: paging.incident_escalation_text(
+            number=3, title=t, manager="U0ALICE", level=0, levels=2, targets=Targets(("U0BOB",))
+        )
+    ],
+    "paging.escalation_blocks": [
+        lambda t: paging.escalation_blocks(
+            paging.incident_escalation_text(
+                number=3, title=t, manager=None, level=1, levels=2, targets=Targets(("U0B",))
+            ),
+            incident_id=7,
+        )
+    ],
+    "social.preview_text": [
+        lambda t: social.preview_text(social_post(t, "pending", given_up=True), number=12)
+    ],
+    "social.preview_blocks": [
+        lambda t: social.preview_blocks(social_post(t), number=12, manager="U0ALICE"),
+        lambda t: social.preview_blocks(social_post(t, "skipped"), number=12, manager=None),
+        lambda t: social.preview_blocks(social_post(t, "sent"), number=12, manager=None),
+        lambda t: social.preview_blocks(
+            social_post(t, "pending", given_up=True), number=12, manager=None
+        ),
+    ],
+    "social.edit_modal": [lambda t: social.edit_modal(social_post(t))],
     "statuspage.statuspage_modal": [
         lambda t: statuspage.statuspage_modal(
             PAGE, incident_id=7, headline=t, title=t[:150], on_page_url=None
@@ -525,6 +567,8 @@ BUILDERS: dict[str, list[Case]] = {
 NO_TEXT = {
     "drills.key_block_id",  # our own key
     "drills.key_of",  # reads a block id back
+    "paging.incident_escalation_sms",  # plain text for an SMS, never Slack markup
+    "social.outcome",  # plain text for the preview's fallback; covered through preview_text
     "outbox.deliveries_text",  # counts only
     # the figures: counts and durations, nothing typed
     "insights.figures_text",

@@ -295,6 +295,15 @@ def test_mastodon_failures(fakes: FakeProviders) -> None:
     assert fakes.posted == []
 
 
+def test_mastodon_counts_a_link_as_23_characters_and_gives_the_status_url(
+    fakes: FakeProviders,
+) -> None:
+    text = "x" * 470 + " https://status.acme.example/" + "y" * 100  # 471 + 23 on Mastodon
+    url = mastodon(fakes).send(notice("mastodon", "public", post_text=text))
+    assert url is not None and url.startswith("https://social.example/@acme/")
+    assert [p["text"] for p in fakes.posted] == [text]
+
+
 # -- webhooks ----------------------------------------------------------------------------------
 
 SECRET = "a-webhook-secret-of-some-length"

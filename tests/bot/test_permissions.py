@@ -99,6 +99,8 @@ DEFAULT_HOLDERS = {
     Permission.CLOSE_ITEM: {MANAGER, DECLARER, ADMIN, OWNER},
     Permission.STATUS_PAGE: {MANAGER, COMMS, ADMIN},
     Permission.NOTIFY_CUSTOMERS: {MANAGER, COMMS, ADMIN},
+    Permission.SOCIAL_POST: {MANAGER, ADMIN},  # issue 14: the incident manager approves
+    Permission.ACKNOWLEDGE: {MANAGER, ADMIN},  # issue 15: the manager acknowledges
 }
 
 
@@ -312,3 +314,41 @@ def test_completing_the_postmortem_is_decided_on_its_owner_or_manager(
     assert subj.owner == OWNER
     assert allowed(Permission.COMPLETE_POSTMORTEM, OWNER, subj)
     assert not allowed(Permission.COMPLETE_POSTMORTEM, MEMBER, subj)
+
+
+def test_requests_about_no_incident() -> None:
+    """Admin business: incident admins, and nobody (saying how to set them) when none are set;
+    triage: the triage channel's members and admins; everything else: anyone."""
+    admin = permissions.decide_general
+    assert admin(Permission.ADMIN, ADMIN, admins=ADMINS, admins_configured=True)
+    refused = admin(Permission.ADMIN, MEMBER, admins=ADMINS, admins_configured=True, doing="x")
+    assert not refused and "only an incident admin (INCIDENT_ADMINS)" in refused.message
+    empty = admin(Permission.ADMIN, ADMIN, admins=frozenset(), admins_configured=False)
+    assert not empty and "Set INCIDENT_ADMINS" in empty.message
+    members = frozenset({MEMBER})
+    triage = {
+        user: bool(
+            admin(
+                Permission.TRIAGE,
+                user,
+                admins=ADMINS,
+                admins_configured=True,
+                channel_id="C0ALERTS",
+                members=members,
+            )
+        )
+        for user in (MEMBER, ADMIN, OUTSIDER)
+    }
+    assert triage == {MEMBER: True, ADMIN: True, OUTSIDER: False}
+    assert admin(Permission.ANYONE, OUTSIDER, admins=ADMINS, admins_configured=False)
+
+
+def test_publishing_from_the_declare_form() -> None:
+    """STATUS_PAGE on the incident as it will be: its manager (by default the declarer)."""
+    declaring = permissions.decide_declaring
+    assert declaring(MEMBER, MEMBER, admins=ADMINS, policy=Policy())
+    assert declaring(ADMIN, MEMBER, admins=ADMINS, policy=Policy())
+    refused = declaring(MEMBER, MANAGER, admins=ADMINS, policy=Policy())
+    assert not refused and "Clear the status page fields" in refused.message
+    declarers = Policy.parse("status_page=declarer")
+    assert declaring(MEMBER, MANAGER, admins=ADMINS, policy=declarers)

@@ -25,7 +25,7 @@ from storage import Database
 from storage.models_outbox import OutboxDelivery
 from storage.types import utcnow
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
+from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN, RunningBot, bot_settings, response_to
 from tests.scenarios import declare, must, open_declare_form, submit_declare, wait_for_setup
 
@@ -39,8 +39,10 @@ def undelivered(bot: RunningBot) -> list[OutboxDelivery]:
 
 
 def test_a_permanently_failing_delivery_is_shown_not_retried_and_retried_by_hand(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+    start_bot: Any, slack: SlackEmulator, workspace: Workspace
 ) -> None:
+    bot = start_bot(incident_admins=workspace.carol)
+    driver = bot.driver(slack)
     incident = declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
     channel = must(incident.channel_id)
     slack.fail("chat.postMessage", error="is_archived")  # the status notice
@@ -88,8 +90,10 @@ def test_a_permanently_failing_delivery_is_shown_not_retried_and_retried_by_hand
 
 
 def test_admin_deliveries_hides_private_titles_and_refuses_unknown_subcommands(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+    start_bot: Any, slack: SlackEmulator, workspace: Workspace
 ) -> None:
+    bot = start_bot(incident_admins=workspace.bob)
+    driver = bot.driver(slack)
     slack.fail("conversations.create", error="restricted_action")
     declare(
         bot,
@@ -118,7 +122,7 @@ def test_only_incident_admins_see_deliveries_once_there_are_admins(
         "admin deliveries", user=workspace.alice, channel=workspace.general
     )
     refused = response_to(slack, result.response_url)["text"]
-    assert "Only the incident bot's admins" in refused
+    assert "only an incident admin (INCIDENT_ADMINS) can" in refused
     result = driver.slash_command("admin deliveries", user=workspace.bob, channel=workspace.general)
     assert "Deliveries: 0 given up, 0 pending." in response_to(slack, result.response_url)["text"]
 

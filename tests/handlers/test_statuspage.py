@@ -24,7 +24,11 @@ EVIL = '<script>alert("x")</script><b>bold</b> & co'
 
 @pytest.fixture
 def bot(start_bot: Callable[..., RunningBot], workspace: Workspace, tmp_path: Path) -> RunningBot:
-    return start_bot(status_page_file=page_file(tmp_path), status_page_refresh_seconds=0.2)
+    return start_bot(  # Alice is an incident admin: maintenance and components are for admins
+        status_page_file=page_file(tmp_path),
+        status_page_refresh_seconds=0.2,
+        incident_admins=workspace.alice,
+    )
 
 
 def _declare(

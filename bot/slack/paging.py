@@ -1,0 +1,144 @@
+"""Escalations delivered by the notice engine: the Slack sender and the claiming of levels.
+
+`escalate_incidents` claims the due levels of incidents whose manager has not acknowledged
+(bot.alerts.incident_escalation) and, in the same transaction, plans each level's deliveries
+(bot.stakeholders.paging): so a level is claimed once, and what it sends is durable and sent
+once. `plan_group_sms` does the SMS part for an alert group's level. `EscalationSender`
+posts the escalation message (in the incident channel, or by DM) with Acknowledge, under
+the notice's key in the message metadata; an attempt that may have got through is looked
+for first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from blocks import paging as render
+from bot.alerts import incident_escalation
+from bot.alerts.rules import AlertRules
+from bot.alerts.triage import DueLevel, TriageView
+from bot.core.sending import Retryable
+from bot.slack import keyed
+from bot.slack.notices import classify
+from bot.stakeholders import paging
+from bot.stakeholders.notice import Notice
+from storage.models import Incident
+
+HISTORY_LIMIT = 100
+
+
+class EscalationSender:
+    """Posts one escalation message: in the incident's channel, or as a DM."""
+
+    def __init__(self, slack: WebClient) -> None:
+        self.slack = slack
+
+    def send(self, notice: Notice) -> str | None:
+        """Post it (its ts back)."""
+        if notice.recipient == paging.HERE:
+            channel = notice.incident_channel_id
+            if not channel:
+                raise Retryable("the incident's channel is not set up yet")
+        else:
+            channel = notice.recipient
+        text = str(notice.payload.get("text") or "")
+        incident_id = notice.incident_id
+        blocks = render.escalation_blocks(text, incident_id=incident_id) if incident_id else None
+        if notice.attempts > 0 or notice.outcome_unknown:
+            found = self._find(channel, notice.key)
+            if found is not None:
+                return found
+        try:
+            answer = self.slack.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                metadata=keyed.metadata(notice.key),
+                unfurl_links=False,
+            )
+        except Exception as exc:
+            raise classify(exc, "could not post the escalation") from exc
+        return str(answer["ts"])
+
+    def _find(self, channel: str, key: str) -> str | None:
+        try:
+            if channel.startswith(("U", "W")):
+                channel = keyed.dm_channel(self.slack, channel)
+            page: Any = self.slack.conversations_history(
+                channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
+            )
+        except Exception as exc:
+            raise classify(exc, "could not look for the escalation") from exc
+        for message in page.get("messages") or []:
+            if keyed.key_of(message) == key:
+                return str(message["ts"])
+        return None
+
+
+def escalate_incidents(
+    session: Session, *, rules: AlertRules, now: datetime, planned_at: datetime
+) -> list[incident_escalation.DueIncidentLevel]:
+    """Claim the levels of unacknowledged incidents due at `now` and plan what each sends
+    (due at `planned_at`, the notice engine's time)."""
+    due = incident_escalation.claim_due(session, rules=rules, now=now)
+    for level in due:
+        incident = session.get(Incident, level.incident_id)
+        if incident is None:
+            continue
+        text = render.incident_escalation_text(
+            number=incident.number,
+            title=incident.title,
+            manager=level.manager,
+            level=level.level,
+            levels=level.levels,
+            targets=level.targets,
+        )
+        head, body = render.incident_escalation_sms(
+            number=incident.number, title=incident.title, level=level.level, levels=level.levels
+        )
+        paging.plan_level(
+            session,
+            incident_id=incident.id,
+            ref=f"escalation:{level.level}",
+            text=text,
+            users=level.targets.users,
+            in_channel=True,
+            sms=level.sms,
+            phones=rules.phones,
+            sms_text=paging.sms_for(head, body),
+            now=planned_at,
+        )
+    return due
+
+
+def plan_group_sms(
+    session: Session,
+    *,
+    rules: AlertRules,
+    level: DueLevel,
+    view: TriageView,
+    levels: int,
+    now: datetime,
+) -> int:
+    """An alert group's level with `sms: true`: a text to each of its people with a phone."""
+    policy = rules.policies.get(view.group.policy or "")
+    if policy is None or not policy.levels[level.level].sms:
+        return 0
+    head = f"Alert not acknowledged (escalation {level.level + 1}/{levels}):"
+    return paging.plan_level(
+        session,
+        incident_id=None,
+        ref=f"alert-group:{level.group_id}:escalation:{level.level}",
+        text="",
+        users=level.targets.users,
+        in_channel=False,
+        sms=True,
+        phones=rules.phones,
+        sms_text=paging.sms_for(head, view.group.title),
+        now=now,
+        dm=False,
+    )
