@@ -45,9 +45,12 @@ def manager_of(session: Session, incident_id: int) -> str | None:
 def start(
     session: Session, *, rules: AlertRules, incident: Incident, actor: str, now: datetime
 ) -> IncidentEscalation | None:
-    """Start escalating a just-declared incident, unless its manager declared it."""
+    """Start escalating a just-declared incident, unless its manager declared it. A drill
+    never pages anyone: naming and acknowledging a manager is what it practises."""
     paging = rules.incidents
-    if paging is None or incident.id is None or not paging.applies(incident.severity):
+    if paging is None or incident.id is None or incident.is_drill:
+        return None
+    if not paging.applies(incident.severity):
         return None
     policy = rules.policies.get(paging.policy)
     manager = manager_of(session, incident.id)

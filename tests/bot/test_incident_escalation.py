@@ -46,14 +46,17 @@ def rules(tmp_path: Path) -> AlertRules:
     return load_rules(str(path))
 
 
-def declared(db: Database, rules: AlertRules, *, manager: str, severity: str = "sev1") -> Incident:
+def declared(
+    db: Database, rules: AlertRules, *, manager: str, severity: str = "sev1", drill: bool = False
+) -> Incident:
     with db.session() as session:
         incident, _ = incidents.declare(
             session,
+            drill=drill,
             title="Checkout <!everyone> down",
             severity=severity,
             declared_by="U0ALICE",
-            declare_key=f"k-{manager}-{severity}",
+            declare_key=f"k-{manager}-{severity}-{drill}",
             manager=manager,
             now=T0,
         )
@@ -143,6 +146,7 @@ def test_acknowledging_stops_it_and_some_incidents_never_escalate(
     assert claim(db, rules, T0 + timedelta(hours=1)) == []
     declared(db, rules, manager="U0ALICE")  # declared by its own manager
     declared(db, rules, manager="U0CAROL", severity="sev3")  # not a severity that escalates
+    declared(db, rules, manager="U0BOB", drill=True)  # a drill never pages anyone
     with db.read() as session:
         assert len(session.exec(select(IncidentEscalation)).all()) == 1
 
