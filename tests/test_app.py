@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from app import create_runtime
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, bot_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from tests.emulator import RemoteEmulator, SlackDriver, SlackEmulator
-from tests.emulator.__main__ import main as cli_main
+from playground.emulator import RemoteEmulator, SlackDriver, SlackEmulator
+from playground.emulator.__main__ import main as cli_main
 
 TOKEN = "xoxb-test"
 SECRET = "test-signing-secret"
