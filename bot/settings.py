@@ -260,6 +260,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=0, ge=0, le=65535)
     metrics_token: str = ""
+    # Playground mode (no SLACK_BOT_TOKEN, or `--playground`): the address it listens on
+    # (empty: 127.0.0.1, loopback only; 0.0.0.0 opens it to the network, unauthenticated).
+    playground_host: str = ""
     # text (default) or json: one JSON object per line.
     log_format: Literal["text", "json"] = "text"
 

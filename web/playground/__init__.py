@@ -1,0 +1,1 @@
+"""Playground mode's web side: the start-up (startup.py) and the page with its API (api.py)."""
