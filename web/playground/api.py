@@ -274,6 +274,14 @@ def playground_routes(session: PlaygroundSession) -> list[BaseRoute]:
             return JSONResponse({"error": f"no {name}"}, status_code=404)
         return JSONResponse(await run_in_threadpool(reads[name]))
 
+    async def file(request: Request) -> Response:
+        file_id = request.query_params.get("id", "")
+        found = session.world.slack.file(file_id)
+        if found is None:
+            return JSONResponse({"error": f"no file {file_id}"}, status_code=404)
+        content = session.world.slack.file_content(file_id).decode("utf-8", "replace")
+        return JSONResponse({"title": found.get("title") or found.get("name"), "content": content})
+
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
@@ -303,6 +311,7 @@ def playground_routes(session: PlaygroundSession) -> list[BaseRoute]:
         Route("/playground/static/{name}", guarded(static), methods=["GET"]),
         Route("/playground/api/state", guarded(state), methods=["GET"]),
         Route("/playground/api/log", guarded(log), methods=["GET"]),
+        Route("/playground/api/file", guarded(file), methods=["GET"]),
         Route("/playground/api/{name:str}", guarded(get_json), methods=["GET"]),
     ]
     routes += [

@@ -148,6 +148,20 @@ function messageNode(message, inThread) {
   const body = el("div", { class: "msg-body" });
   if (message.blocks && message.blocks.length) body.append(renderBlocks(message.blocks, blockCtx));
   else body.append(el("div", { class: "mrkdwn", html: mrkdwn(message.text, state.names) }));
+  for (const file of message.files || []) {
+    const content = el("pre", { class: "file-content" }, "Loading…");
+    const card = el("details", { class: "file", "data-testid": "file" },
+      el("summary", {}, `📄 ${file.title || file.name}`, el("span", { class: "muted" }, ` ${file.filetype || ""}`)),
+      content);
+    card.addEventListener("toggle", async () => {
+      if (!card.open) return;
+      try {
+        const found = await api(`file?id=${encodeURIComponent(file.id)}`);
+        content.textContent = found.content;
+      } catch (error) { content.textContent = error.message; }
+    });
+    body.append(card);
+  }
   for (const attachment of message.attachments || []) {
     const att = el("div", { class: "attachment", style: `border-color:${attachment.color && /^#?[0-9a-f]{3,6}$/i.test(attachment.color) ? (attachment.color.startsWith("#") ? attachment.color : `#${attachment.color}`) : "#ddd"}` });
     if (attachment.blocks) att.append(renderBlocks(attachment.blocks, blockCtx));
