@@ -312,6 +312,7 @@ def serve_playground(settings: Settings) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    configure_logging(session.settings.log_level, session.settings.log_format)
     try:
         runtime = create_runtime(session.settings, extra_routes=session.routes())
         session.connect()

@@ -572,6 +572,11 @@ class Settings(BaseSettings):
         """True when an app-level token is set: connect out to Slack instead of serving HTTP."""
         return bool(self.slack_app_token)
 
+    @property
+    def slack_token_given(self) -> bool:
+        """A SLACK_BOT_TOKEN was given (not empty, not .env.example's placeholder)."""
+        return not _is_placeholder(self.slack_bot_token)
+
     def check_slack_credentials(self) -> None:
         """Stop start-up with a clear message when a Slack credential is missing or fake."""
         problems: list[str] = []

@@ -51,8 +51,9 @@ STAKEHOLDERS_YML = """groups:
 
 
 def wanted(flag: bool, settings: Settings) -> bool:
-    """Playground mode: asked for, or no Slack bot token to connect with."""
-    return flag or not settings.slack_bot_token.strip()
+    """Playground mode: asked for, or no Slack bot token to connect with (empty, or the
+    placeholder of .env.example)."""
+    return flag or not settings.slack_token_given
 
 
 def is_loopback(host: str) -> bool:
@@ -177,6 +178,9 @@ def start_session(
             "console_session_secret": secrets.token_urlsafe(32),
             "console_base_url": base,
             "incident_admins": world.people["iris"],
+            # Quiet by default: the banner's one URL stands out; the page's inspector shows
+            # every request and call. LOG_LEVEL=DEBUG (or WARNING...) is kept when set.
+            "log_level": "WARNING" if settings.log_level == "INFO" else settings.log_level,
         }
         playground_settings = load_settings(env_file=env_file, **overrides)
     except BaseException:
