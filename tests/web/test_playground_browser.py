@@ -3,11 +3,13 @@ in the message box, fill the modal, find the channel with its pinned card, put a
 the timeline with a :pushpin: reaction, post an update, resolve, read the post-mortem.
 
 Skipped, with the reason, without Chromium or Playwright (scripts/test-deps installs Debian's
-chromium). Each step's screenshot is written to docs/playground/ (the README shows them).
+chromium). Each step is screenshot; PLAYGROUND_SCREENSHOTS=docs/playground writes them where
+the README shows them (otherwise into the test's temporary folder).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,6 @@ from tests.web.test_console_browser import browser
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "playground"
 
 pytestmark = pytest.mark.scenario
 
@@ -31,13 +32,19 @@ def playground(tmp_path: Path) -> Iterator[PlaygroundBot]:
         yield bot
 
 
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("PLAYGROUND_SCREENSHOTS") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shot(page: Any, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"))
 
 
 def test_a_newcomer_runs_an_incident_from_the_playground(
-    browser: Any, playground: PlaygroundBot
+    browser: Any, playground: PlaygroundBot, shots: Path
 ) -> None:
     started = time.monotonic()
     page = browser.new_page(viewport={"width": 1400, "height": 860})
@@ -49,7 +56,7 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     assert (
         page.get_by_test_id("user-switch").input_value() == playground.session.world.people["iris"]
     )
-    _shot(page, "1-start")
+    _shot(page, shots, "1-start")
 
     # Declare with the slash command typed in the message box.
     page.get_by_test_id("composer").fill("/incident declare Checkout returns 500s")
@@ -60,7 +67,7 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     assert modal.locator("[data-block-id=title] input").input_value() == "Checkout returns 500s"
     modal.locator("[data-block-id=severity] select").select_option("sev2")
     modal.locator("[data-block-id=summary] textarea").fill("Card payments fail at checkout")
-    _shot(page, "2-declare-modal")
+    _shot(page, shots, "2-declare-modal")
     page.get_by_test_id("modal-submit").click()
     modal.wait_for(state="detached")
 
@@ -73,7 +80,7 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     card.wait_for()
     assert "SEV2" in card.inner_text()
     assert "SEV2" in page.get_by_test_id("channel-topic").inner_text()
-    _shot(page, "3-incident-channel")
+    _shot(page, shots, "3-incident-channel")
 
     # A message goes on the timeline with a :pushpin: reaction (a real reaction_added event).
     page.get_by_test_id("composer").fill("Deploy 4512 went out at 14:02, errors started 14:03")
@@ -84,7 +91,7 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     message.locator("[data-add-reaction=pushpin]").click()
     message.locator("[data-reaction=pushpin]").wait_for()
     message.locator("[data-reaction=memo]").wait_for()  # the bot's "noted"
-    _shot(page, "4-pushpin-reaction")
+    _shot(page, shots, "4-pushpin-reaction")
 
     # An update through the card's button: empty first (the field's error), then written.
     card.locator("button", has_text="Post update").click()
@@ -93,12 +100,12 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     error = modal.locator(".bk-error")
     error.wait_for()
     assert "what is new" in error.inner_text().lower()
-    _shot(page, "5-update-validation")
+    _shot(page, shots, "5-update-validation")
     modal.locator(".has-error textarea").fill("Deploy 4512 rolled back; errors are falling")
     page.get_by_test_id("modal-submit").click()
     modal.wait_for(state="detached")
     messages.locator("[data-testid=message]", has_text="errors are falling").wait_for()
-    _shot(page, "6-update-posted")
+    _shot(page, shots, "6-update-posted")
 
     # Resolve from the card, then read the post-mortem the bot drafted.
     card.locator("button", has_text="Resolve").click()
@@ -116,7 +123,7 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     )
     assert "Rolled back the bad deploy" in content.inner_text()
     postmortem.scroll_into_view_if_needed()
-    _shot(page, "7-postmortem")
+    _shot(page, shots, "7-postmortem")
 
     # The inspector lists the requests sent to the bot and the bot's Web API calls.
     page.locator("#tabs button[data-tab=inspector]").click()
@@ -125,6 +132,6 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     inspector.locator("details.log.call", has_text="pins.add").first.wait_for()
     page.locator("#tabs button[data-tab=mail]").click()
     page.locator("#tab-mail details.mail").first.wait_for()
-    _shot(page, "8-inspector-and-mail")
+    _shot(page, shots, "8-inspector-and-mail")
     assert problems == []
     assert time.monotonic() - started < 60
