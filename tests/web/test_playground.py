@@ -165,7 +165,7 @@ def test_declare_through_the_api(playground: PlaygroundBot) -> None:
         {
             "user": iris,
             "view_id": view["id"],
-            "values": {"title": {"title": "Disk full on db-1"}, "severity": {"severity": "sev3"}},
+            "values": {"title": {"title": "Disk full on db-1"}, "severity": {"severity": "sev2"}},
         },
     )
     assert status == 200 and answer["status"] == 200
@@ -180,6 +180,9 @@ def test_declare_through_the_api(playground: PlaygroundBot) -> None:
     # Sam, the stakeholder, is told by mail (the playground's mailbox)
     mail = _wait(lambda: playground.get("/playground/api/outside")[1]["mail"])
     assert any("Disk full on db-1" in m["subject"] for m in mail)
+    # and by SMS (the playground's fake Twilio),
+    sms = _wait(lambda: playground.get("/playground/api/outside")[1]["sms"])
+    assert sms[0]["to"] == "+15550100001"
     # and the inspector shows the slash command sent and the bot's calls.
     _, log = playground.get("/playground/api/log?after_call=0&after_request=0")
     assert any(r["kind"] == "/incident" and r["status"] == 200 for r in log["requests"])

@@ -135,3 +135,21 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     _shot(page, shots, "8-inspector-and-mail")
     assert problems == []
     assert time.monotonic() - started < 60
+
+
+def test_the_console_and_status_page_links_work(browser: Any, playground: PlaygroundBot) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(playground.session.url)
+    page.locator("#tabs button[data-tab=tools]").click()
+    with page.context.expect_page() as opened:
+        page.get_by_text("Console", exact=True).click()
+    console = opened.value
+    console.get_by_text("Continue as Iris Ito").click()  # the emulator's Sign in with Slack
+    console.wait_for_url("**/console/incidents")
+    assert "Incident console" in console.title()
+    with page.context.expect_page() as opened:
+        page.get_by_text("Public status page").click()
+    status = opened.value
+    status.wait_for_load_state()
+    assert status.title() == "Playground Status"

@@ -217,7 +217,7 @@ class PlaygroundApi:
         return {
             "shortcuts": [{"callback_id": c, "type": t, "name": n} for c, t, n in SHORTCUTS],
             "alerts": list(SAMPLE_ALERTS),
-            "links": {"status_page": base + "/", "console": base + "/console"},
+            "links": {"status_page": base + "/status", "console": base + "/console"},
         }
 
 

@@ -27,7 +27,7 @@ DATA_DIR = Path("playground-data")
 CONSOLE_CLIENT_ID = "playground-console"
 
 STATUS_YML = """name: Playground Status
-url: {base}/
+url: {base}/status
 components:
   - name: API
   - name: Website
@@ -47,6 +47,15 @@ STAKEHOLDERS_YML = """groups:
     quadrant: keep_informed
     members:
       - email: customers@playground.example
+  - name: Leadership phones
+    quadrant: keep_informed
+    notify:
+      - via: sms
+        on: [declared, resolved]
+        severities: [sev1, sev2]
+    members:
+      - name: Sam Silva
+        phone: "+15550100001"
 """
 
 
