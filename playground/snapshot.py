@@ -121,13 +121,16 @@ def snapshot(
         for p in PEOPLE
     ]
     conversation = _conversation(world, user, channel) if channel else None
+    channels = _channels(world, user)
+    names = _names(world)
+    names.update({c["id"]: c["name"] for c in channels if c["kind"] != "im"})
     return {
         "me": user,
         "people": people,
         "bot": {"id": ws.bot_user_id, "name": ws.bot_name},
         "team": ws.team_name,
-        "names": _names(world),
-        "channels": _channels(world, user),
+        "names": names,  # people, and the channels this person can see
+        "channels": channels,
         "channel": conversation,
         "thread": _thread(world, user, channel, thread) if channel and thread else None,
         "views": world.slack.view_stack(user),

@@ -41,7 +41,12 @@ SHORTCUTS = (
     ("add_to_timeline", "message", "Add to incident timeline"),
     ("create_action_item", "message", "Create action item"),
 )
-FILES = {"app.js": "text/javascript", "blocks.js": "text/javascript", "style.css": "text/css"}
+FILES = {
+    "app.js": "text/javascript",
+    "blocks.js": "text/javascript",
+    "panels.js": "text/javascript",
+    "style.css": "text/css",
+}
 
 
 class BadInput(Exception):
