@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from playground.emulator import RemoteEmulator, SlackDriver, SlackEmulator
+from playground.emulator import RemoteEmulator, SlackDriver, SlackEmulator, payloads
 from playground.emulator.__main__ import main as cli_main
 
 TOKEN = "xoxb-test"
@@ -979,3 +979,17 @@ def test_usergroups_users_list(
         (group, "support", [people["alice"], people["bob"]])
     ]
     assert "users" not in client.usergroups_list()["usergroups"][0]
+
+
+def test_an_overflow_choice_is_a_selected_option() -> None:
+    # Slack sends the chosen option of an overflow menu as `selected_option`, like a select.
+    menu = {
+        "type": "overflow",
+        "action_id": "menu",
+        "options": [{"text": {"type": "plain_text", "text": "Archive"}, "value": "archive"}],
+    }
+    blocks = [{"type": "actions", "block_id": "b", "elements": [menu]}]
+    action = payloads.action(blocks, "menu", value="archive")
+    assert action["type"] == "overflow"
+    assert action["selected_option"] == menu["options"][0]
+    assert "value" not in action

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 
 from tests.playground_bot import PlaygroundBot
 from tests.web.test_console_browser import browser
@@ -141,6 +142,7 @@ def test_the_console_and_status_page_links_work(browser: Any, playground: Playgr
     page = browser.new_page()
     page.set_default_timeout(15_000)
     page.goto(playground.session.url)
+    page.get_by_test_id("channel-general").wait_for()  # the page has started
     page.locator("#tabs button[data-tab=tools]").click()
     with page.context.expect_page() as opened:
         page.get_by_text("Console", exact=True).click()
@@ -153,3 +155,109 @@ def test_the_console_and_status_page_links_work(browser: Any, playground: Playgr
     status = opened.value
     status.wait_for_load_state()
     assert status.title() == "Playground Status"
+
+
+def test_shortcuts_threads_people_home_and_view_stacks(
+    browser: Any, playground: PlaygroundBot
+) -> None:
+    world = playground.session.world
+    page = browser.new_page(viewport={"width": 1400, "height": 860})
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.goto(playground.session.url)
+    page.get_by_test_id("channel-general").wait_for()
+    messages = page.get_by_test_id("messages")
+    modal = page.locator(".modal")
+
+    # A private incident declared from the global shortcut: Iris sees it, Rami does not.
+    page.locator("#shortcuts-button").click()
+    page.get_by_test_id("shortcut-declare_incident").click()
+    modal.locator("[data-block-id=title] input").fill("Payroll export leaks")
+    modal.locator("[data-block-id=severity] select").select_option("sev3")
+    modal.locator("[data-block-id=private] input").check()
+    page.get_by_test_id("modal-submit").click()
+    modal.wait_for(state="detached")
+    private = page.locator("[data-channel^='inc-1-']")
+    private.wait_for()
+    assert "private" in private.inner_text()
+    page.get_by_test_id("nav-home").click()  # app_home_opened: the bot publishes the Home
+    page.get_by_test_id("home").get_by_text("Payroll export leaks").first.wait_for()
+    page.get_by_test_id("user-switch").select_option(world.people["rami"])
+    page.get_by_test_id("home").get_by_text("Open incidents (0)").wait_for()
+    page.get_by_test_id("channel-general").click()
+    assert page.locator("[data-channel^='inc-1-']").count() == 0
+
+    # Rami asks in #general, gets a reply in the thread, declares from the message.
+    page.get_by_test_id("composer").fill("Is checkout down for anyone else?")
+    page.keyboard.press("Enter")
+    question = messages.locator("[data-testid=message]", has_text="checkout down")
+    question.wait_for()
+    question.hover()
+    question.get_by_test_id("reply").click()
+    page.get_by_test_id("thread-composer").fill("Yes, 500s since 14:03")
+    page.keyboard.press("Enter")
+    question.get_by_test_id("open-thread").filter(has_text="1 reply").wait_for()
+    question.hover()
+    question.get_by_test_id("message-shortcuts").click()
+    question.get_by_text("Declare incident").click()
+    modal.wait_for()
+    summary = modal.locator("[data-block-id=summary] textarea").input_value()
+    assert "Is checkout down for anyone else?" in summary
+    page.locator(".modal-foot button", has_text="Cancel").click()
+    modal.wait_for(state="detached")
+
+    # A stack of views (what views.push makes), with selects, an overflow and a date picker.
+    slack = WebClient(base_url=world.slack.api_url, token=world.bot_token)
+    rami = world.people["rami"]
+    first = {"type": "modal", "title": {"type": "plain_text", "text": "First"}, "blocks": []}
+    slack.views_open(trigger_id=world.slack.issue_trigger_id(rami), view=first)
+    second = {
+        "type": "modal",
+        "callback_id": "stacked",
+        "title": {"type": "plain_text", "text": "Second"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "blocks": [
+            {
+                "type": "section",
+                "block_id": "more",
+                "text": {"type": "mrkdwn", "text": "*Bold* and <@" + rami + ">"},
+                "accessory": {
+                    "type": "overflow",
+                    "action_id": "menu",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": "Archive"}, "value": "archive"}
+                    ],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "when",
+                "label": {"type": "plain_text", "text": "When"},
+                "element": {"type": "datepicker", "action_id": "day"},
+            },
+            {
+                "type": "input",
+                "block_id": "who",
+                "label": {"type": "plain_text", "text": "Who"},
+                "element": {"type": "users_select", "action_id": "person"},
+            },
+        ],
+    }
+    slack.views_push(trigger_id=world.slack.issue_trigger_id(rami), view=second)
+    page.get_by_test_id("modal-title").filter(has_text="Second").wait_for()
+    assert "(2 of 2)" in modal.locator(".modal-head").inner_text()
+    assert "Bold" in modal.locator("b").first.inner_text()
+    assert "@Rami Rahman" in modal.locator(".mention").inner_text()
+    assert modal.locator("input[type=date]").count() == 1
+    assert modal.locator("[data-block-id=who] option", has_text="Sam Silva").count() == 1
+    modal.locator(".overflow-button").click()
+    modal.locator(".bk-menu-item", has_text="Archive").click()
+    page.locator("#tabs button[data-tab=inspector]").click()
+    sent = page.locator("#tab-inspector details.log.request", has_text="block_actions").first
+    sent.locator("summary").click()
+    sent.locator("pre.json").first.wait_for()
+    assert '"selected_option"' in sent.inner_text() and '"archive"' in sent.inner_text()
+    modal.locator(".modal-head button[title=Close]").click()
+    page.get_by_test_id("modal-title").filter(has_text="First").wait_for()
+    assert problems == []

@@ -77,6 +77,7 @@ function mrkdwn(text, names) {
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
+  if (tag === "button" && !attrs.type) node.type = "button"; // never a form's submit by default
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") node.className = value;
