@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 import yaml
+from starlette.applications import Starlette
 
 from bot.settings import load_settings
 from playground.emulator import SlackEmulator
@@ -23,7 +26,7 @@ from tests.harness import BOT_TOKEN, SIGNING_SECRET
 from tests.playground_bot import PlaygroundBot
 from tests.processes import free_port
 from web.playground.api import SHORTCUTS
-from web.playground.startup import wanted
+from web.playground.startup import start_session, wanted
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -237,3 +240,37 @@ def test_shortcuts_are_the_manifests() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     declared = {(s["callback_id"], s["type"]) for s in manifest["features"]["shortcuts"]}
     assert {(cid, kind) for cid, kind, _ in SHORTCUTS} == declared
+
+
+def test_the_page_answers_loopback_only(playground: PlaygroundBot) -> None:
+    app = Starlette(routes=playground.session.routes())
+
+    async def from_the_network() -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://pg") as client:
+            return [
+                (await client.get("/playground")).status_code,
+                (await client.get("/playground/api/config")).status_code,
+                (await client.post("/playground/api/send", json={})).status_code,
+            ]
+
+    assert anyio.run(from_the_network) == [403, 403, 403]
+    assert playground.get("/playground/api/config")[0] == 200  # from 127.0.0.1
+
+
+def test_playground_host_opens_it(tmp_path: Path) -> None:
+    base = load_settings(env_file=None, slack_bot_token="", port=0, playground_host="0.0.0.0")
+    session = start_session(base, env_file=None, data_dir=tmp_path / "data")
+    try:
+        assert session.open_to_all
+        assert session.settings.host == "0.0.0.0"
+        assert session.url.startswith("http://127.0.0.1:")
+    finally:
+        session.stop()
+    base = load_settings(env_file=None, slack_bot_token="", port=0, host="0.0.0.0")
+    session = start_session(base, env_file=None, data_dir=tmp_path / "data")
+    try:
+        assert not session.open_to_all
+        assert session.settings.host == "127.0.0.1"  # HOST's 0.0.0.0 is not followed
+    finally:
+        session.stop()

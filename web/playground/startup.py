@@ -132,7 +132,10 @@ def start_session(
     settings: Settings, *, env_file: str | Path | None = ".env", data_dir: Path = DATA_DIR
 ) -> PlaygroundSession:
     """Start Slack's side and build the playground's settings from `settings`'s other keys."""
-    host = settings.playground_host or "127.0.0.1"
+    # PLAYGROUND_HOST, else HOST when it is a loopback address, else loopback.
+    host = settings.playground_host or (
+        settings.host if is_loopback(settings.host) else "127.0.0.1"
+    )
     port = settings.port or free_port("127.0.0.1" if host in ("0.0.0.0", "::") else host)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}"
@@ -201,7 +204,7 @@ def start_session(
         base_url=base,
         data_dir=data_dir,
         alert_token=alert_token,
-        open_to_all=not is_loopback(shown),
+        open_to_all=not is_loopback(host),
     )
 
 
