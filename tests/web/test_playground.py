@@ -211,8 +211,9 @@ def test_a_reaction_is_a_real_event(playground: PlaygroundBot) -> None:
     assert messages[-1]["reactions"][0]["users"] == [rami]
 
 
-def test_sample_alert_reaches_the_hooks(playground: PlaygroundBot) -> None:
-    status, answer = playground.post("/playground/api/alert", {"source": "alertmanager"})
+@pytest.mark.parametrize("source", ["alertmanager", "grafana", "pagerduty"])
+def test_sample_alert_reaches_the_hooks(playground: PlaygroundBot, source: str) -> None:
+    status, answer = playground.post("/playground/api/alert", {"source": source})
     assert status == 200 and answer["status"] in (200, 202), answer
     incidents = playground.session.world.channels["incidents"]
     iris = playground.session.world.people["iris"]

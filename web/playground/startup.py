@@ -111,7 +111,8 @@ class PlaygroundSession:
         return "\n".join(
             [
                 "",
-                "  PLAYGROUND MODE: no Slack workspace is connected (no SLACK_BOT_TOKEN).",
+                "  PLAYGROUND MODE: no Slack workspace is connected"
+                " (no SLACK_BOT_TOKEN, or --playground).",
                 "  The bot runs against a built-in Slack emulator, with a fresh database in "
                 f"{self.data_dir}/.",
                 "  Mail, SMS and social posts are captured, nothing leaves this machine.",
