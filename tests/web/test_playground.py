@@ -213,11 +213,17 @@ def test_a_reaction_is_a_real_event(playground: PlaygroundBot) -> None:
 
 @pytest.mark.parametrize("source", ["alertmanager", "grafana", "pagerduty"])
 def test_sample_alert_reaches_the_hooks(playground: PlaygroundBot, source: str) -> None:
-    status, answer = playground.post("/playground/api/alert", {"source": source})
-    assert status == 200 and answer["status"] in (200, 202), answer
     incidents = playground.session.world.channels["incidents"]
     iris = playground.session.world.people["iris"]
-    _wait(lambda: _state(playground, iris, incidents)["channel"]["messages"])
+
+    def triage() -> list[Any]:
+        messages = _state(playground, iris, incidents)["channel"]["messages"]
+        return [m for m in messages if m.get("bot_id") and m.get("blocks")]
+
+    before = len(triage())
+    status, answer = playground.post("/playground/api/alert", {"source": source})
+    assert status == 200 and answer["status"] in (200, 202), answer
+    _wait(lambda: len(triage()) > before)  # a triage message in ALERTS_CHANNEL (#incidents)
 
 
 def test_bad_input_is_refused_plainly(playground: PlaygroundBot) -> None:

@@ -76,6 +76,9 @@ function drawSidebar() {
     for (const p of state.people) switcher.append(el("option", { value: p.id }, `${p.name} (${p.role})`));
   }
   switcher.value = ui.user;
+  const key = JSON.stringify([state.channels, ui.view, ui.channel]);
+  if (ui.drawn.sidebar === key) return; // rebuilt only when it changed: clicks are not lost
+  ui.drawn.sidebar = key;
   const list = document.getElementById("channel-list");
   const dms = document.getElementById("dm-list");
   list.replaceChildren();
