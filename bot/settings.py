@@ -221,6 +221,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an HTTP header name")
         return value
 
+    @field_validator("playground_host")
+    @classmethod
+    def _playground_host(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", value):
+            raise ValueError("must be an address to listen on, like 127.0.0.1 or 0.0.0.0")
+        return value
+
     @field_validator("alerts_channel")
     @classmethod
     def _alerts_channel(cls, value: str) -> str:

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from starlette.applications import Starlette
 
+from bot.core.errors import ConfigError
 from bot.settings import load_settings
 from playground.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
@@ -281,3 +282,8 @@ def test_playground_host_opens_it(tmp_path: Path) -> None:
         assert session.settings.host == "127.0.0.1"  # HOST's 0.0.0.0 is not followed
     finally:
         session.stop()
+
+
+def test_a_bad_playground_host_stops_start_up() -> None:
+    with pytest.raises(ConfigError, match="PLAYGROUND_HOST"):
+        load_settings(env_file=None, playground_host="http://0.0.0.0/")
