@@ -152,7 +152,7 @@ function messageNode(message, inThread) {
   if (message.blocks && message.blocks.length) body.append(renderBlocks(message.blocks, blockCtx));
   else body.append(el("div", { class: "mrkdwn", html: mrkdwn(message.text, state.names) }));
   for (const file of message.files || []) {
-    const content = el("pre", { class: "file-content" }, "Loading…");
+    const content = el("div", { class: "file-content" }, "Loading…");
     const card = el("details", { class: "file", "data-testid": "file" },
       el("summary", {}, `📄 ${file.title || file.name}`, el("span", { class: "muted" }, ` ${file.filetype || ""}`)),
       content);
@@ -160,7 +160,11 @@ function messageNode(message, inThread) {
       if (!card.open) return;
       try {
         const found = await api(`file?id=${encodeURIComponent(file.id)}`);
-        content.textContent = found.content;
+        if (/\.(md|markdown)$/i.test(file.name || "") || file.filetype === "markdown") {
+          content.innerHTML = BlockKit.markdown(found.content); // escaped inside
+        } else {
+          content.replaceChildren(el("pre", {}, found.content));
+        }
       } catch (error) { content.textContent = error.message; }
     });
     body.append(card);

@@ -75,6 +75,45 @@ function mrkdwn(text, names) {
   return html.replace(/\n/g, "<br>");
 }
 
+// A file's Markdown (the post-mortem) as HTML: escaped first, then headings, lists, tables,
+// paragraphs, **bold**, *italic* and `code`. Links stay text.
+function markdown(source) {
+  const inline = (text) => esc(text)
+    .replace(/`([^`]+)`/g, "<code>$1</code>")
+    .replace(/\*\*([^*]+)\*\*/g, "<b>$1</b>")
+    .replace(/(^|[\s(])[*_]([^*_\n]+)[*_](?=$|[\s.,:;!?)])/g, "$1<i>$2</i>");
+  const out = [];
+  let list = null;
+  let table = null;
+  const flush = () => {
+    if (list) out.push(`<ul>${list.join("")}</ul>`);
+    if (table) out.push(`<table>${table.join("")}</table>`);
+    list = null;
+    table = null;
+  };
+  for (const line of String(source ?? "").split("\n")) {
+    const heading = line.match(/^(#{1,6})\s+(.*)$/);
+    const item = line.match(/^\s*(?:[-*]|\d+\.)\s+(.*)$/);
+    if (/^\s*\|/.test(line)) {
+      if (list) flush();
+      table = table || [];
+      if (/^\s*\|[\s:|-]+\|\s*$/.test(line)) continue; // the separator row
+      const cells = line.trim().replace(/^\||\|$/g, "").split("|");
+      table.push(`<tr>${cells.map((c) => `<td>${inline(c.trim())}</td>`).join("")}</tr>`);
+    } else if (item) {
+      if (table) flush();
+      list = list || [];
+      list.push(`<li>${inline(item[1])}</li>`);
+    } else {
+      flush();
+      if (heading) out.push(`<h${heading[1].length + 2}>${inline(heading[2])}</h${heading[1].length + 2}>`);
+      else if (line.trim()) out.push(`<p>${inline(line)}</p>`);
+    }
+  }
+  flush();
+  return out.join("");
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   if (tag === "button" && !attrs.type) node.type = "button"; // never a form's submit by default
@@ -343,5 +382,5 @@ function readState(root) {
   return values;
 }
 
-window.BlockKit = { renderBlocks, readState, mrkdwn, esc, el, emoji, plain, EMOJI };
+window.BlockKit = { renderBlocks, readState, mrkdwn, markdown, esc, el, emoji, plain, EMOJI };
 })();
