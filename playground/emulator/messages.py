@@ -60,7 +60,11 @@ def bot_message(ws: Workspace, **fields: Any) -> dict[str, Any]:
 def user_message(
     ws: Workspace, user: str, text: str, files: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """A message typed by a person in the Slack client (rich_text block included)."""
+    """A message typed by a person in the Slack client (rich_text block included).
+
+    As on Slack, ``text`` carries &, < and > as entities and the rich_text block the raw
+    characters."""
+    raw = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     message: dict[str, Any] = {
         "client_msg_id": str(uuid.uuid4()),
         "type": "message",
@@ -72,7 +76,7 @@ def user_message(
                 "type": "rich_text",
                 "block_id": uuid.uuid4().hex[:5],
                 "elements": [
-                    {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}
+                    {"type": "rich_text_section", "elements": [{"type": "text", "text": raw}]}
                 ],
             }
         ],

@@ -188,6 +188,15 @@ def test_shortcuts_threads_people_home_and_view_stacks(
     page.get_by_test_id("channel-general").click()
     assert page.locator("[data-channel^='inc-1-']").count() == 0
 
+    # Typed text is text: markup in it is shown, never run.
+    page.get_by_test_id("composer").fill('<img src=x onerror="window.pwned=1"> <b>bold?</b>')
+    page.keyboard.press("Enter")
+    typed = messages.locator("[data-testid=message]", has_text="bold?")
+    typed.wait_for()
+    assert "<img src=x" in typed.inner_text() and "<b>bold?</b>" in typed.inner_text()
+    assert typed.locator("img, b").count() == 1  # the author's name only
+    assert page.evaluate("window.pwned") is None
+
     # Rami asks in #general, gets a reply in the thread, declares from the message.
     page.get_by_test_id("composer").fill("Is checkout down for anyone else?")
     page.keyboard.press("Enter")

@@ -62,6 +62,11 @@ def _str(body: dict[str, Any], key: str, required: bool = True) -> str:
     return value
 
 
+def typed(text: str) -> str:
+    """What Slack's client sends for typed text: &, < and > as entities (mentions aside)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _result(result: DriverResult) -> dict[str, Any]:
     return {"status": result.status, "answer": result.json, "view_errors": result.view_errors}
 
@@ -92,7 +97,7 @@ class PlaygroundApi:
 
     def send(self, body: dict[str, Any]) -> dict[str, Any]:
         user, channel = self._user(body), _str(body, "channel")
-        text = _str(body, "text").strip()
+        text = typed(_str(body, "text").strip())
         thread_ts = _str(body, "thread_ts", required=False) or None
         driver = self.world.driver
         if text.startswith("/"):
