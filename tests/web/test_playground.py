@@ -90,7 +90,7 @@ def test_without_credentials_start_runs_the_playground(tmp_path: Path) -> None:
     assert "PLAYGROUND MODE" in out
     assert out.count("http://") == 1  # one URL, the page's, on loopback whatever HOST says
     assert f"Open http://127.0.0.1:{port}/playground" in out
-    assert "SLACK_BOT_TOKEN" in out and "Connect a real workspace" in out
+    assert "SLACK_BOT_TOKEN" in out and "Create the Slack app" in out
     assert (tmp_path / "playground-data" / "playground.db").exists()
     assert not (tmp_path / "incident-bot.db").exists()
 

@@ -120,7 +120,7 @@ class PlaygroundSession:
                 f"  Open {self.url}",
                 "",
                 "  To connect a real workspace, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
-                "  (README: Connect a real workspace) and start again.",
+                '  (README, "Create the Slack app") and start again.',
                 "",
             ]
         )
