@@ -144,10 +144,20 @@ def snapshot(
     }
 
 
-def log(world: Playground, after_call: int, after_request: int) -> dict[str, Any]:
-    """Web API calls the bot made (from index `after_call`) and requests the page sent it."""
+def log(
+    world: Playground, after_call: int, after_request: int, after_response: int = 0
+) -> dict[str, Any]:
+    """Web API calls the bot made (from index `after_call`), its posts to response_url
+    (from index `after_response`) and the requests the page sent it."""
     calls = world.slack.calls
+    responses = world.slack.responses
     return {
+        "responses": [
+            {"n": n, "at": r.get("at"), "body": r.get("body"), "outcome": r.get("outcome")}
+            for n, r in enumerate(responses)
+            if n >= after_response
+        ][-300:],
+        "next_response": len(responses),
         "calls": [{"n": n, **call.to_dict()} for n, call in enumerate(calls) if n >= after_call][
             -300:
         ],

@@ -193,6 +193,25 @@ def test_declare_through_the_api(playground: PlaygroundBot) -> None:
     assert {"conversations.create", "pins.add"} <= {c["method"] for c in log["calls"]}
 
 
+def test_the_inspector_shows_response_url_posts(playground: PlaygroundBot) -> None:
+    world = playground.session.world
+    sam, general = world.people["sam"], world.channels["general"]
+    _, before = playground.get("/playground/api/log?after_response=0")
+    status, _ = playground.post(
+        "/playground/api/send", {"user": sam, "channel": general, "text": "/incident help"}
+    )
+    assert status == 200
+
+    def posted() -> Any:
+        _, log = playground.get(f"/playground/api/log?after_response={before['next_response']}")
+        return log["responses"]
+
+    answer = _wait(posted)[-1]
+    assert "/incident declare" in answer["body"]["text"]
+    messages = _state(playground, sam, general)["channel"]["messages"]
+    assert any(m.get("ephemeral") and "/incident declare" in m["text"] for m in messages)
+
+
 def test_a_reaction_is_a_real_event(playground: PlaygroundBot) -> None:
     world = playground.session.world
     rami, random = world.people["rami"], world.channels["random"]

@@ -271,10 +271,10 @@ def playground_routes(session: PlaygroundSession) -> list[BaseRoute]:
     async def log(request: Request) -> Response:
         q = request.query_params
         try:
-            after_call, after_request = int(q.get("after_call", 0)), int(q.get("after_request", 0))
+            after = [int(q.get(f"after_{k}", 0)) for k in ("call", "request", "response")]
         except ValueError:
-            return JSONResponse({"error": "after_call and after_request are numbers"}, 400)
-        found = await run_in_threadpool(snapshot.log, session.world, after_call, after_request)
+            return JSONResponse({"error": "after_call, _request, _response are numbers"}, 400)
+        found = await run_in_threadpool(snapshot.log, session.world, *after)
         return JSONResponse(found)
 
     async def get_json(request: Request) -> Response:

@@ -16,7 +16,7 @@ const ui = {
   config: null,
   drawn: {},       // last JSON drawn per region: skip redrawing what did not change
   errors: {},      // view_id -> {block_id: message} from response_action=errors
-  log: { call: 0, request: 0 },
+  log: { call: 0, request: 0, response: 0 },
 };
 
 async function api(path, body) {

@@ -19,7 +19,7 @@ function logEntry(kind, label, status, ok, detail) {
 }
 
 async function pollLog() {
-  const found = await api(`log?after_call=${ui.log.call}&after_request=${ui.log.request}`);
+  const found = await api(`log?after_call=${ui.log.call}&after_request=${ui.log.request}&after_response=${ui.log.response}`);
   const pane = document.getElementById("tab-inspector");
   if (!pane.dataset.ready) {
     pane.dataset.ready = "1";
@@ -35,7 +35,12 @@ async function pollLog() {
     entries.push([c.at, logEntry("call", c.method, c.response.ok ? "ok" : c.response.error, c.response.ok,
       () => [el("div", {}, "Arguments"), jsonBlock(c.params), el("div", {}, "Answer"), jsonBlock(c.response)])]);
   }
+  for (const r of found.responses) {
+    entries.push([r.at, logEntry("call", "response_url", r.outcome, true,
+      () => [el("div", {}, "Posted"), jsonBlock(r.body)])]);
+  }
   ui.log.call = found.next_call;
+  ui.log.response = found.next_response;
   entries.sort((a, b) => a[0] - b[0]);
   for (const [, node] of entries) pane.insertBefore(node, pane.children[1] || null);
 }
