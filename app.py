@@ -36,7 +36,7 @@ from bot.settings import Settings, load_settings
 from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
-from web import keepalive
+from web import keepalive, playground
 from web.hooks import AlertHooks
 from web.intake import Intake
 from web.observability import (
@@ -47,7 +47,6 @@ from web.observability import (
     configure_logging,
     install_number_lookup,
 )
-from web.playground import startup as playground
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app, server_config
 from web.socket_mode import DurableSocketMode
 from web.statuspage.site import StatusPageSite
@@ -307,8 +306,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_playground(settings: Settings) -> int:
     """The bot against the built-in Slack emulator (web/playground/startup.py)."""
+    from web.playground.startup import start_session
+
     try:
-        session = playground.start_session(settings)
+        session = start_session(settings)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

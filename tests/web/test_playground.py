@@ -26,8 +26,9 @@ from playground.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
 from tests.playground_bot import PlaygroundBot
 from tests.processes import free_port
+from web.playground import wanted
 from web.playground.api import SHORTCUTS
-from web.playground.startup import start_session, wanted
+from web.playground.startup import start_session
 
 ROOT = Path(__file__).resolve().parents[2]
 

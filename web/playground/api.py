@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from playground import snapshot
 from playground.emulator import DriverResult
 from playground.emulator.errors import SlackError
-from web.playground.startup import is_loopback
+from web.playground import is_loopback
 
 if TYPE_CHECKING:
     from web.playground.startup import PlaygroundSession

@@ -9,7 +9,6 @@ the fake Twilio and Mastodon, the alert hooks' token.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from bot.settings import Settings, load_settings
 from playground import providers
 from playground.mailbox import free_port
 from playground.world import Playground
+from web.playground import is_loopback
 
 DATA_DIR = Path("playground-data")
 CONSOLE_CLIENT_ID = "playground-console"
@@ -57,22 +57,6 @@ STAKEHOLDERS_YML = """groups:
       - name: Sam Silva
         phone: "+15550100001"
 """
-
-
-def wanted(flag: bool, settings: Settings) -> bool:
-    """Playground mode: asked for, or no Slack bot token to connect with (empty, or the
-    placeholder of .env.example)."""
-    return flag or not settings.slack_token_given
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.1, ::1, localhost."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
