@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import secrets
 import threading
 import time
@@ -184,6 +185,23 @@ class Playground:
         if self._driver is None:
             raise RuntimeError("the playground is not connected to a bot yet")
         return self._driver
+
+    def mentions(self, text: str, *, command: bool) -> str:
+        """`@iris` and `#general` typed in `text` as the Slack client sends them once picked
+        from its autocomplete: `<@U…>` in messages, `<@U…|iris>` in escaped slash commands."""
+
+        def person(match: re.Match[str]) -> str:
+            user_id = self.people.get(match.group(1).lower())
+            if user_id is None:
+                return match.group(0)
+            return f"<@{user_id}|{match.group(1).lower()}>" if command else f"<@{user_id}>"
+
+        def channel(match: re.Match[str]) -> str:
+            found = self.slack.ws.channel_by_name(match.group(1).lower())
+            return f"<#{found.id}|{found.name}>" if found is not None else match.group(0)
+
+        text = re.sub(r"(?<![\w<])@([A-Za-z][\w.-]*)", person, text)
+        return re.sub(r"(?<![\w<&])#([a-z0-9][a-z0-9_-]*)", channel, text)
 
     def person(self, user_id: str) -> Person | None:
         for person in PEOPLE:

@@ -21,6 +21,7 @@ from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
 from playground.emulator import RemoteEmulator, SlackDriver, SlackEmulator, payloads
+from playground.emulator import messages as typed
 from playground.emulator.__main__ import main as cli_main
 
 TOKEN = "xoxb-test"
@@ -993,3 +994,14 @@ def test_an_overflow_choice_is_a_selected_option() -> None:
     assert action["type"] == "overflow"
     assert action["selected_option"] == menu["options"][0]
     assert "value" not in action
+
+
+def test_typed_text_keeps_entities_and_its_rich_text_the_raw_characters() -> None:
+    elements = typed.rich_elements("a &lt;b&gt; &amp; <@U123> in <#C456|general>")
+    assert elements == [
+        {"type": "text", "text": "a <b> & "},
+        {"type": "user", "user_id": "U123"},
+        {"type": "text", "text": " in "},
+        {"type": "channel", "channel_id": "C456"},
+    ]
+    assert typed.rich_elements("") == [{"type": "text", "text": ""}]

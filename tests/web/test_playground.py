@@ -176,7 +176,7 @@ def test_declare_through_the_api(playground: PlaygroundBot) -> None:
     assert status == 200 and answer["status"] == 200
     channel = _wait(
         lambda: next(
-            (c for c in _state(playground, iris)["channels"] if c["name"].startswith("inc-")),
+            (c for c in _state(playground, iris)["channels"] if "disk-full" in c["name"]),
             None,
         )
     )
@@ -211,6 +211,42 @@ def test_the_inspector_shows_response_url_posts(playground: PlaygroundBot) -> No
     assert "/incident declare" in answer["body"]["text"]
     messages = _state(playground, sam, general)["channel"]["messages"]
     assert any(m.get("ephemeral") and "/incident declare" in m["text"] for m in messages)
+
+
+def test_mentions_are_sent_as_slack_sends_them(playground: PlaygroundBot) -> None:
+    world = playground.session.world
+    iris, rami = world.people["iris"], world.people["rami"]
+    general = world.channels["general"]
+    status, _ = playground.post(
+        "/playground/api/send", {"user": iris, "channel": general, "text": "@rami see #random"}
+    )
+    assert status == 200
+    _, log = playground.get("/playground/api/log?after_call=0&after_request=0")
+    event = [r for r in log["requests"] if r["kind"] == "message"][-1]["body"]["event"]
+    assert event["text"] == f"<@{rami}> see <#{world.channels['random']}|random>"
+    assert {"type": "user", "user_id": rami} in event["blocks"][0]["elements"][0]["elements"]
+    # In a command, the escaped form `<@U…|name>` the bot's parser reads.
+    playground.post(
+        "/playground/api/send",
+        {"user": iris, "channel": general, "text": "/incident declare Mentions work"},
+    )
+    view = _wait(lambda: _state(playground, iris)["views"])[-1]
+    values = {"title": {"title": "Mentions work"}, "severity": {"severity": "sev4"}}
+    playground.post(
+        "/playground/api/submit", {"user": iris, "view_id": view["id"], "values": values}
+    )
+    incident = _wait(
+        lambda: next(
+            (c for c in _state(playground, iris)["channels"] if "mentions-work" in c["name"]),
+            None,
+        )
+    )
+    status, answer = playground.post(
+        "/playground/api/send",
+        {"user": iris, "channel": incident["id"], "text": "/incident role scribe @rami"},
+    )
+    assert status == 200 and answer["status"] == 200
+    _wait(lambda: rami in _state(playground, iris, incident["id"])["channel"]["members"])
 
 
 def test_a_reaction_is_a_real_event(playground: PlaygroundBot) -> None:

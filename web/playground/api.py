@@ -104,9 +104,11 @@ class PlaygroundApi:
             command, _, rest = text.partition(" ")
             if command != "/incident":
                 raise BadInput(f"{command} is not a command of this app: try /incident help")
-            result = driver.slash_command(rest.strip(), user=user, channel=channel)
+            rest = self.world.mentions(rest.strip(), command=True)
+            result = driver.slash_command(rest, user=user, channel=channel)
             self.world.show_answer(user, channel, result.json)
             return _result(result)
+        text = self.world.mentions(text, command=False)
         ts = driver.user_posts(user, channel, text, thread_ts=thread_ts)
         return {"ts": ts}
 
