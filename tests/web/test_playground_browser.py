@@ -131,9 +131,16 @@ def test_a_newcomer_runs_an_incident_from_the_playground(
     inspector = page.locator("#tab-inspector")
     inspector.locator("details.log.request", has_text="reaction_added").first.wait_for()
     inspector.locator("details.log.call", has_text="pins.add").first.wait_for()
+    reaction = inspector.locator("details.log.request", has_text="reaction_added").first
+    reaction.locator("summary").click()
+    reaction.locator("pre.json").first.wait_for()
+    reaction.scroll_into_view_if_needed()
+    _shot(page, shots, "8-inspector")
     page.locator("#tabs button[data-tab=mail]").click()
-    page.locator("#tab-mail details.mail").first.wait_for()
-    _shot(page, shots, "8-inspector-and-mail")
+    mail = page.locator("#tab-mail details.mail").first
+    mail.wait_for()
+    mail.locator("summary").click()
+    _shot(page, shots, "9-mail")
     assert problems == []
     assert time.monotonic() - started < 60
 
