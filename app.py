@@ -1,6 +1,7 @@
 """Wiring only: load settings, build the app, register handlers, start scheduler and server.
 
 python app.py            # migrate the database, then serve (HTTP or Socket Mode)
+python app.py --playground   # the playground: a built-in Slack emulator (also without a token)
 python app.py migrate    # apply database migrations and exit
 python app.py export-status DIR   # write the status page, its API files and feeds to DIR
 """
@@ -14,7 +15,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from bot.settings import Settings, load_settings
 from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
-from web import keepalive
+from web import keepalive, playground
 from web.hooks import AlertHooks
 from web.intake import Intake
 from web.observability import (
@@ -174,7 +175,7 @@ def alert_hooks(services: Services) -> list[BaseRoute]:
     return hooks.routes()
 
 
-def create_runtime(settings: Settings) -> Runtime:
+def create_runtime(settings: Settings, extra_routes: Sequence[BaseRoute] = ()) -> Runtime:
     """Build the whole bot from settings: database, Slack client, Bolt app, web app."""
     settings.check_slack_credentials()
     keepalive.install()  # slack_sdk's urllib calls reuse connections (no handshake per call)
@@ -219,7 +220,7 @@ def create_runtime(settings: Settings) -> Runtime:
         body_timeout=settings.request_body_timeout_seconds,
         status_page=status_page,
         hooks=alert_hooks(services),
-        extra_routes=web_routes(services, metrics),
+        extra_routes=[*web_routes(services, metrics), *extra_routes],
     )
     scheduler = BackgroundScheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)
@@ -271,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         "command", nargs="?", default="serve", choices=["serve", "migrate", "export-status"]
     )
     parser.add_argument("directory", nargs="?", help="export-status: where to write the files")
+    parser.add_argument(
+        "--playground",
+        action="store_true",
+        help="run against the built-in Slack emulator (the default without SLACK_BOT_TOKEN)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -288,12 +294,37 @@ def main(argv: list[str] | None = None) -> int:
         from web.statuspage.export import export_command
 
         return export_command(settings, args.directory)
+    if args.command == "serve" and playground.wanted(args.playground, settings):
+        return serve_playground(settings)
     try:
         runtime = create_runtime(settings)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
     serve(runtime)
+    return 0
+
+
+def serve_playground(settings: Settings) -> int:
+    """The bot against the built-in Slack emulator (web/playground/startup.py)."""
+    from web.playground.startup import start_session
+
+    try:
+        session = start_session(settings)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(session.settings.log_level, session.settings.log_format)
+    try:
+        runtime = create_runtime(session.settings, extra_routes=session.routes())
+        session.connect()
+        print(session.banner(), flush=True)
+        serve(runtime)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        session.stop()
     return 0
 
 

@@ -37,9 +37,9 @@ from sqlmodel import col, select
 from bench.load import percentile
 from bench.processes import TOKEN, start_bot
 from blocks.alerts import group_of
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_alerts import Alert, AlertGroup
-from tests.emulator import SlackEmulator
 
 HOOK_TOKEN = "storm-benchmark-token-0123456789"
 TARGET_P99_MS = 200.0

@@ -33,13 +33,13 @@ from typing import Any
 from sqlalchemy import insert
 
 from bot.slack.insights import publish_home
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models import Incident, IncidentRole, IncidentUpdate
 from storage.models_library import PostmortemVersion
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.models_timeline import TimelineEntry
 from tests.console import console_settings, sign_in
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN, RunningBot, bot_settings
 
 TARGET_MS = 300.0

@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.load import summarize
 from bench.processes import SECRET, TOKEN, start_bot
-from tests.emulator import SlackDriver, SlackEmulator
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.scenarios import declare_values, open_declare_form
 
 BROADCAST = "incidents"

@@ -50,12 +50,12 @@ from bot.settings import load_settings
 from bot.slack import jobs
 from bot.slack.jobs import ReminderTicker, TickReport
 from bot.slack.services import Services
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.db import normalize_url
 from storage.models import Incident, IncidentRole
 from storage.models_reminders import Reminder
 from storage.types import utcnow
-from tests.emulator import SlackEmulator
 
 TOKEN = "xoxb-bench-token"
 INTERVAL = timedelta(minutes=15)  # the default SEV1 interval

@@ -16,7 +16,7 @@ from bench import processes
 from bench.load import Job, summarize
 from bench.processes import SECRET, TOKEN, AppProcess
 from bench.traffic import KINDS, Traffic
-from tests.emulator import SlackDriver, SlackEmulator
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.scenarios import declare_values, open_declare_form
 
 BROADCAST = "incidents"

@@ -27,7 +27,7 @@ from bench import processes
 from bench.load import Job, summarize
 from bench.processes import ROOT, SECRET, TOKEN, AppProcess, free_port
 from bench.traffic import Recorder
-from tests.emulator import SlackEmulator
+from playground.emulator import SlackEmulator
 
 PAGE = """name: Bench Status
 url: https://status.bench.example

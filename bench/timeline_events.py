@@ -35,8 +35,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.db import normalize_url
-from tests.emulator import SlackDriver, SlackEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "xoxb-bench-token"

@@ -13,7 +13,7 @@ import itertools
 from typing import Any
 
 from bench.processes import SECRET
-from tests.emulator import DriverResult, SlackDriver, SlackEmulator
+from playground.emulator import DriverResult, SlackDriver, SlackEmulator
 from tests.scenarios import declare_values
 
 KINDS = ("help", "declare", "reaction")

@@ -222,6 +222,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an HTTP header name")
         return value
 
+    @field_validator("playground_host")
+    @classmethod
+    def _playground_host(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", value):
+            raise ValueError("must be an address to listen on, like 127.0.0.1 or 0.0.0.0")
+        return value
+
     @field_validator("alerts_channel")
     @classmethod
     def _alerts_channel(cls, value: str) -> str:
@@ -279,6 +287,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=0, ge=0, le=65535)
     metrics_token: str = ""
+    # Playground mode (no SLACK_BOT_TOKEN, or `--playground`): the address it listens on
+    # (empty: 127.0.0.1, loopback only; 0.0.0.0 opens it to the network, unauthenticated).
+    playground_host: str = ""
     # text (default) or json: one JSON object per line.
     log_format: Literal["text", "json"] = "text"
 
@@ -587,6 +598,11 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         """True when an app-level token is set: connect out to Slack instead of serving HTTP."""
         return bool(self.slack_app_token)
+
+    @property
+    def slack_token_given(self) -> bool:
+        """A SLACK_BOT_TOKEN was given (not empty, not .env.example's placeholder)."""
+        return not _is_placeholder(self.slack_bot_token)
 
     def check_slack_credentials(self) -> None:
         """Stop start-up with a clear message when a Slack credential is missing or fake."""

@@ -45,7 +45,7 @@ from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
-from tests.emulator import SlackDriver, SlackEmulator  # noqa: E402
+from playground.emulator import SlackDriver, SlackEmulator  # noqa: E402
 from tests.harness import APP_TOKEN, BOT_TOKEN, RunningBot, bot_settings  # noqa: E402
 
 

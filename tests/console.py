@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from tests.emulator import SlackEmulator
+from playground.emulator import SlackEmulator
 from tests.harness import RunningBot
 
 CLIENT_ID = "1000000001.2000000002"

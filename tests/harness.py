@@ -12,7 +12,7 @@ import uvicorn
 
 from app import Runtime, create_runtime
 from bot.settings import Settings, load_settings
-from tests.emulator import SlackDriver, SlackEmulator
+from playground.emulator import SlackDriver, SlackEmulator
 from web.server import server_config
 from web.socket_mode import DurableSocketMode
 

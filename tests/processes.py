@@ -18,7 +18,7 @@ from typing import IO
 
 import pytest
 
-from tests.emulator import SlackEmulator
+from playground.emulator import SlackEmulator
 from tests.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 
 from sqlmodel import select
 
+from playground.emulator import DriverResult, SlackDriver, SlackEmulator
 from storage.models import Incident
-from tests.emulator import DriverResult, SlackDriver, SlackEmulator
 from tests.harness import RunningBot
 
 T = TypeVar("T")

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from app import create_runtime
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, bot_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,11 +33,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_missing_credentials_stop_start_up(tmp_path: Path) -> None:
+def test_wrong_credentials_stop_start_up(tmp_path: Path) -> None:
+    # Without any token the playground starts instead (tests/web/test_playground.py).
     result = subprocess.run(
         [sys.executable, str(ROOT / "app.py")],
         cwd=tmp_path,
-        env=_env(DATABASE_URL=f"sqlite:///{tmp_path}/x.db"),
+        env=_env(DATABASE_URL=f"sqlite:///{tmp_path}/x.db", SLACK_BOT_TOKEN="not-a-bot-token"),
         capture_output=True,
         text=True,
         timeout=60,

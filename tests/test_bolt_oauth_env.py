@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from playground.emulator import SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot, response_to
 
 SECRET = "s" * 40

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from playground.emulator import SlackDriver, SlackEmulator
 from storage import Database
 from storage.models import Incident
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import SIGNING_SECRET
 from tests.processes import StartBot, bot_processes  # noqa: F401
 

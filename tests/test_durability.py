@@ -18,11 +18,11 @@ import pytest
 from sqlmodel import col, select
 
 from bot import incidents
+from playground.emulator import SlackDriver, SlackEmulator, SocketModeDriver
 from storage import Database
 from storage.models import Incident
 from storage.models_inbox import InboxRequest
 from storage.models_timeline import TimelineEntry
-from tests.emulator import SlackDriver, SlackEmulator, SocketModeDriver
 from tests.harness import SIGNING_SECRET
 from tests.processes import BotProcess, StartBot, bot_processes  # noqa: F401
 from tests.scenarios import open_declare_form, submit_declare

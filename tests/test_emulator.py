@@ -20,8 +20,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from tests.emulator import RemoteEmulator, SlackDriver, SlackEmulator
-from tests.emulator.__main__ import main as cli_main
+from playground.emulator import RemoteEmulator, SlackDriver, SlackEmulator, payloads
+from playground.emulator import messages as typed
+from playground.emulator.__main__ import main as cli_main
 
 TOKEN = "xoxb-test"
 SECRET = "test-signing-secret"
@@ -979,3 +980,28 @@ def test_usergroups_users_list(
         (group, "support", [people["alice"], people["bob"]])
     ]
     assert "users" not in client.usergroups_list()["usergroups"][0]
+
+
+def test_an_overflow_choice_is_a_selected_option() -> None:
+    # Slack sends the chosen option of an overflow menu as `selected_option`, like a select.
+    menu = {
+        "type": "overflow",
+        "action_id": "menu",
+        "options": [{"text": {"type": "plain_text", "text": "Archive"}, "value": "archive"}],
+    }
+    blocks = [{"type": "actions", "block_id": "b", "elements": [menu]}]
+    action = payloads.action(blocks, "menu", value="archive")
+    assert action["type"] == "overflow"
+    assert action["selected_option"] == menu["options"][0]
+    assert "value" not in action
+
+
+def test_typed_text_keeps_entities_and_its_rich_text_the_raw_characters() -> None:
+    elements = typed.rich_elements("a &lt;b&gt; &amp; <@U123> in <#C456|general>")
+    assert elements == [
+        {"type": "text", "text": "a <b> & "},
+        {"type": "user", "user_id": "U123"},
+        {"type": "text", "text": " in "},
+        {"type": "channel", "channel_id": "C456"},
+    ]
+    assert typed.rich_elements("") == [{"type": "text", "text": ""}]

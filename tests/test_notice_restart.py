@@ -25,11 +25,11 @@ from typing import IO
 import pytest
 from sqlmodel import select
 
+from playground.emulator import SlackDriver, SlackEmulator
 from storage import Database
 from storage.models import Incident
 from storage.models_stakeholders import StakeholderNotice
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
 from tests.scenarios import open_declare_form, submit_declare
 from tests.smtp_server import SmtpServer

@@ -17,12 +17,12 @@ import pytest
 from sqlmodel import col, select
 
 from bot.slack.keyed import key_of
+from playground.emulator import SlackDriver, SlackEmulator
 from storage import Database
 from storage.models import Incident
 from storage.models_outbox import OutboxDelivery
 from storage.models_timeline import TimelineEntry
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import SIGNING_SECRET
 from tests.scenarios import open_declare_form, submit_declare
 from tests.test_replicas import BotProcess

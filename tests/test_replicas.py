@@ -27,9 +27,9 @@ from blocks.reminders import key_of
 from bot import incidents, reminders
 from bot.reminders.claims import deliveries
 from bot.reminders.policy import ReminderPolicy, parse_intervals
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_reminders import ReminderDelivery
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
 
 pytestmark = pytest.mark.scenario

@@ -18,9 +18,9 @@ from blocks.timeline import (
 )
 from bot.core.vocabulary import Role
 from bot.incidents import IncidentView
+from playground.emulator.blockkit import block_errors, view_errors
 from storage.models import Incident
 from storage.models_timeline import TimelineEntry
-from tests.emulator.blockkit import block_errors, view_errors
 
 T0 = datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
 

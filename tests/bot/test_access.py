@@ -19,9 +19,9 @@ from bot.slack.access import REFRESH_SECONDS, SlackAccess
 from bot.slack.delivery import Outcome, Runner
 from bot.slack.followup_sender import post, visible_only
 from bot.slack.services import Services
+from playground.emulator import SlackEmulator
 from storage import Database
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN, bot_settings
 
 pytestmark = pytest.mark.scenario

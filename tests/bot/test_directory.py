@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.directory import MessageRef, SlackDirectory
+from playground.emulator import SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

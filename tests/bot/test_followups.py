@@ -18,11 +18,11 @@ from bot.followups.claims import FollowUpSource, Outgoing
 from bot.followups.policy import FollowUpPolicy, Kind, add_working_days, parse_time_of_day
 from bot.slack.delivery import Outcome, Runner
 from bot.slack.followup_sender import post
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_postmortems import FollowUpReminder
 from tests.bot.conftest import declare
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN
 
 T0 = datetime(2026, 3, 4, 7, 0, tzinfo=UTC)  # a Wednesday, before the 09:00 reminder

@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from bot.core.errors import ConfigError
 from bot.settings import Settings, load_settings
 from bot.slack.identity import Identity, learn
-from tests.emulator import SlackEmulator
+from playground.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN
 
 

@@ -24,10 +24,10 @@ from bot.slack.operations import declare_incident
 from bot.slack.services import Services
 from bot.stakeholders import actions, claims
 from bot.stakeholders.claims import NoticeConfig, NoticeSource
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_stakeholders import StakeholderNotice
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.fake_providers import TWILIO_SID, TWILIO_TOKEN, FakeProviders
 from tests.harness import BOT_TOKEN
 from tests.smtp_server import SmtpServer

@@ -20,11 +20,11 @@ from bot.reminders.claims import ReminderSource
 from bot.reminders.policy import Kind, ReminderPolicy, parse_intervals
 from bot.slack import reminder_sender
 from bot.slack.delivery import Outcome, Runner, delivery_client
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_reminders import Reminder
 from storage.types import utcnow
 from tests.bot.conftest import declare
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN
 
 POLICY = ReminderPolicy(intervals=parse_intervals("sev1=15m"), nudge_max=3)

@@ -12,8 +12,8 @@ from bot.core.sending import Permanent, Retryable
 from bot.slack.notices import SlackNoticeSender
 from bot.stakeholders.notice import Notice
 from bot.stakeholders.planning import notice_key
+from playground.emulator import SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN
 
 PAYLOAD: dict[str, Any] = {

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from playground.emulator import DriverResult, SlackDriver, SlackEmulator
 from storage.models import Incident
 from tests.conftest import Workspace
-from tests.emulator import DriverResult, SlackDriver, SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import declare
 

@@ -15,8 +15,8 @@ from bot.permissions import Permission
 from bot.rate_limits import COSTLY, DECLARE, OPENS_DECLARE
 from handlers import access
 from handlers.commands import ROUTES
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot
 
 FORMS = {c for c in Callback if c.value.endswith("_modal")} | {Callback.TIMELINE_PICK_MODAL}

@@ -14,12 +14,12 @@ from blocks.action_items import key_of
 from bot import followups
 from bot.followups.policy import FollowUpPolicy, Kind
 from bot.slack.followup_sender import FollowUpTicker
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 from storage.models_timeline import TimelineEntry
 from storage.types import utcnow
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.handlers.test_postmortems import documents, open_view, section
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare

@@ -12,11 +12,11 @@ import pytest
 from sqlmodel import select
 
 from blocks import alerts as render
+from playground.emulator import SlackEmulator
 from storage.models import Incident, IncidentRole
 from storage.models_alerts import AlertGroup
 from tests.alert_fixtures import raw
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, wait_for_setup
 

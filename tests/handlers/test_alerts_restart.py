@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from bench.processes import ROOT, AppProcess, free_port
+from playground.emulator import SlackEmulator
 from tests.alert_fixtures import raw
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
 
 pytestmark = pytest.mark.scenario

@@ -6,8 +6,8 @@ import pytest
 
 from blocks.text import escape
 from bot.core import commands
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import response_to
 
 

@@ -11,12 +11,12 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.statuspage.config import stable_id
+from playground.emulator import SlackEmulator
 from storage.models import Incident
 from storage.models_drills import DrillRun, DrillStep
 from storage.models_statuspage import StatusIncident
 from storage.types import utcnow
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.markup import HOSTILE, assert_no_markup_from_input
 from tests.scenarios import (

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from sqlmodel import select
 
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models_postmortems import ActionItem
 from storage.models_timeline import TimelineEntry
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.handlers.conftest import Room
 from tests.harness import RunningBot
 from tests.scenarios import declare

@@ -14,10 +14,10 @@ import pytest
 from sqlmodel import select
 
 from blocks.reminders import key_of
+from playground.emulator import SlackEmulator
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.markup import HOSTILE, HOSTILE_ESCAPED, assert_no_markup_from_input
 from tests.scenarios import declare, must, open_declare_form

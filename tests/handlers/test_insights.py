@@ -9,12 +9,12 @@ import pytest
 from sqlmodel import select
 
 from bot.slack.insights import DigestSender
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident, IncidentRole
 from storage.models_library import DigestDelivery
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.types import utcnow
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 
 pytestmark = pytest.mark.scenario

@@ -21,11 +21,11 @@ from bot.slack import subscribers
 from bot.slack.keyed import key_of
 from bot.slack.outbox import Outbox
 from bot.slack.services import Services
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_outbox import OutboxDelivery
 from storage.types import utcnow
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN, RunningBot, bot_settings, response_to
 from tests.scenarios import declare, must, open_declare_form, submit_declare, wait_for_setup
 

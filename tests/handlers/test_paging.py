@@ -17,12 +17,12 @@ from sqlmodel import select
 
 from blocks.ids import Action
 from bot.slack.alert_triage import AlertTriage
+from playground.emulator import SlackEmulator
 from storage.models import Incident
 from storage.models_alerts import IncidentEscalation
 from storage.types import utcnow
 from tests.alert_fixtures import raw
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.fake_providers import TWILIO_SID, TWILIO_TOKEN, FakeProviders
 from tests.harness import RunningBot
 from tests.scenarios import declare, must

@@ -12,11 +12,11 @@ import pytest
 from sqlmodel import select
 
 from bench.processes import free_port
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models import Incident
 from tests.alert_fixtures import raw
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.handlers.test_alerts_restart import TOKEN, start
 from tests.scenarios import must
 

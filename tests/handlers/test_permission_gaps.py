@@ -18,12 +18,12 @@ import pytest
 from sqlmodel import select
 
 from blocks import alerts as render
+from playground.emulator import SlackEmulator
 from storage.models import Incident, IncidentUpdate
 from storage.models_alerts import AlertGroup
 from storage.models_statuspage import StatusComponent, StatusIncident
 from tests.alert_fixtures import raw
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, declare_values, must, open_declare_form
 from tests.statuspage_fixtures import page_file

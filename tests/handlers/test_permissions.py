@@ -13,10 +13,10 @@ import pytest
 
 from bot import incidents
 from bot.slack.access import REFRESH_SECONDS
+from playground.emulator import DriverResult, SlackEmulator
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 from tests.conftest import Workspace
-from tests.emulator import DriverResult, SlackEmulator
 from tests.handlers.conftest import Room
 from tests.handlers.test_postmortems import control_message, postmortem_row
 from tests.harness import RunningBot, response_to

@@ -16,10 +16,10 @@ from bot import followups
 from bot.core.errors import ConfigError
 from bot.followups.policy import FollowUpPolicy, Kind
 from bot.slack.followup_sender import FollowUpTicker
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from storage.models_postmortems import ActionItem, PostMortem
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, bot_settings, response_to
 from tests.scenarios import declare
 

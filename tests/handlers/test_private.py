@@ -13,11 +13,11 @@ import pytest
 from sqlmodel import select
 
 from bot.slack.access import REFRESH_SECONDS
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 from storage.models_timeline import TimelineEntry
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, must
 

@@ -13,11 +13,11 @@ from sqlmodel import select
 from blocks.reminders import key_of
 from bot import incidents, reminders
 from bot.reminders.policy import Kind, ReminderPolicy
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from storage.models_reminders import Reminder
 from storage.types import utcnow
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import declare
 

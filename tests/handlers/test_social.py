@@ -16,9 +16,9 @@ import pytest
 from sqlmodel import select
 
 from blocks.ids import Action
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models_stakeholders import StakeholderNotice
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.fake_providers import MASTODON_TOKEN, FakeProviders
 from tests.harness import RunningBot
 from tests.scenarios import declare, must

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from playground.emulator import SlackEmulator
 from storage.models_stakeholders import StakeholderNotice
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import declare, must
 from tests.smtp_server import SmtpServer

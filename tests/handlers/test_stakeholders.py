@@ -12,9 +12,9 @@ import pytest
 from sqlmodel import select
 
 from bot.stakeholders.claims import is_given_up
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models_stakeholders import StakeholderNotice
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, must, open_declare_form
 from tests.smtp_server import SmtpServer

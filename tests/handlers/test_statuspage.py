@@ -11,8 +11,8 @@ import feedparser
 import pytest
 
 from bot.statuspage.config import stable_id
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare_values, must, open_declare_form, wait_for_setup
 from tests.statuspage_fixtures import api, eventually, get, page_file

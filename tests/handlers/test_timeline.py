@@ -12,10 +12,10 @@ import pytest
 from sqlmodel import col, select
 
 from bot import timeline as tl
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import EventReceipt, Incident
 from storage.models_timeline import TimelineEntry
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.handlers.conftest import Room
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare

@@ -24,10 +24,10 @@ import pytest
 from sqlmodel import select
 
 from blocks import alerts as render
+from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_alerts import Alert, AlertGroup
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import wait_for_setup
 

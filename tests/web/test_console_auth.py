@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from playground.emulator import SlackEmulator
 from tests.conftest import Workspace
 from tests.console import (
     CLIENT_ID,
@@ -17,7 +18,6 @@ from tests.console import (
     start_console_bot,
     start_sign_in,
 )
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot
 
 pytestmark = pytest.mark.scenario

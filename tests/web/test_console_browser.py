@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from playground.emulator import SlackEmulator
 from storage.models import Incident, IncidentRole, IncidentUpdate
 from storage.types import utcnow
 from tests.conftest import Workspace
 from tests.console import start_console_bot
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
+from playground.emulator import SlackEmulator
 from storage.models import Incident
 from storage.types import utcnow
 from tests.conftest import Workspace
 from tests.console import sign_in, start_console_bot
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot
 
 pytestmark = pytest.mark.scenario

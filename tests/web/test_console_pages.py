@@ -13,10 +13,10 @@ from bot import timeline as tl
 from bot.action_items import Via
 from bot.core.vocabulary import Status
 from bot.followups.policy import FollowUpPolicy
+from playground.emulator import SlackEmulator
 from storage.models import Incident
 from tests.conftest import Workspace
 from tests.console import Browser, sign_in, start_console_bot
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot
 
 pytestmark = pytest.mark.scenario

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models_inbox import InboxRequest
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import SIGNING_SECRET, RunningBot, response_to
 from tests.processes import StartBot, bot_processes  # noqa: F401
 from web.slack_request import MAX_DEPTH

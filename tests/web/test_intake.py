@@ -18,11 +18,11 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.core import inbox
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models_inbox import InboxRequest
 from storage.models_timeline import TimelineEntry
 from storage.types import utcnow
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, must
 

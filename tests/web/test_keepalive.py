@@ -14,7 +14,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.emulator import SlackEmulator
+from playground.emulator import SlackEmulator
 from tests.harness import BOT_TOKEN
 from web import keepalive
 

@@ -18,8 +18,8 @@ from slack_sdk.errors import SlackApiError
 from bot.core import logcontext
 from bot.core.events import Delivery, EventBus, StatusChanged
 from bot.core.vocabulary import Status
+from playground.emulator import SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare
 from web.observability import JsonFormatter, request_kind

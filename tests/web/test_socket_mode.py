@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 
+from playground.emulator import SlackEmulator, SocketModeDriver
 from storage.models import Incident
 from storage.models_inbox import InboxRequest
 from storage.models_timeline import TimelineEntry
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator, SocketModeDriver
 from tests.harness import APP_TOKEN, RunningBot, response_to
 from tests.scenarios import open_declare_form, submit_declare, wait_for_setup
 

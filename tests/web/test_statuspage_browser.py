@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import declare, must
 from tests.statuspage_fixtures import page_file

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import select
 
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import declare, must, open_declare_form, submit_declare, wait_for_setup
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from storage.models_postmortems import ActionItem
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import declare, must, open_declare_form, submit_declare
 

@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import select
 
 from bot import incidents
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident, IncidentUpdate
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, must
 

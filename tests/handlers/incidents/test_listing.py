@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from playground.emulator import SlackDriver, SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, must
 

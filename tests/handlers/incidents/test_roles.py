@@ -8,9 +8,9 @@ import pytest
 
 from bot import incidents
 from bot.core.vocabulary import Role
+from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from tests.conftest import Workspace
-from tests.emulator import SlackDriver, SlackEmulator
 from tests.harness import RunningBot, response_to
 from tests.scenarios import must
 

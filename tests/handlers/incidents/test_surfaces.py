@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
+from playground.emulator import SlackEmulator
 from tests.conftest import Workspace
-from tests.emulator import SlackEmulator
 from tests.harness import RunningBot
 from tests.scenarios import declare, must
 

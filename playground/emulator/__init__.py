@@ -6,7 +6,7 @@
   :class:`SocketModeDriver` sends the same as Socket Mode envelopes over the emulator's
   WebSocket (``apps.connections.open``) and checks the app's acknowledgements.
 
-Command line: ``python -m tests.emulator serve`` / ``python -m tests.emulator send``.
+Command line: ``python -m playground.emulator serve`` / ``python -m playground.emulator send``.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class EmulatorLink(Protocol):
 
 
 class RemoteEmulator:
-    """Talks to ``python -m tests.emulator serve`` through its ``/_emulator/`` control API."""
+    """Talks to ``python -m playground.emulator serve`` through its ``/_emulator/`` control API."""
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         base = url.rstrip("/")

@@ -71,7 +71,7 @@ def state_value(element: dict[str, Any] | None, value: Any) -> dict[str, Any]:
     kind = str((element or {}).get("type") or "plain_text_input")
     if isinstance(value, dict):
         return {"type": kind, **value} if "type" not in value else dict(value)
-    if kind in ("static_select", "external_select", "radio_buttons"):
+    if kind in ("static_select", "external_select", "radio_buttons", "overflow"):
         selected = None if value is None else _option(element or {}, value)
         return {"type": kind, "selected_option": selected}
     if kind in ("multi_static_select", "multi_external_select", "checkboxes"):

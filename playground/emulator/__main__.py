@@ -1,7 +1,7 @@
 """Try the bot by hand against the emulator.
 
-    python -m tests.emulator serve --port 8099 --token xoxb-test
-    python -m tests.emulator send --app-url http://127.0.0.1:3000/slack/events \\
+    python -m playground.emulator serve --port 8099 --token xoxb-test
+    python -m playground.emulator send --app-url http://127.0.0.1:3000/slack/events \\
         --signing-secret S --emulator-url http://127.0.0.1:8099 "/incident help"
 """
 
@@ -100,7 +100,7 @@ def _send(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.emulator",
+        prog="python -m playground.emulator",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -7,6 +7,7 @@ fields that Slack maintains.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -57,10 +58,37 @@ def bot_message(ws: Workspace, **fields: Any) -> dict[str, Any]:
     return message
 
 
+_MENTION = re.compile(r"<([@#])([UWC][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def rich_elements(text: str) -> list[dict[str, Any]]:
+    """The rich_text_section elements of typed ``text``: raw text, users and channels."""
+    elements: list[dict[str, Any]] = []
+    at = 0
+    for match in _MENTION.finditer(text):
+        if match.start() > at:
+            elements.append({"type": "text", "text": _raw(text[at : match.start()])})
+        if match.group(1) == "@":
+            elements.append({"type": "user", "user_id": match.group(2)})
+        else:
+            elements.append({"type": "channel", "channel_id": match.group(2)})
+        at = match.end()
+    if at < len(text) or not elements:
+        elements.append({"type": "text", "text": _raw(text[at:])})
+    return elements
+
+
+def _raw(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def user_message(
     ws: Workspace, user: str, text: str, files: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """A message typed by a person in the Slack client (rich_text block included)."""
+    """A message typed by a person in the Slack client (rich_text block included).
+
+    As on Slack, ``text`` carries &, < and > as entities and the rich_text block the raw
+    characters, with user and channel mentions as elements of their own."""
     message: dict[str, Any] = {
         "client_msg_id": str(uuid.uuid4()),
         "type": "message",
@@ -71,9 +99,7 @@ def user_message(
             {
                 "type": "rich_text",
                 "block_id": uuid.uuid4().hex[:5],
-                "elements": [
-                    {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}
-                ],
+                "elements": [{"type": "rich_text_section", "elements": rich_elements(text)}],
             }
         ],
         "team": ws.team_id,
