@@ -24,7 +24,7 @@ from bot.statuspage.config import PageConfig
 from bot.statuspage.vocabulary import ComponentStatus, PublicStatus, split_status_suffix
 from handlers.access import on_view
 from handlers.commands import route
-from handlers.context import CommandRequest, Scope, scope_of, services_of
+from handlers.context import CommandRequest, Scope, readable, scope_of, services_of
 from handlers.forms import state_value
 from storage.models import Incident
 from storage.models_statuspage import StatusIncident, StatusIncidentUpdate
@@ -248,7 +248,11 @@ def statuspage_command(request: CommandRequest) -> None:
         )
         return
     publication = publish.validate(
-        config, message=request.args, component_ids=None, component_status=None, private=False
+        config,
+        message=readable(services, request.args),  # Slack sent `<` as `&lt;`: stored as typed
+        component_ids=None,
+        component_status=None,
+        private=False,
     )
     assert publication is not None
     _publish_and_tell(services, incident.id, publication, request.user_id)

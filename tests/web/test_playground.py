@@ -20,6 +20,7 @@ import pytest
 import yaml
 from starlette.applications import Starlette
 
+from blocks.ids import Action
 from bot.core.errors import ConfigError
 from bot.settings import load_settings
 from playground.emulator import SlackEmulator
@@ -247,6 +248,48 @@ def test_mentions_are_sent_as_slack_sends_them(playground: PlaygroundBot) -> Non
     )
     assert status == 200 and answer["status"] == 200
     _wait(lambda: rami in _state(playground, iris, incident["id"])["channel"]["members"])
+
+
+def test_an_approved_status_update_reaches_the_social_panel(playground: PlaygroundBot) -> None:
+    world = playground.session.world
+    iris, general = world.people["iris"], world.channels["general"]
+    playground.post(
+        "/playground/api/send",
+        {"user": iris, "channel": general, "text": "/incident declare Checkout down"},
+    )
+    view = _wait(lambda: _state(playground, iris)["views"])[-1]
+    values = {"title": {"title": "Checkout down"}, "severity": {"severity": "sev2"}}
+    playground.post(
+        "/playground/api/submit", {"user": iris, "view_id": view["id"], "values": values}
+    )
+    incident = _wait(
+        lambda: next(
+            (c for c in _state(playground, iris)["channels"] if "checkout-down" in c["name"]),
+            None,
+        )
+    )
+    text = "/incident statuspage Payments <b>fail</b> for some customers"
+    playground.post("/playground/api/send", {"user": iris, "channel": incident["id"], "text": text})
+
+    def previews() -> list[Any]:
+        messages = _state(playground, iris, incident["id"])["channel"]["messages"]
+        return [m for m in messages if "Mastodon post" in m.get("text", "")]
+
+    preview = _wait(previews, timeout=30)[-1]
+    assert playground.get("/playground/api/outside")[1]["social"] == []  # not before approval
+    status, _ = playground.post(
+        "/playground/api/action",
+        {
+            "user": iris,
+            "channel": incident["id"],
+            "ts": preview["ts"],
+            "action_id": Action.SOCIAL_POST.value,
+        },
+    )
+    assert status == 200
+    [post] = _wait(lambda: playground.get("/playground/api/outside")[1]["social"], timeout=30)
+    assert post["content"].startswith("Checkout down: Investigating. Payments <b>fail</b>")
+    assert f"{playground.url}/status/incidents/" in post["content"]
 
 
 def test_a_reaction_is_a_real_event(playground: PlaygroundBot) -> None:

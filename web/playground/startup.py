@@ -27,7 +27,7 @@ DATA_DIR = Path("playground-data")
 CONSOLE_CLIENT_ID = "playground-console"
 
 STATUS_YML = """name: Playground Status
-url: {base}/status
+url: {base}
 components:
   - name: API
   - name: Website
