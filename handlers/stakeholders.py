@@ -27,7 +27,7 @@ from bot.stakeholders.config import Trigger
 from bot.stakeholders.planning import NoticePolicy
 from handlers.access import on_action
 from handlers.commands import route
-from handlers.context import CommandRequest, readable, scope_of, services_of
+from handlers.context import CommandRequest, scope_of, services_of
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def notify_command(request: CommandRequest) -> None:
         raise InvalidInput(
             f"Say which group: `/incident notify <group> [message]`. Groups: {names}."
         )
-    group, message = directory.split_group(readable(services, request.args))
+    group, message = directory.split_group(request.args)
     incident_id = request.scope.incident_id
     with services.db.session() as session:
         sent = actions.notify(

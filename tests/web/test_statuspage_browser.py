@@ -53,7 +53,11 @@ def browser() -> Iterator[Any]:
 def page_bot(
     start_bot: Callable[..., RunningBot], workspace: Workspace, tmp_path: Path
 ) -> RunningBot:
-    return start_bot(status_page_file=page_file(tmp_path), status_page_refresh_seconds=0.2)
+    return start_bot(  # components are set by incident admins
+        status_page_file=page_file(tmp_path),
+        status_page_refresh_seconds=0.2,
+        incident_admins=workspace.alice,
+    )
 
 
 def _shot(page: Any, tmp_path: Path, name: str) -> None:
@@ -153,8 +157,8 @@ def test_embed_and_api_work_from_a_page_on_another_origin(
         channel=workspace.general,
         title="Login <b>errors</b>",
     )
-    driver.slash_command(
-        "statuspage Logins fail <script>window.pwned=1</script>",
+    driver.slash_command(  # as Slack sends typed text: `<`, `>` and `&` escaped
+        "statuspage Logins fail &lt;script&gt;window.pwned=1&lt;/script&gt;",
         user=workspace.alice,
         channel=must(incident.channel_id),
     )
