@@ -118,6 +118,6 @@ def scenarios_text(found: Iterable[Scenario]) -> str:
     ]
     listed = "\n".join(names) or "(none)"
     return (
-        "Start a drill with `/incident drill` (no scenario) or `/incident drill <scenario>`. "
+        "Start a drill with `/incident drill` (no scenario) or `/incident drill &lt;scenario&gt;`. "
         f"Scenarios:\n{listed}\nEnd one from its channel with `/incident drill end`."
     )

@@ -141,7 +141,7 @@ def preview_blocks(lines: list[str], *, what: str, private_note: bool = False) -
     if private_note:
         text += (
             "\n_A private incident tells nobody outside its channel until its incident manager "
-            "confirms a group with `/incident notify <group>`._"
+            "confirms a group with `/incident notify &lt;group&gt;`._"
         )
     return [ContextBlock(elements=[MarkdownTextObject(text=truncate(text, SECTION_MAX))])]
 

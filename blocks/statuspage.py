@@ -264,7 +264,7 @@ def card_field(enabled: bool, public_url: str | None) -> str | None:
         return None
     if public_url:
         return f"*Status page*\n:large_green_circle: <{public_url}|On the page>"
-    return "*Status page*\nNot on the page (`/incident statuspage <message>`)"
+    return "*Status page*\nNot on the page (`/incident statuspage &lt;message&gt;`)"
 
 
 def checklist_note(enabled: bool, public_url: str | None) -> str:
@@ -273,4 +273,4 @@ def checklist_note(enabled: bool, public_url: str | None) -> str:
         return ""
     if public_url:
         return f" (on the page: <{public_url}|public incident>)"
-    return " (not on the page yet: `/incident statuspage <message>`)"
+    return " (not on the page yet: `/incident statuspage &lt;message&gt;`)"

@@ -103,7 +103,7 @@ def timeline_blocks(
                 text=MarkdownTextObject(
                     text=(
                         f"Nothing on the timeline yet. React with {hint} to a message in this "
-                        "channel, or add a note with `/incident note <text>`."
+                        "channel, or add a note with `/incident note &lt;text&gt;`."
                     )
                 )
             )

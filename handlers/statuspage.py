@@ -376,7 +376,7 @@ def component_command(request: CommandRequest) -> None:
         lines = "\n".join(f"• {c.name}: {ComponentStatus(c.status).label}" for c in rows)
         request.respond(
             text=f"Components of {config.name}:\n{lines}\nChange one with "
-            "`/incident component <name> <status>`.",
+            "`/incident component &lt;name&gt; &lt;status&gt;`.",
             response_type="ephemeral",
         )
         return

@@ -30,7 +30,9 @@ def tag_command(request: CommandRequest) -> None:
         with request.services.db.read() as session:
             found = tags.tags_of(session, [incident_id]).get(incident_id, [])
         request.respond(
-            text=f"This incident has {_shown(found)}. Add some with `/incident tag <tag...>`.",
+            text=(
+                f"This incident has {_shown(found)}. Add some with `/incident tag &lt;tag...&gt;`."
+            ),
             response_type="ephemeral",
         )
         return

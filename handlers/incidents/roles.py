@@ -80,7 +80,9 @@ def role_command(request: CommandRequest) -> None:
     """`/incident role <role> @user`"""
     role_text, _, mention = request.args.partition(" ")
     if not role_text:
-        raise InvalidInput("Say which role and who: `/incident role <manager|comms|scribe> @user`.")
+        raise InvalidInput(
+            "Say which role and who: `/incident role &lt;manager|comms|scribe&gt; @user`."
+        )
     role = parse_role(role_text)
     user = parse_user(mention, example=f"/incident role {role_text} @alice")
     _assign(request, role, user)
