@@ -39,7 +39,7 @@ from sqlmodel import Session
 
 from bot.core import inbox
 from storage import Database
-from storage.db import URGENT, WRITE_FENCE
+from storage.db import RIDER, URGENT, WRITE_FENCE, Rider
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,9 @@ class Work:
             inbox.fence(session, row_id=row_id, owner=self.intake.owner, now=now)
             return self._was_applied
         assert kept is not None
+        rider = RIDER.get()
+        if rider is not None:
+            rider.run(session)  # with the row that keeps the request (a rate limit's count)
         new_id = inbox.record(
             session,
             **asdict(kept),
@@ -136,7 +139,7 @@ class Work:
             if self.row_id is not None or self.kept is None:
                 return
             kept = self.kept
-        row_id = self.intake.store(**asdict(kept))
+        row_id = self.intake.store(**asdict(kept), rider=RIDER.get())
         if row_id is None:
             log.info("%s %s is kept already: another delivery has it", kept.kind, kept.key)
             with self._lock:
@@ -183,12 +186,25 @@ class Intake:
 
     # -- intake ---------------------------------------------------------------------------
 
-    def store(self, *, kind: str, key: str, mode: str, content_type: str, body: str) -> int | None:
-        """Keep a request (leased to this replica); None when it was kept before."""
+    def store(
+        self,
+        *,
+        kind: str,
+        key: str,
+        mode: str,
+        content_type: str,
+        body: str,
+        rider: Rider | None = None,
+    ) -> int | None:
+        """Keep a request (leased to this replica); None when it was kept before.
+
+        `rider` writes in the same transaction (and may raise to roll it back)."""
         token = WRITE_FENCE.set(None)
         urgent = URGENT.set(True)  # Slack waits for this
         try:
             with self.db.session() as session:
+                if rider is not None:
+                    rider.run(session)
                 return inbox.record(
                     session,
                     key=key,

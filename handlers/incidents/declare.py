@@ -18,7 +18,7 @@ from bot.core.inbox import InboxSuperseded
 from bot.core.slack_text import escape
 from bot.incidents import rules
 from bot.permissions import Permission
-from bot.rate_limits import DECLARE, OPENS_DECLARE
+from bot.rate_limits import DECLARE, OPENS_DECLARE, Throttled
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
 from bot.slack.services import Services
@@ -150,7 +150,10 @@ def submit_declare(
     def record() -> None:
         _record(services, fields, publication, body=body, client=context.client)
 
-    ack_then(ack, record)  # kept in the inbox before the answer leaves (web/server._keep)
+    try:
+        ack_then(ack, record)  # kept in the inbox before the answer leaves (web/server._keep)
+    except Throttled as exc:  # taken with the keeping of the submission: nothing was kept
+        ack(response_action="errors", errors={Field.TITLE.value: str(exc)})
 
 
 RECORD_ATTEMPTS = 4  # a declaration the database refuses for a moment is tried again
