@@ -34,6 +34,7 @@ LATENCY = 0.3  # seconds per Web API call: Slack answering slowly
 SETTINGS = {
     "INCIDENT_BROADCAST_CHANNEL": "incidents",
     "INBOX_LEASE_SECONDS": "2",  # a killed replica's requests are taken over after 2 s
+    "REMINDER_LEASE_SECONDS": "5",  # ... and its claimed deliveries after 5 s (the least)
     "REMINDER_INTERVALS": "sev1=off,sev2=off,sev3=off,sev4=off",
     "NO_MANAGER_NUDGE_AFTER": "off",
 }

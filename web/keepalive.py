@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import socket
 import ssl
 import threading
 import urllib.request
@@ -22,6 +23,7 @@ from urllib.error import URLError
 from urllib.response import addinfourl
 
 IDLE_PER_HOST = 32  # idle connections kept per (scheme, host, port)
+DEFAULT_TIMEOUT = 30.0  # seconds, for a request that sets none where the socket has none
 _RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 Key = tuple[str, str, int | None]
@@ -71,13 +73,22 @@ def _headers(req: urllib.request.Request) -> dict[str, str]:
     return {name.title(): value for name, value in headers.items()}
 
 
+def _seconds(timeout: Any) -> float:
+    """The request's timeout in seconds. `urlopen(url)` without one passes urllib's marker
+    for "the socket default" (an object, not a number): that is `socket.getdefaulttimeout()`,
+    and 30 s where that is None (no limit), as for a request whose timeout is None."""
+    if timeout is None or timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+        timeout = socket.getdefaulttimeout()
+    return float(timeout) if timeout is not None else DEFAULT_TIMEOUT
+
+
 def _send(
     pool: ConnectionPool,
     key: Key,
     req: urllib.request.Request,
     make: Any,
 ) -> addinfourl:
-    timeout = req.timeout if req.timeout is not None else 30
+    timeout = _seconds(req.timeout)
     for attempt in range(2):
         conn = pool.take(key) if attempt == 0 else None
         reused = conn is not None
