@@ -11,6 +11,7 @@ Only plain requests are pooled; a request through an HTTPS proxy tunnel goes the
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import socket
@@ -143,11 +144,17 @@ class KeepAliveHTTPHandler(urllib.request.HTTPHandler):
         return _send(self.pool, ("http", host, port), req, make)
 
 
+@functools.cache
+def default_context() -> ssl.SSLContext:
+    """The system's default TLS context, made once (loading the CA store takes ~50 ms)."""
+    return ssl.create_default_context()
+
+
 class KeepAliveHTTPSHandler(urllib.request.HTTPSHandler):
     """https:// through the pool (proxy tunnels go the usual way)."""
 
     def __init__(self, pool: ConnectionPool, context: ssl.SSLContext | None = None) -> None:
-        self.context = context or ssl.create_default_context()
+        self.context = context or default_context()
         super().__init__(context=self.context)
         self.pool = pool
 
