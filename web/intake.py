@@ -10,7 +10,8 @@ and event here once its signature (or the WebSocket) vouched for it:
    is not processed again.
 2. Bolt runs the listener (`dispatch`). Slack gets its answer when the listener
    acknowledges; listeners acknowledge only once what the request asked for is committed
-   (the declare form commits the incident first). The first write transaction of the
+   or kept (the declare form is kept, then records the incident: a kept row not applied
+   yet is run again from the start by the sweep). The first write transaction of the
    processing is fenced by the row's lease and marks the row applied in that transaction.
 3. When the listener and all work it deferred are done, the row is marked processed.
 
@@ -41,6 +42,7 @@ from bot.core import inbox
 from storage import Database
 from storage.db import RIDER, URGENT, WRITE_FENCE, Rider
 from storage.types import utcnow
+from web.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -181,10 +183,27 @@ class Intake:
         self._finishing_lock = threading.Lock()
         self._finish_wanted = threading.Event()
         self._closed = False
+        self._kept: GroupCommit[Kept, int | None] = GroupCommit(self._store_many)
         self._flusher = threading.Thread(target=self._flush_loop, name="inbox-finish", daemon=True)
         self._flusher.start()
 
     # -- intake ---------------------------------------------------------------------------
+
+    def _store_many(self, requests: list[Kept]) -> list[int | None]:
+        token = WRITE_FENCE.set(None)
+        urgent = URGENT.set(True)  # Slack waits for these
+        try:
+            with self.db.session() as session:
+                now = utcnow()
+                return [
+                    inbox.record(
+                        session, **asdict(kept), owner=self.owner, lease=self.lease, now=now
+                    )
+                    for kept in requests
+                ]
+        finally:
+            URGENT.reset(urgent)
+            WRITE_FENCE.reset(token)
 
     def store(
         self,
@@ -198,7 +217,10 @@ class Intake:
     ) -> int | None:
         """Keep a request (leased to this replica); None when it was kept before.
 
-        `rider` writes in the same transaction (and may raise to roll it back)."""
+        `rider` writes in the same transaction (and may raise to roll it back); requests
+        without one are kept together with those arriving meanwhile (web/group_commit.py)."""
+        if rider is None:
+            return self._kept.write(Kept(kind, key, mode, content_type, body))
         token = WRITE_FENCE.set(None)
         urgent = URGENT.set(True)  # Slack waits for this
         try:
