@@ -361,12 +361,30 @@ def _refuse_incident_inserts(bot: RunningBot) -> None:
             )
 
 
-def _allow_incident_inserts(bot: RunningBot) -> None:
+def _refuse_the_first_incident_insert(bot: RunningBot) -> Callable[[], None]:
+    """The database refuses the next incident, then takes them again; returns what ends
+    the refusal on SQLite (PostgreSQL counts with a sequence, which no rollback undoes)."""
     db = bot.runtime.services.db
+    if db.is_sqlite:
+        _refuse_incident_inserts(bot)
+
+        def allow() -> None:
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP TRIGGER refuse")
+
+        return allow
     with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SEQUENCE refusals")
         conn.exec_driver_sql(
-            "DROP TRIGGER refuse" if db.is_sqlite else "DROP TRIGGER refuse ON incident"
+            "CREATE FUNCTION refuse_once() RETURNS trigger AS $$ BEGIN "
+            "IF nextval('refusals') = 1 THEN RAISE EXCEPTION 'disk full'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
         )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON incident "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_once()"
+        )
+    return lambda: None
 
 
 def test_a_database_failure_after_the_form_closed_is_tried_again(
@@ -380,15 +398,16 @@ def test_a_database_failure_after_the_form_closed_is_tried_again(
     for a moment delays it, nothing more."""
     monkeypatch.setattr(declare_handlers, "RECORD_BACKOFF", 0.3)
     view = open_declare_form(driver, slack, user=workspace.alice, channel=workspace.general)
-    _refuse_incident_inserts(bot)
+    allow = _refuse_the_first_incident_insert(bot)
     result = submit_declare(driver, view, user=workspace.alice, title="Search is slow")
     assert result.status == 200 and not result.body  # closed: the submission is kept
     assert slack.current_view(workspace.alice) is None
     time.sleep(0.2)  # the first attempt fails meanwhile
-    _allow_incident_inserts(bot)
-    incident = wait_for_setup(bot, timeout=15)
-    assert incident.title == "Search is slow" and incident.setup_state == "complete"
-    assert len(_incidents(bot)) == 1
+    allow()
+    # (Its number may not be 1: on PostgreSQL the refused attempt used up a number.)
+    slack.wait_for(lambda: [i.setup_state for i in _incidents(bot)] == ["complete"], timeout=15)
+    [incident] = _incidents(bot)
+    assert incident.title == "Search is slow" and incident.channel_id
     assert not any("could not be recorded" in m.get("text", "") for m in slack.dms(workspace.alice))
 
 
