@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
+from sqlmodel import Session
 
 from blocks.payloads import PayloadError
 from bot import permissions, rate_limits
@@ -30,7 +31,7 @@ from bot.rate_limits import Bucket, Cost, Limit
 from handlers.context import Scope
 from handlers.guard import guarded
 from storage import Database
-from storage.db import unfenced
+from storage.db import RIDER, WRITE_FENCE, Rider, unfenced
 
 log = logging.getLogger(__name__)
 
@@ -225,11 +226,28 @@ def _check_payload(scope: Scope) -> None:
 
 def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> None:
     """Take the request's cost from the person's rate limit, or raise Throttled (nothing is
-    taken from a refused request, nor when the limit is off)."""
+    taken from a refused request, nor when the limit is off).
+
+    A cost `in_write` (the declare form) is taken in the transaction that keeps the request
+    in the inbox (storage.db.RIDER), when the request is kept there: one commit on the way
+    to the answer instead of two. Over the limit, that transaction raises Throttled and
+    rolls back, and the listener answers with the reason.
+    """
     if scope.cost is None:
         return
     limit = limits.get(scope.cost.bucket)
     if limit is None:
+        return
+    if scope.cost.in_write and WRITE_FENCE.get() is not None:  # processed through the inbox
+        user, bucket = scope.user_id, scope.cost.bucket
+
+        def take(session: Session) -> None:
+            wait = rate_limits.take(session, user_id=user, bucket=bucket, limit=limit)
+            if wait is not None:
+                log.info("rate limit %s: %s must wait %s", bucket, user, wait)
+                raise rate_limits.refusal(bucket, limit, wait)
+
+        RIDER.set(Rider(take))
         return
     with unfenced(), db.session() as session:  # bookkeeping, not the request's own write
         wait = rate_limits.take(

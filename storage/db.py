@@ -45,6 +45,25 @@ WRITE_FENCE: ContextVar[Callable[[Session], Callable[[], None] | None] | None] =
 )
 
 
+class Rider:
+    """A write that rides in the transaction that keeps a request in the inbox (see
+    web/intake.py): the count of a rate limit, say, committed with the request itself
+    instead of in a transaction of its own. It runs at most once; it may raise to roll
+    that transaction back (the request is then not kept, and answered with the reason)."""
+
+    def __init__(self, write: Callable[[Session], None]) -> None:
+        self._write: Callable[[Session], None] | None = write
+
+    def run(self, session: Session) -> None:
+        write, self._write = self._write, None
+        if write is not None:
+            write(session)
+
+
+# The rider of the request processed in this context (set by the gate, run by the intake).
+RIDER: ContextVar[Rider | None] = ContextVar("incident_bot_rider", default=None)
+
+
 @contextmanager
 def unfenced() -> Iterator[None]:
     """Write transactions in this block are not the request's own work (a rate limit's

@@ -112,3 +112,21 @@ def bot(start_bot: Callable[..., RunningBot], workspace: Workspace) -> RunningBo
 def driver(bot: RunningBot, slack: SlackEmulator) -> SlackDriver:
     """Signed requests to the running bot."""
     return bot.driver(slack)
+
+
+# --- Spreading tests over xdist workers -----------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep on one worker the tests of a module that shares a module-scoped fixture (a
+    browser, a benchmark run): `scripts/test` runs `--dist loadgroup`, which spreads every
+    other test one by one, so one long file no longer holds up a worker alone."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group") is not None:
+            continue
+        for name in info.names_closure:
+            if any(d.scope == "module" for d in info.name2fixturedefs.get(name, ())):
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+                break

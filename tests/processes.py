@@ -1,6 +1,7 @@
 """The bot as real processes (`python app.py`), to kill with SIGKILL and start again.
 
-Like tests/test_replicas.py, with the settings of each process given by the test.
+The one helper for tests that run the bot as a process of its own (replicas, restarts,
+SIGKILL), with the settings of each process given by the test.
 """
 
 from __future__ import annotations
@@ -54,8 +55,12 @@ class BotProcess:
         )
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def events_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/slack/events"
+        return f"{self.url}/slack/events"
 
     def wait_healthy(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -63,7 +68,7 @@ class BotProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"the bot exited with {self.process.returncode}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
                     return
             except OSError:
                 time.sleep(0.05)

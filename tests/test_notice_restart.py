@@ -9,18 +9,12 @@ half-way: one delivered and recorded, the others not yet handed over.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 from sqlmodel import select
@@ -30,20 +24,14 @@ from storage import Database
 from storage.models import Incident
 from storage.models_stakeholders import StakeholderNotice
 from tests.conftest import Workspace
-from tests.harness import BOT_TOKEN, SIGNING_SECRET
+from tests.harness import SIGNING_SECRET
+from tests.processes import BotProcess
 from tests.scenarios import open_declare_form, submit_declare
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.scenario
 
-ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = ["cto@acme.example", "vp@acme.example", "coo@acme.example", "pm@acme.example"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class HoldingProxy:
@@ -97,48 +85,6 @@ class HoldingProxy:
         self.sock.close()
 
 
-class BotProcess:
-    """`python app.py` with its settings in the environment."""
-
-    def __init__(self, env: dict[str, str], log: IO[str]) -> None:
-        self.port = _free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "app.py"],
-            cwd=ROOT,
-            env={**os.environ, **env, "PORT": str(self.port)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_healthy(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the bot exited with {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("the bot did not become healthy")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture
 def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
     with SmtpServer(tmp_path) as server:
@@ -159,13 +105,6 @@ def test_a_killed_bot_mails_each_person_exactly_once_after_restart(
     proxy = HoldingProxy(smtp.port)
     settings = smtp.settings()
     env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_APP_TOKEN": "",
-        "SLACK_API_URL": slack.api_url,
-        "DATABASE_URL": db_url,
-        "HOST": "127.0.0.1",
-        "LOG_LEVEL": "INFO",
         "SCHEDULER_TICK_SECONDS": "1",
         "NOTICE_LEASE_SECONDS": "5",
         "STAKEHOLDERS_FILE": str(groups),
@@ -183,7 +122,7 @@ def test_a_killed_bot_mails_each_person_exactly_once_after_restart(
     started: list[BotProcess] = []
     try:
         with log_path.open("w") as log:
-            first = BotProcess(env, log)
+            first = BotProcess(slack, db_url, log, env)
             started.append(first)
             first.wait_healthy()
             driver = SlackDriver(
@@ -213,7 +152,7 @@ def test_a_killed_bot_mails_each_person_exactly_once_after_restart(
                 states = Counter(n.state for n in session.exec(select(StakeholderNotice)).all())
             assert states == {"sent": 1, "pending": 3}
             proxy.gate.set()  # the mail server is reachable again
-            second = BotProcess(env, log)
+            second = BotProcess(slack, db_url, log, env)
             started.append(second)
             second.wait_healthy()
             slack.wait_for(lambda: len(smtp.messages) == 4, timeout=20)

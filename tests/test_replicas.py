@@ -7,19 +7,13 @@ process; incidents are seeded straight into the database.
 from __future__ import annotations
 
 import itertools
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -30,11 +24,10 @@ from bot.reminders.policy import ReminderPolicy, parse_intervals
 from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_reminders import ReminderDelivery
-from tests.harness import BOT_TOKEN, SIGNING_SECRET
+from tests.processes import BotProcess
 
 pytestmark = pytest.mark.scenario
 
-ROOT = Path(__file__).resolve().parents[1]
 INTERVAL = 1.0
 SETTINGS = {
     "REMINDER_INTERVALS": f"sev1={int(INTERVAL)}s",
@@ -45,65 +38,6 @@ SETTINGS = {
 POLICY = ReminderPolicy(intervals=parse_intervals(SETTINGS["REMINDER_INTERVALS"]))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class BotProcess:
-    """`python app.py` with its settings in the environment."""
-
-    def __init__(
-        self,
-        emulator: SlackEmulator,
-        db_url: str,
-        log: IO[str],
-        settings: dict[str, str] | None = None,
-    ) -> None:
-        self.port = _free_port()
-        env = {
-            **os.environ,
-            **(SETTINGS if settings is None else settings),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_APP_TOKEN": "",
-            "SLACK_API_URL": emulator.api_url,
-            "DATABASE_URL": db_url,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "LOG_LEVEL": "INFO",
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-    def wait_healthy(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the bot exited with {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("the bot did not become healthy")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown of any kind."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture
 def bots(slack: SlackEmulator, db_url: str, tmp_path: Path) -> Iterator[Any]:
     """Start bot processes on demand; all are stopped after the test (logs shown on failure)."""
@@ -112,7 +46,7 @@ def bots(slack: SlackEmulator, db_url: str, tmp_path: Path) -> Iterator[Any]:
     with log_path.open("w") as log:
 
         def start() -> BotProcess:
-            bot = BotProcess(slack, db_url, log)
+            bot = BotProcess(slack, db_url, log, SETTINGS)
             started.append(bot)
             bot.wait_healthy()
             return bot

@@ -10,7 +10,8 @@ and event here once its signature (or the WebSocket) vouched for it:
    is not processed again.
 2. Bolt runs the listener (`dispatch`). Slack gets its answer when the listener
    acknowledges; listeners acknowledge only once what the request asked for is committed
-   (the declare form commits the incident first). The first write transaction of the
+   or kept (the declare form is kept, then records the incident: a kept row not applied
+   yet is run again from the start by the sweep). The first write transaction of the
    processing is fenced by the row's lease and marks the row applied in that transaction.
 3. When the listener and all work it deferred are done, the row is marked processed.
 
@@ -39,8 +40,9 @@ from sqlmodel import Session
 
 from bot.core import inbox
 from storage import Database
-from storage.db import URGENT, WRITE_FENCE
+from storage.db import RIDER, URGENT, WRITE_FENCE, Rider
 from storage.types import utcnow
+from web.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,9 @@ class Work:
             inbox.fence(session, row_id=row_id, owner=self.intake.owner, now=now)
             return self._was_applied
         assert kept is not None
+        rider = RIDER.get()
+        if rider is not None:
+            rider.run(session)  # with the row that keeps the request (a rate limit's count)
         new_id = inbox.record(
             session,
             **asdict(kept),
@@ -136,7 +141,7 @@ class Work:
             if self.row_id is not None or self.kept is None:
                 return
             kept = self.kept
-        row_id = self.intake.store(**asdict(kept))
+        row_id = self.intake.store(**asdict(kept), rider=RIDER.get())
         if row_id is None:
             log.info("%s %s is kept already: another delivery has it", kept.kind, kept.key)
             with self._lock:
@@ -178,17 +183,50 @@ class Intake:
         self._finishing_lock = threading.Lock()
         self._finish_wanted = threading.Event()
         self._closed = False
+        self._kept: GroupCommit[Kept, int | None] = GroupCommit(self._store_many)
         self._flusher = threading.Thread(target=self._flush_loop, name="inbox-finish", daemon=True)
         self._flusher.start()
 
     # -- intake ---------------------------------------------------------------------------
 
-    def store(self, *, kind: str, key: str, mode: str, content_type: str, body: str) -> int | None:
-        """Keep a request (leased to this replica); None when it was kept before."""
+    def _store_many(self, requests: list[Kept]) -> list[int | None]:
+        token = WRITE_FENCE.set(None)
+        urgent = URGENT.set(True)  # Slack waits for these
+        try:
+            with self.db.session() as session:
+                now = utcnow()
+                return [
+                    inbox.record(
+                        session, **asdict(kept), owner=self.owner, lease=self.lease, now=now
+                    )
+                    for kept in requests
+                ]
+        finally:
+            URGENT.reset(urgent)
+            WRITE_FENCE.reset(token)
+
+    def store(
+        self,
+        *,
+        kind: str,
+        key: str,
+        mode: str,
+        content_type: str,
+        body: str,
+        rider: Rider | None = None,
+    ) -> int | None:
+        """Keep a request (leased to this replica); None when it was kept before.
+
+        `rider` writes in the same transaction (and may raise to roll it back); requests
+        without one are kept together with those arriving meanwhile (web/group_commit.py)."""
+        if rider is None:
+            return self._kept.write(Kept(kind, key, mode, content_type, body))
         token = WRITE_FENCE.set(None)
         urgent = URGENT.set(True)  # Slack waits for this
         try:
             with self.db.session() as session:
+                if rider is not None:
+                    rider.run(session)
                 return inbox.record(
                     session,
                     key=key,

@@ -11,8 +11,10 @@ Only plain requests are pooled; a request through an HTTPS proxy tunnel goes the
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
+import socket
 import ssl
 import threading
 import urllib.request
@@ -22,6 +24,7 @@ from urllib.error import URLError
 from urllib.response import addinfourl
 
 IDLE_PER_HOST = 32  # idle connections kept per (scheme, host, port)
+DEFAULT_TIMEOUT = 30.0  # seconds, for a request that sets none where the socket has none
 _RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 Key = tuple[str, str, int | None]
@@ -71,13 +74,22 @@ def _headers(req: urllib.request.Request) -> dict[str, str]:
     return {name.title(): value for name, value in headers.items()}
 
 
+def _seconds(timeout: Any) -> float:
+    """The request's timeout in seconds. `urlopen(url)` without one passes urllib's marker
+    for "the socket default" (an object, not a number): that is `socket.getdefaulttimeout()`,
+    and 30 s where that is None (no limit), as for a request whose timeout is None."""
+    if timeout is None or timeout is socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+        timeout = socket.getdefaulttimeout()
+    return float(timeout) if timeout is not None else DEFAULT_TIMEOUT
+
+
 def _send(
     pool: ConnectionPool,
     key: Key,
     req: urllib.request.Request,
     make: Any,
 ) -> addinfourl:
-    timeout = req.timeout if req.timeout is not None else 30
+    timeout = _seconds(req.timeout)
     for attempt in range(2):
         conn = pool.take(key) if attempt == 0 else None
         reused = conn is not None
@@ -132,11 +144,17 @@ class KeepAliveHTTPHandler(urllib.request.HTTPHandler):
         return _send(self.pool, ("http", host, port), req, make)
 
 
+@functools.cache
+def default_context() -> ssl.SSLContext:
+    """The system's default TLS context, made once (loading the CA store takes ~50 ms)."""
+    return ssl.create_default_context()
+
+
 class KeepAliveHTTPSHandler(urllib.request.HTTPSHandler):
     """https:// through the pool (proxy tunnels go the usual way)."""
 
     def __init__(self, pool: ConnectionPool, context: ssl.SSLContext | None = None) -> None:
-        self.context = context or ssl.create_default_context()
+        self.context = context or default_context()
         super().__init__(context=self.context)
         self.pool = pool
 

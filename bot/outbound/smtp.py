@@ -50,9 +50,19 @@ class SmtpMailer:
         self.username = settings.smtp_username
         self.password = settings.smtp_password
         self.sender = settings.smtp_from
-        self.context = ssl.create_default_context()
-        if settings.smtp_ca_file:
-            self.context.load_verify_locations(cafile=settings.smtp_ca_file)
+        self.ca_file = settings.smtp_ca_file
+        self._context: ssl.SSLContext | None = None
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """The TLS context, made at the first connection (loading the CA store takes ~50 ms,
+        and most bots send no mail for a long while after they start)."""
+        if self._context is None:
+            context = ssl.create_default_context()
+            if self.ca_file:
+                context.load_verify_locations(cafile=self.ca_file)
+            self._context = context
+        return self._context
 
     @property
     def configured(self) -> bool:

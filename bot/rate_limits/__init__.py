@@ -60,14 +60,18 @@ class Limit:
 @dataclass(frozen=True)
 class Cost:
     """What one request takes from a person's limits: one from `bucket` (only a look, with
-    `peek`: opening the declare form checks the limit, submitting it takes from it)."""
+    `peek`: opening the declare form checks the limit, submitting it takes from it).
+
+    `in_write`: taken in the transaction that keeps the request (see handlers/access.charge),
+    for a listener that acknowledges before it writes and catches Throttled from its ack."""
 
     bucket: Bucket
     peek: bool = False
+    in_write: bool = False
 
 
 COSTLY = Cost(Bucket.COSTLY)
-DECLARE = Cost(Bucket.DECLARE)
+DECLARE = Cost(Bucket.DECLARE, in_write=True)
 OPENS_DECLARE = Cost(Bucket.DECLARE, peek=True)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -14,23 +16,25 @@ from blocks.modals import declare_modal
 from blocks.payloads import DeclareOrigin, IncidentValue
 from bot import drills, incidents, outbox
 from bot.core.errors import InvalidInput
-from bot.core.inbox import InboxSuperseded, NotKept
+from bot.core.inbox import InboxSuperseded
+from bot.core.slack_text import escape
 from bot.incidents import rules
 from bot.permissions import Permission
-from bot.rate_limits import DECLARE, OPENS_DECLARE
+from bot.rate_limits import DECLARE, OPENS_DECLARE, Throttled
 from bot.slack.directory import MessageRef
 from bot.slack.operations import declare_incident
+from bot.slack.services import Services
 from handlers import statuspage
 from handlers.access import on_action, on_shortcut, on_view
 from handlers.commands import route
 from handlers.context import (
     CommandRequest,
+    ack_then,
     readable,
-    resumed,
     scope_of,
     services_of,
 )
-from handlers.errors import new_reference
+from handlers.errors import new_reference, tell_user
 from handlers.forms import state_value
 from handlers.stakeholders import declare_notified
 from storage.models import Incident
@@ -106,14 +110,15 @@ def declare_from_message(
 def submit_declare(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
 ) -> None:
-    """Validate, record the incident, close the form; then build its channel and card.
+    """Validate, keep the submission, close the form; then record the incident and set it up.
 
-    The incident is committed before Slack gets its answer: once the form has closed, the
-    incident exists whatever becomes of the bot. One incident per form is guaranteed by the
-    database (the form's view id is the incident's unique declare_key). Its channel, card and
-    announcement are built after the answer; a bot stopped in the middle of them resumes
-    them from the inbox (web/intake.py). If recording fails, the form stays open with the
-    reason, and what the declarer typed is still in it.
+    What the form asks for is durable before Slack gets its answer: the submission is kept
+    in the inbox (web/intake.py) in one short transaction when the form closes (and the
+    person's declare limit was taken before, by the gate), and this replica records the
+    incident right after; if it dies first, any replica processes the kept submission again
+    and records it then. One incident per form is guaranteed by the database (the form's
+    view id is the incident's unique declare_key). Validation errors keep the form open,
+    with what the declarer typed.
     """
     services = services_of(context)
     user = body["user"]["id"]
@@ -145,12 +150,6 @@ def submit_declare(
         "origin_message_ts": origin.ts or None,
         "origin_permalink": origin.permalink or None,
     }
-    answered = False
-
-    def answer() -> None:  # the incident is committed: close the form before any Slack call
-        nonlocal answered
-        answered = True
-        ack()
 
     def then(session: Session, incident: Incident) -> None:  # in the declaration's transaction
         if drill:
@@ -159,42 +158,59 @@ def submit_declare(
             session, services, incident=incident, publication=publication, actor=user
         )
 
+    def record() -> None:
+        _record(services, fields, then, body=body, client=context.client)
+
     try:
-        incident, created = declare_incident(
-            services,
-            then=then,
-            on_commit=answer,
-            **fields,
-        )  # publishes its event once the form is closed
-    except (InboxSuperseded, NotKept):
-        raise  # another replica processes this submission, or it cannot be kept: not answered
-    except Exception as exc:
-        reference = new_reference()
-        log.error("could not record a declared incident (reference %s)", reference, exc_info=exc)
-        if answered:  # committed and answered; what failed came after (and was logged)
+        ack_then(ack, record)  # kept in the inbox before the answer leaves (web/server._keep)
+    except Throttled as exc:  # taken with the keeping of the submission: nothing was kept
+        ack(response_action="errors", errors={Field.TITLE.value: str(exc)})
+
+
+RECORD_ATTEMPTS = 4  # a declaration the database refuses for a moment is tried again
+RECORD_BACKOFF = 0.5  # seconds before the second attempt, doubled after each
+
+
+def _record(
+    services: Services,
+    fields: dict[str, Any],
+    then: Callable[[Session, Incident], None],
+    *,
+    body: dict[str, Any],
+    client: WebClient,
+) -> None:
+    """Record a kept declaration (its setup follows from the outbox; `then` runs in its
+    transaction: the drill, the status page); tell the declarer if the database refuses it
+    every time (then what they typed is in the message)."""
+    error: Exception | None = None
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            incident, created = declare_incident(services, then=then, **fields)
+        except InboxSuperseded:
+            log.info("declare form %s is processed by another replica", fields["declare_key"])
             return
-        ack(
-            response_action="errors",
-            errors={
-                Field.TITLE.value: (
-                    f"The incident could not be recorded, so nothing was created (reference "
-                    f"{reference}). Submit again in a moment."
-                )
-            },
-        )
+        except Exception as exc:
+            error = exc
+            log.warning("could not record a declared incident (attempt %s): %s", attempt + 1, exc)
+            time.sleep(RECORD_BACKOFF * 2**attempt)
+            continue
+        if not created:
+            log.info(
+                "%s submitted again; incident #%s exists", fields["declare_key"], incident.number
+            )
         return
-    if created:
-        return
-    if resumed(context):  # the bot stopped after recording it: the outbox finishes its setup
-        log.info(
-            "incident #%s was recorded before a restart: the outbox sets it up", incident.number
-        )
-        if not answered:
-            ack()
-        return
-    if not answered:
-        ack()
-    log.info("declare form %s submitted again; incident #%s exists", view["id"], incident.number)
+    reference = new_reference()
+    log.error("could not record a declared incident (reference %s)", reference, exc_info=error)
+    typed = "\n".join(
+        f"{name}: {fields[name]}" for name in ("title", "severity", "summary", "impact")
+    )
+    tell_user(
+        f"Your incident could not be recorded, so nothing was created (reference {reference}). "
+        f"Declare it again in a moment; this is what you typed:\n```{escape(typed)}```",
+        body=body,
+        respond=None,
+        client=client,
+    )
 
 
 def resumes_after_writes(body: dict[str, Any]) -> bool:

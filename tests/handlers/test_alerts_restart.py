@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,6 +65,11 @@ def escalations(slack: SlackEmulator, user: str) -> list[str]:
     return [m["text"] for m in slack.dms(user) if "Escalation level" in m.get("text", "")]
 
 
+def triage_replies(slack: SlackEmulator, channel: str) -> list[dict[str, Any]]:
+    triage = [m for m in slack.messages(channel) if m.get("blocks")]
+    return slack.replies(channel, triage[0]["ts"]) if triage else []
+
+
 def test_sigkill_between_levels(
     slack: SlackEmulator, workspace: Workspace, db_url: str, tmp_path: Path
 ) -> None:
@@ -92,6 +98,8 @@ def test_sigkill_between_levels(
     bot = start(slack, db_url, rules, port)
     try:
         slack.wait_for(lambda: escalations(slack, workspace.alice), timeout=20)
+        # The thread replies are deliveries of their own: wait for them too.
+        slack.wait_for(lambda: len(triage_replies(slack, workspace.general)) >= 3, timeout=10)
         time.sleep(1.0)  # a few more sweeps: nothing is delivered again
     finally:
         bot.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -157,3 +158,33 @@ def test_a_refused_connection_is_a_urlerror_as_with_urllib(opener: Any) -> None:
     with pytest.raises(urllib.error.URLError) as caught:
         _post(director, f"http://127.0.0.1:{port}/api", b"")
     assert isinstance(caught.value.reason, ConnectionRefusedError)
+
+
+def test_a_request_without_a_timeout_reuses_its_connection(
+    server: _Server, opener: tuple[urllib.request.OpenerDirector, keepalive.ConnectionPool]
+) -> None:
+    """`urlopen(url)` with no timeout passes urllib's default-timeout marker, not a number:
+    the second such request, on a pooled connection, must not fail on it."""
+    open_url, pool = opener
+    url = f"http://127.0.0.1:{server.server_address[1]}/echo"
+    answers = []
+    for n in range(3):
+        with open_url.open(urllib.request.Request(url, data=f"{n}".encode())) as response:
+            answers.append(json.loads(response.read())["echo"])
+    assert answers == ["0", "1", "2"]
+    assert pool.opened == 1 and server.connections == 1
+
+
+def test_the_socket_default_timeout_applies_when_none_is_given(
+    server: _Server,
+    opener: tuple[urllib.request.OpenerDirector, keepalive.ConnectionPool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    open_url, pool = opener
+    url = f"http://127.0.0.1:{server.server_address[1]}/echo"
+    monkeypatch.setattr(socket, "getdefaulttimeout", lambda: 7.5)
+    for _ in range(2):
+        with open_url.open(urllib.request.Request(url, data=b"x")) as response:
+            assert response.status == 200
+    (conn,) = pool._idle[("http", "127.0.0.1", server.server_address[1])]
+    assert conn.sock is not None and conn.sock.gettimeout() == 7.5

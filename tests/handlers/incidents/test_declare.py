@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import select
 
+from handlers.incidents import declare as declare_handlers
 from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from tests.conftest import Workspace
@@ -360,23 +361,81 @@ def _refuse_incident_inserts(bot: RunningBot) -> None:
             )
 
 
-def test_a_database_failure_keeps_the_form_open_with_the_reason(
-    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+def _refuse_the_first_incident_insert(bot: RunningBot) -> Callable[[], None]:
+    """The database refuses the next incident, then takes them again; returns what ends
+    the refusal on SQLite (PostgreSQL counts with a sequence, which no rollback undoes)."""
+    db = bot.runtime.services.db
+    if db.is_sqlite:
+        _refuse_incident_inserts(bot)
+
+        def allow() -> None:
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP TRIGGER refuse")
+
+        return allow
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SEQUENCE refusals")
+        conn.exec_driver_sql(
+            "CREATE FUNCTION refuse_once() RETURNS trigger AS $$ BEGIN "
+            "IF nextval('refusals') = 1 THEN RAISE EXCEPTION 'disk full'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON incident "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_once()"
+        )
+    return lambda: None
+
+
+def test_a_database_failure_after_the_form_closed_is_tried_again(
+    bot: RunningBot,
+    driver: SlackDriver,
+    slack: SlackEmulator,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The incident is recorded before the form closes: if it cannot be, the form says so."""
+    """The form closes once the submission is kept; a database that refuses the incident
+    for a moment delays it, nothing more."""
+    monkeypatch.setattr(declare_handlers, "RECORD_BACKOFF", 0.3)
+    view = open_declare_form(driver, slack, user=workspace.alice, channel=workspace.general)
+    allow = _refuse_the_first_incident_insert(bot)
+    result = submit_declare(driver, view, user=workspace.alice, title="Search is slow")
+    assert result.status == 200 and not result.body  # closed: the submission is kept
+    assert slack.current_view(workspace.alice) is None
+    time.sleep(0.2)  # the first attempt fails meanwhile
+    allow()
+    # (Its number may not be 1: on PostgreSQL the refused attempt used up a number.)
+    slack.wait_for(lambda: [i.setup_state for i in _incidents(bot)] == ["complete"], timeout=15)
+    [incident] = _incidents(bot)
+    assert incident.title == "Search is slow" and incident.channel_id
+    assert not any("could not be recorded" in m.get("text", "") for m in slack.dms(workspace.alice))
+
+
+def test_a_database_that_keeps_refusing_tells_the_declarer_what_they_typed(
+    bot: RunningBot,
+    driver: SlackDriver,
+    slack: SlackEmulator,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(declare_handlers, "RECORD_BACKOFF", 0.01)
     view = open_declare_form(driver, slack, user=workspace.alice, channel=workspace.general)
     _refuse_incident_inserts(bot)
     result = submit_declare(
         driver, view, user=workspace.alice, title="Search is slow", summary="p99 at 9 s"
     )
-    assert result.status == 200
-    assert result.json["response_action"] == "errors"
-    error = result.json["errors"]["title"]
-    assert "could not be recorded" in error and "nothing was created" in error
-    reference = error.split("reference ")[1].split(")")[0]
+    assert result.status == 200 and not result.body
+
+    def told() -> str | None:
+        texts = [m.get("text", "") for m in slack.dms(workspace.alice)]
+        return next((t for t in texts if "could not be recorded" in t), None)
+
+    slack.wait_for(lambda: told() is not None, timeout=10)
+    message = must(told())
+    assert "nothing was created" in message and "Declare it again" in message
+    assert "title: Search is slow" in message and "summary: p99 at 9 s" in message
+    reference = message.split("reference ")[1].split(")")[0]
     assert len(reference) == 8
-    still_open = slack.current_view(workspace.alice)
-    assert still_open is not None and still_open["id"] == view["id"]  # with what was typed
     assert _incidents(bot) == []
     assert slack.calls_to("conversations.create") == []
 
