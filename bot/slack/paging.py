@@ -12,7 +12,6 @@ for first.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from slack_sdk import WebClient
 from sqlmodel import Session
@@ -66,17 +65,9 @@ class EscalationSender:
 
     def _find(self, channel: str, key: str) -> str | None:
         try:
-            if channel.startswith(("U", "W")):
-                channel = keyed.dm_channel(self.slack, channel)
-            page: Any = self.slack.conversations_history(
-                channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
-            )
+            return keyed.find_recent(self.slack, channel, key, limit=HISTORY_LIMIT)
         except Exception as exc:
             raise classify(exc, "could not look for the escalation") from exc
-        for message in page.get("messages") or []:
-            if keyed.key_of(message) == key:
-                return str(message["ts"])
-        return None
 
 
 def escalate_incidents(

@@ -75,12 +75,6 @@ class SocialPreviewSender:
 
     def _find(self, channel: str, key: str) -> str | None:
         try:
-            page: Any = self.slack.conversations_history(
-                channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
-            )
+            return keyed.find_recent(self.slack, channel, key, limit=HISTORY_LIMIT)
         except Exception as exc:
             raise classify(exc, "could not look for the Mastodon preview") from exc
-        for message in page.get("messages") or []:
-            if keyed.key_of(message) == key:
-                return str(message["ts"])
-        return None
