@@ -122,9 +122,7 @@ def find_recent(
             channel=channel, ts=thread_ts, limit=limit, include_all_metadata=True
         )
     else:
-        page = slack.conversations_history(
-            channel=channel, limit=limit, include_all_metadata=True
-        )
+        page = slack.conversations_history(channel=channel, limit=limit, include_all_metadata=True)
     for message in page.get("messages") or []:
         if key_of(message) == key:
             return str(message["ts"])
