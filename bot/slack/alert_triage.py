@@ -323,16 +323,11 @@ class AlertTriage:
         now = self.clock()
         sent = utcnow()  # the notice engine's time: what a level sends is due at once
         with self.services.db.session() as session:
-            due = triage.claim_due_levels(session, rules=self.rules, now=now)
-            planned = 0
-            for level in due:
-                v = triage.view(session, level.group_id)
-                count = len(self.rules.policies[v.group.policy or ""].levels)
-                planned += paging.plan_group_level(
-                    session, rules=self.rules, level=level, view=v, levels=count, now=sent
-                )
+            group_levels = paging.escalate_groups(
+                session, rules=self.rules, now=now, planned_at=sent
+            )
             incident_levels = paging.escalate_incidents(
                 session, rules=self.rules, now=now, planned_at=sent
             )
-        if (planned or incident_levels) and self.services.notices is not None:
+        if (group_levels or incident_levels) and self.services.notices is not None:
             self.services.notices.wake()

@@ -3,12 +3,11 @@
 `escalate_incidents` claims the due levels of incidents whose manager has not acknowledged
 (bot.alerts.incident_escalation) and, in the same transaction, plans each level's deliveries
 (bot.stakeholders.paging): so a level is claimed once, and what it sends is durable and sent
-once. `plan_group_level` does the same for an alert group's level claimed by
-bot.alerts.triage: the reply in the triage message's thread, the DMs and the SMS.
-`EscalationSender` posts the escalation message (in the incident channel, in a triage
-message's thread, or by DM; an incident's with Acknowledge) under the notice's key in the
-message metadata; an attempt that may have got through is looked for first (in the thread
-for a thread reply).
+once. `escalate_groups` does the same for alert groups' levels (bot.alerts.triage): the
+reply in the triage message's thread, the DMs and the SMS. `EscalationSender` posts the
+escalation message (in the incident channel, in a triage message's thread, or by DM; an
+incident's with Acknowledge) under the notice's key in the message metadata; an attempt
+that may have got through is looked for first (in the thread for a thread reply).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from sqlmodel import Session
 
 from blocks import alerts
 from blocks import paging as render
-from bot.alerts import incident_escalation
+from bot.alerts import incident_escalation, triage
 from bot.alerts.rules import AlertRules
 from bot.alerts.triage import DueLevel, TriageView
 from bot.core.sending import Permanent, Retryable
@@ -129,6 +128,22 @@ def escalate_incidents(
             phones=rules.phones,
             sms_text=paging.sms_for(head, body),
             now=planned_at,
+        )
+    return due
+
+
+def escalate_groups(
+    session: Session, *, rules: AlertRules, now: datetime, planned_at: datetime
+) -> list[DueLevel]:
+    """Claim the levels of alert groups due at `now` (bot.alerts.triage; a group linked to a
+    drill is not escalated) and plan what each sends (due at `planned_at`)."""
+    due = triage.claim_due_levels(session, rules=rules, now=now)
+    for level in due:
+        view = triage.view(session, level.group_id)
+        policy = rules.policies.get(view.group.policy or "")
+        levels = len(policy.levels) if policy is not None else level.level + 1
+        plan_group_level(
+            session, rules=rules, level=level, view=view, levels=levels, now=planned_at
         )
     return due
 
