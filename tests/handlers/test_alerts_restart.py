@@ -1,4 +1,5 @@
-"""SIGKILL during an escalation: after a restart it goes on, and no level is delivered twice."""
+"""SIGKILL during an escalation: after a restart it goes on, and no level is delivered twice
+(its thread reply and DMs are notices planned with the claim, sent by the notice engine)."""
 
 from __future__ import annotations
 
@@ -111,4 +112,9 @@ def test_sigkill_between_levels(
     assert "level 3 of 3" in escalations(slack, workspace.alice)[0]
     [triage] = [m for m in slack.messages(workspace.general) if m.get("blocks")]
     replies = slack.replies(workspace.general, triage["ts"])
-    assert len(replies) == 3
+    assert len(replies) == 3  # the thread replies are notices: each level's once, in order
+    assert [r["text"].split(":")[2].strip() for r in replies] == [
+        "Escalation level 1 of 3",
+        "Escalation level 2 of 3",
+        "Escalation level 3 of 3",
+    ]
