@@ -27,7 +27,9 @@ from bot.slack import keyed
 from bot.slack.notices import classify
 from bot.stakeholders import paging
 from bot.stakeholders.notice import Notice
+from storage import Database
 from storage.models import Incident
+from storage.models_alerts import AlertGroup
 
 HISTORY_LIMIT = 100
 
@@ -35,14 +37,14 @@ HISTORY_LIMIT = 100
 class EscalationSender:
     """Posts one escalation message: in the incident's channel, or as a DM."""
 
-    def __init__(self, slack: WebClient) -> None:
+    def __init__(self, slack: WebClient, db: Database | None = None) -> None:
         self.slack = slack
+        self.db = db
 
     def send(self, notice: Notice) -> str | None:
         """Post it (its ts back)."""
         text = str(notice.payload.get("text") or "")
-        alert_channel = str(notice.payload.get("alert_channel") or "")
-        alert_ts = str(notice.payload.get("alert_ts") or "")
+        alert_channel, alert_ts = self._triage_message(notice)
         thread_ts: str | None = None
         if notice.recipient == paging.HERE:
             channel = notice.incident_channel_id
@@ -50,7 +52,7 @@ class EscalationSender:
                 raise Retryable("the incident's channel is not set up yet")
         elif notice.recipient == paging.THREAD:
             if not alert_channel or not alert_ts:
-                raise Retryable("the alert's triage message is not known")
+                return None  # the group has no triage message to reply under
             channel, thread_ts = alert_channel, alert_ts
         else:
             channel = notice.recipient
@@ -75,6 +77,24 @@ class EscalationSender:
         except Exception as exc:
             raise classify(exc, "could not post the escalation") from exc
         return str(answer["ts"])
+
+    def _triage_message(self, notice: Notice) -> tuple[str, str]:
+        """The alert group's triage message (channel, ts), if it has one: from the payload,
+        else (claimed before it was posted) from the group; wait while it is being posted."""
+        channel = str(notice.payload.get("alert_channel") or "")
+        ts = str(notice.payload.get("alert_ts") or "")
+        group_id = notice.payload.get("alert_group_id")
+        if (channel and ts) or not group_id or self.db is None:
+            return channel, ts
+        with self.db.read() as session:
+            group = session.get(AlertGroup, int(group_id))
+        if group is None:
+            return "", ""
+        if group.message_channel and group.message_ts:
+            return group.message_channel, group.message_ts
+        if group.posted_version < group.version and notice.recipient == paging.THREAD:
+            raise Retryable("the alert's triage message is not posted yet")
+        return "", ""
 
     def _permalink(self, channel: str, ts: str) -> str:
         """A link to the triage message; none when Slack will not give one (as before)."""
@@ -158,8 +178,8 @@ def plan_group_level(
     now: datetime,
 ) -> int:
     """An alert group's level, claimed in this transaction: the reply under its triage message
-    (when it was posted), a DM to each of its people (linking the message) and, for a level
-    with `sms: true`, a text to each of them with a phone number."""
+    (looked up when sent if it was not posted yet), a DM to each of its people (linking the
+    message) and, for a level with `sms: true`, a text to each of them with a phone number."""
     policy = rules.policies.get(view.group.policy or "")
     sms = policy is not None and policy.levels[level.level].sms
     g = view.group
@@ -175,5 +195,6 @@ def plan_group_level(
         phones=rules.phones,
         sms_text=paging.sms_for(head, g.title),
         now=now,
+        alert_group=level.group_id,
         thread=(g.message_channel, g.message_ts) if g.message_channel and g.message_ts else None,
     )

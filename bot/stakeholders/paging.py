@@ -46,17 +46,21 @@ def plan_level(
     phones: Mapping[str, str],
     sms_text: str,
     now: datetime,
+    alert_group: int | None = None,
     thread: tuple[str, str] | None = None,
 ) -> int:
     """Add one level's deliveries; count them. `text` is the Slack message (mrkdwn, built and
-    escaped by blocks/), `sms_text` the plain text message. `thread` (channel, ts): an alert
-    group's triage message, replied to in its thread and linked from the DMs."""
+    escaped by blocks/), `sms_text` the plain text message. `alert_group`: the level is an
+    alert group's, replied to in its triage message's thread (`thread`, channel and ts, when
+    already posted; else the sender looks it up) and linked from the DMs."""
     planned = [Target(ESCALATION, user) for user in dict.fromkeys(users)]
-    if thread is not None:
+    if alert_group is not None:
         planned.insert(0, Target(ESCALATION, THREAD))
     if in_channel:
         planned.insert(0, Target(ESCALATION, HERE))
     payload: dict[str, Any] = {"incident_id": incident_id, "text": text, "sms_text": sms_text}
+    if alert_group is not None:
+        payload["alert_group_id"] = alert_group
     if thread is not None:
         payload["alert_channel"], payload["alert_ts"] = thread
     added = insert(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -19,6 +20,7 @@ from bot.alerts import triage
 from bot.alerts.intake import store
 from bot.alerts.parsers import parse_prometheus
 from bot.alerts.rules import AlertRules, load_rules
+from bot.core.sending import Retryable
 from bot.slack import keyed
 from bot.slack.paging import EscalationSender, escalate_groups
 from bot.stakeholders import paging
@@ -120,6 +122,7 @@ def test_a_claimed_level_plans_its_thread_reply_and_dms_in_the_same_transaction(
         assert row.incident_id is None
         data = json.loads(row.payload)
         assert (data["alert_channel"], data["alert_ts"]) == ("C0ALERTS", "100.000200")
+        assert data["alert_group_id"] == group_id
         assert data["text"].startswith(":rotating_light: Escalation level 1 of 2: <@U0BOB>")
 
 
@@ -128,7 +131,12 @@ def test_a_group_without_a_message_gets_dms_and_a_drill_pages_nobody(
 ) -> None:
     group_id = open_group(db, rules, posted=False)
     assert escalate(db, rules, T0) == [0]
-    assert planned(db) == [(f"alert-group:{group_id}:escalation:0", "escalation", "U0BOB")]
+    # Claimed before its message was posted: the reply is planned all the same (the sender
+    # looks the message up when it sends it).
+    assert planned(db) == [
+        (f"alert-group:{group_id}:escalation:0", "escalation", "U0BOB"),
+        (f"alert-group:{group_id}:escalation:0", "escalation", paging.THREAD),
+    ]
     with db.session() as session:
         drill, _ = incidents.declare(
             session,
@@ -148,10 +156,10 @@ def test_a_group_without_a_message_gets_dms_and_a_drill_pages_nobody(
             declared=False,
         )
     assert escalate(db, rules, T0 + timedelta(hours=1)) == []
-    assert len(planned(db)) == 1
+    assert len(planned(db)) == 2
 
 
-def notice(recipient: str, payload: dict[str, str], *, attempts: int = 0) -> Notice:
+def notice(recipient: str, payload: dict[str, Any], *, attempts: int = 0) -> Notice:
     return Notice(
         id=1,
         key=f"key-{recipient}",
@@ -194,3 +202,20 @@ def test_the_sender_replies_in_the_thread_once_and_links_the_alert_from_dms(
         client.chat_getPermalink(channel=workspace.general, message_ts=triage_ts)["permalink"]
     )
     assert message["text"] == f"Escalation level 1 of 2 <{link}|Open the alert>"
+
+
+def test_a_reply_claimed_before_the_message_was_posted_waits_for_it(
+    db: Database, rules: AlertRules, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    client = WebClient(base_url=slack.api_url, token=BOT_TOKEN)
+    group_id = open_group(db, rules, posted=False)
+    sender = EscalationSender(client, db)
+    reply = notice(paging.THREAD, {"text": "Escalation level 1 of 2", "alert_group_id": group_id})
+    with pytest.raises(Retryable, match="not posted yet"):
+        sender.send(reply)
+    triage_ts = str(client.chat_postMessage(channel=workspace.general, text="alert")["ts"])
+    with db.session() as session:
+        triage.shown(session, group_id=group_id, version=1, channel=workspace.general, ts=triage_ts)
+    sent = sender.send(reply)
+    [posted] = slack.replies(workspace.general, triage_ts)
+    assert (posted["ts"], posted["text"]) == (sent, "Escalation level 1 of 2")
