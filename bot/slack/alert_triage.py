@@ -3,10 +3,11 @@
 One worker thread per replica keeps every alert group's message in ALERTS_CHANNEL (or its
 rule's channel) showing the group's latest version: the webhook hands it the groups a
 delivery changed, and every SCHEDULER_TICK_SECONDS it also picks up groups left behind (a
-failed call, a restart) and delivers due escalation levels. Work on one group is coalesced
-(a storm of repeats becomes one chat.update) and leased in the database (one replica at a
-time). A first post records its start before it is sent; if its answer is lost, the message
-is looked for in the channel before anything is posted again.
+failed call, a restart) and claims due escalation levels, whose messages are notices
+(bot.slack.paging). Work on one group is coalesced (a storm of repeats becomes one
+chat.update) and leased in the database (one replica at a time). A first post records its
+start before it is sent; if its answer is lost, the message is looked for in the channel
+before anything is posted again.
 """
 
 from __future__ import annotations
@@ -313,47 +314,20 @@ class AlertTriage:
     # --- Escalation ---------------------------------------------------------------------------
 
     def escalate(self) -> None:
-        """Deliver every escalation level due now: a reply under the message, and a DM each
-        (SMS for `sms: true` levels, planned with the claim: bot.slack.paging); then the
-        levels of incidents whose manager has not acknowledged."""
+        """Claim every escalation level due now and, in the same transaction, plan what it
+        sends as notices (bot.slack.paging): a reply under the group's message, a DM to each
+        person, an SMS for `sms: true` levels; then the levels of incidents whose manager has
+        not acknowledged. The notice engine sends each once, even across a crash."""
         if not self.rules.policies:
             return
         now = self.clock()
         sent = utcnow()  # the notice engine's time: what a level sends is due at once
         with self.services.db.session() as session:
-            due = triage.claim_due_levels(session, rules=self.rules, now=now)
-            texts = 0
-            for level in due:
-                v = triage.view(session, level.group_id)
-                count = len(self.rules.policies[v.group.policy or ""].levels)
-                texts += paging.plan_group_sms(
-                    session, rules=self.rules, level=level, view=v, levels=count, now=sent
-                )
+            group_levels = paging.escalate_groups(
+                session, rules=self.rules, now=now, planned_at=sent
+            )
             incident_levels = paging.escalate_incidents(
                 session, rules=self.rules, now=now, planned_at=sent
             )
-        if (texts or incident_levels) and self.services.notices is not None:
+        if (group_levels or incident_levels) and self.services.notices is not None:
             self.services.notices.wake()
-        for level in due:
-            with self.services.db.read() as session:
-                v = triage.view(session, level.group_id)
-            policy = self.rules.policies[v.group.policy or ""]
-            text = render.escalation_text(v, level.level, len(policy.levels), level.targets)
-            if v.group.message_channel and v.group.message_ts:
-                self._safely(
-                    self.services.slack.chat_postMessage,
-                    channel=v.group.message_channel,
-                    thread_ts=v.group.message_ts,
-                    text=text,
-                )
-            link = (
-                self._permalink(v.group.message_channel, v.group.message_ts)
-                if v.group.message_channel and v.group.message_ts
-                else ""
-            )
-            for user in level.targets.users:
-                self._safely(
-                    self.services.slack.chat_postMessage,
-                    channel=user,
-                    text=text + (f" <{render.url(link)}|Open the alert>" if link else ""),
-                )

@@ -108,12 +108,21 @@ def find(
     return None
 
 
-def find_recent(slack: WebClient, channel: str, key: str, *, limit: int = 200) -> str | None:
-    """The ts of a recent message carrying `key` in `channel` (a user id: the DM), if any:
-    for senders that are not `Delivery`s (escalations, Mastodon previews) to post once."""
+def find_recent(
+    slack: WebClient, channel: str, key: str, *, limit: int = 200, thread_ts: str | None = None
+) -> str | None:
+    """The ts of a recent message carrying `key` in `channel` (a user id: the DM), or in the
+    thread of `thread_ts` there, if any: for senders that are not `Delivery`s (escalations,
+    Mastodon previews) to post once."""
     if channel.startswith(("U", "W")):
         channel = dm_channel(slack, channel)
-    page: Any = slack.conversations_history(channel=channel, limit=limit, include_all_metadata=True)
+    page: Any
+    if thread_ts:
+        page = slack.conversations_replies(
+            channel=channel, ts=thread_ts, limit=limit, include_all_metadata=True
+        )
+    else:
+        page = slack.conversations_history(channel=channel, limit=limit, include_all_metadata=True)
     for message in page.get("messages") or []:
         if key_of(message) == key:
             return str(message["ts"])

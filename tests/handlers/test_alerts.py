@@ -12,6 +12,8 @@ import pytest
 from sqlmodel import select
 
 from blocks import alerts as render
+from bot.slack import keyed
+from bot.slack.directory import MessageRef
 from playground.emulator import SlackEmulator
 from storage.models import Incident, IncidentRole
 from storage.models_alerts import AlertGroup
@@ -269,12 +271,21 @@ def test_escalation_reaches_the_on_call_person_then_the_next_level(
             "Escalation level 2 of 2" in m.get("text", "") for m in slack.dms(workspace.bob)
         )
     )
-    replies = slack.replies(workspace.general, message["ts"])
+    # The thread replies are notices too, sent by the notice engine: wait for them.
+    replies = slack.wait_for(
+        lambda: r if len(r := slack.replies(workspace.general, message["ts"])) >= 2 else None
+    )
     assert len(replies) == 2
     assert "level 1 of 2" in replies[0]["text"] and f"<@{workspace.carol}>" in replies[0]["text"]
     assert "level 2 of 2" in replies[1]["text"] and f"<@{workspace.bob}>" in replies[1]["text"]
+    assert all(keyed.key_of(r) for r in replies)  # posted under their notice's key
+    [dm] = [m for m in slack.dms(workspace.bob) if "Escalation level" in m.get("text", "")]
+    link = bot.runtime.services.directory.permalink(MessageRef(workspace.general, message["ts"]))
+    assert link and dm["text"] == f"{replies[1]['text']} <{link}|Open the alert>"
     triage.sweep()  # nothing more: each level once
+    time.sleep(0.5)
     assert len(slack.replies(workspace.general, message["ts"])) == 2
+    assert len(slack.dms(workspace.bob)) == 1
 
 
 def test_oncall_command(
