@@ -162,7 +162,7 @@ class NoticeRunner:
             "webhook": WebhookSender(settings.webhooks),
             "mastodon": MastodonSender(settings.mastodon_api_url, settings.mastodon_access_token),
             "preview": SocialPreviewSender(services.db, slack),
-            "escalation": EscalationSender(slack, services.db),
+            "escalation": EscalationSender(slack, services.db, services.directory),
         }
         all_senders.update(senders or {})
         self.send = NoticeSend(services.db, all_senders, self.slack, Names(slack))

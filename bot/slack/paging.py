@@ -22,8 +22,9 @@ from blocks import paging as render
 from bot.alerts import incident_escalation, triage
 from bot.alerts.rules import AlertRules
 from bot.alerts.triage import DueLevel, TriageView
-from bot.core.sending import Permanent, Retryable
+from bot.core.sending import Retryable
 from bot.slack import keyed
+from bot.slack.directory import MessageRef, SlackDirectory
 from bot.slack.notices import classify
 from bot.stakeholders import paging
 from bot.stakeholders.notice import Notice
@@ -37,9 +38,15 @@ HISTORY_LIMIT = 100
 class EscalationSender:
     """Posts one escalation message: in the incident's channel, or as a DM."""
 
-    def __init__(self, slack: WebClient, db: Database | None = None) -> None:
+    def __init__(
+        self,
+        slack: WebClient,
+        db: Database | None = None,
+        directory: SlackDirectory | None = None,
+    ) -> None:
         self.slack = slack
         self.db = db
+        self.directory = directory or SlackDirectory(slack)
 
     def send(self, notice: Notice) -> str | None:
         """Post it (its ts back)."""
@@ -98,14 +105,7 @@ class EscalationSender:
 
     def _permalink(self, channel: str, ts: str) -> str:
         """A link to the triage message; none when Slack will not give one (as before)."""
-        try:
-            answer = self.slack.chat_getPermalink(channel=channel, message_ts=ts)
-        except Exception as exc:
-            error = classify(exc, "could not link the alert")
-            if isinstance(error, Permanent):
-                return ""
-            raise error from exc
-        return str(answer.get("permalink") or "")
+        return self.directory.permalink(MessageRef(channel, ts)) or ""
 
     def _find(self, channel: str, key: str, thread_ts: str | None) -> str | None:
         try:
