@@ -66,34 +66,32 @@ def _already(post: social.Post) -> str:
     return f"That Mastodon post was decided already: {render.outcome(post)}. Nothing was changed."
 
 
-def post_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    """Post: approve the text as it is."""
-    ack()
+def _decide_clicked(
+    body: dict[str, Any], client: WebClient, context: BoltContext, *, approve: bool
+) -> None:
+    """Post or Skip, clicked: decide, or say why not (already decided, refused)."""
     scope = scope_of(context)
     try:
         post, changed = _decide(
-            services_of(context), scope.expect(SocialValue), scope.user_id, approve=True
+            services_of(context), scope.expect(SocialValue), scope.user_id, approve=approve
         )
     except DomainError as exc:
         _tell(client, body, str(exc))
         return
     if not changed:
         _tell(client, body, _already(post))
+
+
+def post_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Post: approve the text as it is."""
+    ack()
+    _decide_clicked(body, client, context, approve=True)
 
 
 def skip_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """Skip: record that this update is not posted."""
     ack()
-    scope = scope_of(context)
-    try:
-        post, changed = _decide(
-            services_of(context), scope.expect(SocialValue), scope.user_id, approve=False
-        )
-    except DomainError as exc:
-        _tell(client, body, str(exc))
-        return
-    if not changed:
-        _tell(client, body, _already(post))
+    _decide_clicked(body, client, context, approve=False)
 
 
 def edit_button(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
