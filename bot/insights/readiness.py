@@ -76,6 +76,22 @@ def _share(done: Any, total: Any) -> tuple[int, int, float | None]:
     return d, t, (d / t if t else None)
 
 
+def _meeting(condition: ColumnElement[bool]) -> tuple[Any, Any]:
+    """Columns: how many rows, and how many of them meet `condition`."""
+    return func.count(), func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _tally(session: Session, query: Any) -> tuple[int, int, float | None]:
+    """(done, total, share) of a query selecting `_meeting(...)`."""
+    total, done = session.execute(query).one()
+    return _share(done, total)
+
+
+def _suggest(share: float | None, *, keep: str, improve: str) -> str:
+    """`keep` when the habit is kept (or nothing was measured), else `improve`."""
+    return keep if share is None or share >= GOOD else improve
+
+
 def _percent(share: float | None) -> str:
     return "—" if share is None else f"{round(share * 100)}%"
 
@@ -137,12 +153,10 @@ def status_page_habit(
         )
         .where(col(StatusIncident.incident_id) == col(Incident.id))
     )
-    row = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((public, 1), else_=0)), 0)).where(
-            *where, col(Incident.severity).in_(PUBLIC_SEVERITIES)
-        )
-    ).one()
-    done, total, share = _share(row[1], row[0])
+    done, total, share = _tally(
+        session,
+        select(*_meeting(public)).where(*where, col(Incident.severity).in_(PUBLIC_SEVERITIES)),
+    )
     if not configured:
         figure = "No status page is configured"
         figure += f"; {total} SEV1/SEV2 incident(s) in the period." if total else "."
@@ -155,10 +169,10 @@ def status_page_habit(
         if total
         else "No SEV1/SEV2 incidents in the period."
     )
-    suggestion = (
-        "Keep posting to the status page for every SEV1/SEV2 incident."
-        if share is None or share >= GOOD
-        else "Post a public update (`/incident statuspage`) early in every SEV1/SEV2 incident."
+    suggestion = _suggest(
+        share,
+        keep="Keep posting to the status page for every SEV1/SEV2 incident.",
+        improve="Post a public update (`/incident statuspage`) early in every SEV1/SEV2 incident.",
     )
     return Habit("status_page", "A status page", figure, share, done, total, suggestion)
 
@@ -167,20 +181,17 @@ def manager_habit(session: Session, where: list[ColumnElement[bool]]) -> Habit:
     """Incidents whose manager acknowledged within 5 minutes."""
     # To the millisecond (SQLite's julianday arithmetic is off by microseconds).
     fast = col(Incident.acknowledge_seconds) <= MANAGER_WITHIN.total_seconds() + 0.001
-    row = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((fast, 1), else_=0)), 0)).where(*where)
-    ).one()
-    done, total, share = _share(row[1], row[0])
+    done, total, share = _tally(session, select(*_meeting(fast)).where(*where))
     minutes = int(MANAGER_WITHIN.total_seconds() // 60)
     figure = (
         f"{done} of {total} incidents had a manager within {minutes} minutes ({_percent(share)})."
         if total
         else "No incidents in the period."
     )
-    suggestion = (
-        "Keep naming an incident manager as soon as an incident is declared."
-        if share is None or share >= GOOD
-        else "Name an incident manager when declaring (the declare form has a field for it)."
+    suggestion = _suggest(
+        share,
+        keep="Keep naming an incident manager as soon as an incident is declared.",
+        improve="Name an incident manager when declaring (the declare form has a field for it).",
     )
     return Habit("manager", "An incident manager", figure, share, done, total, suggestion)
 
@@ -190,22 +201,22 @@ def postmortem_habit(session: Session, where: list[ColumnElement[bool]], *, toda
     completed = col(PostMortem.completed_at)
     due_on = col(PostMortem.due_on)
     on_time = (completed.is_not(None)) & (_day(session, completed) <= due_on)
-    row = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((on_time, 1), else_=0)), 0))
+    done, total, share = _tally(
+        session,
+        select(*_meeting(on_time))
         .select_from(PostMortem)
         .join(Incident, col(Incident.id) == col(PostMortem.incident_id))
-        .where(*where, due_on.is_not(None), completed.is_not(None) | (due_on < today))
-    ).one()
-    done, total, share = _share(row[1], row[0])
+        .where(*where, due_on.is_not(None), completed.is_not(None) | (due_on < today)),
+    )
     figure = (
         f"{done} of {total} post-mortems due were done by their due date ({_percent(share)})."
         if total
         else "No post-mortem has come due yet."
     )
-    suggestion = (
-        "Keep writing post-mortems while the incident is fresh."
-        if share is None or share >= GOOD
-        else "Give each post-mortem an owner and book the review before its due date."
+    suggestion = _suggest(
+        share,
+        keep="Keep writing post-mortems while the incident is fresh.",
+        improve="Give each post-mortem an owner and book the review before its due date.",
     )
     return Habit("postmortems", "Written post-mortems", figure, share, done, total, suggestion)
 
@@ -213,22 +224,22 @@ def postmortem_habit(session: Session, where: list[ColumnElement[bool]], *, toda
 def action_items_habit(session: Session, where: list[ColumnElement[bool]]) -> Habit:
     """Action items closed, of those the period's incidents left."""
     closed = col(ActionItem.state) == "done"
-    row = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((closed, 1), else_=0)), 0))
+    done, total, share = _tally(
+        session,
+        select(*_meeting(closed))
         .select_from(ActionItem)
         .join(Incident, col(Incident.id) == col(ActionItem.incident_id))
-        .where(*where)
-    ).one()
-    done, total, share = _share(row[1], row[0])
+        .where(*where),
+    )
     figure = (
         f"{done} of {total} action items are closed ({_percent(share)})."
         if total
         else "No action items in the period."
     )
-    suggestion = (
-        "Keep closing action items: they are what stops the next incident."
-        if share is None or share >= GOOD
-        else "Review open action items weekly (`/incident actions`) and close or re-plan them."
+    suggestion = _suggest(
+        share,
+        keep="Keep closing action items: they are what stops the next incident.",
+        improve="Review open action items weekly (`/incident actions`) and close or re-plan them.",
     )
     return Habit("action_items", "Action items", figure, share, done, total, suggestion)
 
@@ -279,12 +290,12 @@ def cadence_habit(
         else_=None,
     )
     kept = longest.c.longest <= limit + 0.001  # to the millisecond, as above
-    row = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((kept, 1), else_=0)), 0))
+    done, total, share = _tally(
+        session,
+        select(*_meeting(kept))
         .select_from(longest)
-        .join(Incident, col(Incident.id) == longest.c.incident_id)
-    ).one()
-    done, total, share = _share(row[1], row[0])
+        .join(Incident, col(Incident.id) == longest.c.incident_id),
+    )
     figure = (
         f"{done} of {total} incidents kept their update cadence ({_percent(share)})."
         if total
