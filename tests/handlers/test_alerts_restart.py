@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,35 @@ def escalations(slack: SlackEmulator, user: str) -> list[str]:
     return [m["text"] for m in slack.dms(user) if "Escalation level" in m.get("text", "")]
 
 
+def fire_then_kill(
+    slack: SlackEmulator,
+    db_url: str,
+    rules: Path,
+    port: int,
+    *,
+    first_level: Callable[[], Any],
+    timeout: float = 15,
+) -> tuple[float, float]:
+    """Start the bot, fire an alert, SIGKILL it once `first_level` shows; (when the alert
+    was posted, seconds from then to the kill), on the monotonic clock."""
+    bot = start(slack, db_url, rules, port)
+    try:
+        posted = time.monotonic()
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/hooks/alertmanager",
+            content=raw("alertmanager_firing"),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=5,
+        )
+        assert response.status_code == 200
+        slack.wait_for(first_level, timeout=timeout)
+        bot.process.kill()  # SIGKILL: no shutdown of any kind
+        bot.process.wait()
+        return posted, time.monotonic() - posted
+    finally:
+        bot.stop()
+
+
 def triage_replies(slack: SlackEmulator, channel: str) -> list[dict[str, Any]]:
     triage = [m for m in slack.messages(channel) if m.get("blocks")]
     return slack.replies(channel, triage[0]["ts"]) if triage else []
@@ -80,22 +110,9 @@ def test_sigkill_between_levels(
     rules = tmp_path / "rules.yml"
     rules.write_text(RULES.format(carol=workspace.carol, bob=workspace.bob, alice=workspace.alice))
     port = free_port()
-    bot = start(slack, db_url, rules, port)
-    try:
-        posted = time.monotonic()
-        response = httpx.post(
-            f"http://127.0.0.1:{port}/hooks/alertmanager",
-            content=raw("alertmanager_firing"),
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=5,
-        )
-        assert response.status_code == 200
-        slack.wait_for(lambda: escalations(slack, workspace.carol), timeout=15)
-        bot.process.kill()  # SIGKILL: no shutdown of any kind
-        bot.process.wait()
-        killed = time.monotonic() - posted
-    finally:
-        bot.stop()
+    posted, killed = fire_then_kill(
+        slack, db_url, rules, port, first_level=lambda: escalations(slack, workspace.carol)
+    )
     if killed < 5.5:  # (a very slow machine may have reached level 2 before the kill)
         assert escalations(slack, workspace.bob) == []
     time.sleep(max(0.0, 6.5 - (time.monotonic() - posted)))  # level 2 falls due while down

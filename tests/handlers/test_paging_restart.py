@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import select
 
@@ -15,9 +14,8 @@ from bench.processes import free_port
 from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models import Incident
-from tests.alert_fixtures import raw
 from tests.conftest import Workspace
-from tests.handlers.test_alerts_restart import TOKEN, start
+from tests.handlers.test_alerts_restart import fire_then_kill, start
 from tests.scenarios import must
 
 pytestmark = pytest.mark.scenario
@@ -61,22 +59,9 @@ def test_sigkill_between_an_incidents_levels(
     rules = tmp_path / "rules.yml"
     rules.write_text(RULES.format(carol=workspace.carol, bob=workspace.bob, alice=workspace.alice))
     port = free_port()
-    bot = start(slack, db_url, rules, port)
-    try:
-        posted = time.monotonic()
-        response = httpx.post(
-            f"http://127.0.0.1:{port}/hooks/alertmanager",
-            content=raw("alertmanager_firing"),
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=5,
-        )
-        assert response.status_code == 200
-        slack.wait_for(lambda: levels(slack, workspace.carol), timeout=30)
-        bot.process.kill()  # SIGKILL: no shutdown of any kind
-        bot.process.wait()
-        killed = time.monotonic() - posted
-    finally:
-        bot.stop()
+    posted, killed = fire_then_kill(
+        slack, db_url, rules, port, first_level=lambda: levels(slack, workspace.carol), timeout=30
+    )
     if killed < 5.5:  # (a very slow machine may have reached level 2 before the kill)
         assert levels(slack, workspace.bob) == []
     time.sleep(max(0.0, 6.5 - (time.monotonic() - posted)))  # level 2 falls due while down
