@@ -141,20 +141,24 @@ def publish_in(
     incident: Incident,
     publication: publish.Publication | None,
     actor: str,
-) -> None:
-    """Publish in the caller's transaction (the incident change's); a drill's update is
-    recorded for its score instead (the status page refuses drills)."""
-    if publication is not None and incident.is_drill:
+) -> StatusIncident | None:
+    """Publish in the caller's transaction (the incident change's) and plan its Mastodon
+    post; a drill's update is recorded for its score instead (the status page refuses
+    drills). The public incident back, None when nothing was published."""
+    if publication is None:
+        return None
+    if incident.is_drill:
         drills.record_statuspage(session, incident=incident, message=publication.message)
-    elif publication is not None:
-        row = publish.publish(
-            session,
-            config=config_of(services),
-            incident=incident,
-            publication=publication,
-            actor=actor,
-        )
-        plan_social(session, services, incident=incident, row=row)
+        return None
+    row = publish.publish(
+        session,
+        config=config_of(services),
+        incident=incident,
+        publication=publication,
+        actor=actor,
+    )
+    plan_social(session, services, incident=incident, row=row)
+    return row
 
 
 def plan_social(
@@ -269,13 +273,9 @@ def _publish_and_tell(
 
     def operation(session: Session) -> StatusPagePublished | None:
         incident = incidents.get(session, incident_id=incident_id)
-        if incident.is_drill:  # recorded for the score; never published
-            drills.record_statuspage(session, incident=incident, message=publication.message)
+        row = publish_in(session, services, incident=incident, publication=publication, actor=actor)
+        if row is None:  # a drill: recorded for its score, never published
             return None
-        row = publish.publish(
-            session, config=config, incident=incident, publication=publication, actor=actor
-        )
-        plan_social(session, services, incident=incident, row=row)
         return StatusPagePublished(
             incident_id=incident_id,
             actor=actor,
