@@ -36,7 +36,7 @@ from bot.settings import Settings, load_settings
 from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
-from web import keepalive, playground
+from web import handoff, keepalive, playground
 from web.hooks import AlertHooks
 from web.intake import Intake
 from web.observability import (
@@ -69,11 +69,15 @@ class Runtime:
     metrics: Metrics | None = None
     metrics_port: int | None = None  # where /metrics listens on its own, once started
 
-    def start_background(self) -> None:
-        """Start the outbox, the status page's cache, the scheduler, the alert triage worker
-        and the metrics listener (the caller starts the server)."""
+    def start_background(self, *, serving: bool = True) -> None:
+        """Start the outbox and the scheduler, and when `serving` (not in the processing
+        worker) the status page's cache, the alert triage worker and the metrics listener
+        (the caller starts the server)."""
         self.services.outbox.start()
         settings = self.services.settings
+        if not serving:
+            self.scheduler.start()
+            return
         if self.status_page is not None:
             self.status_page.start()
         if self.metrics is not None and settings.metrics_port:
@@ -175,8 +179,12 @@ def alert_hooks(services: Services) -> list[BaseRoute]:
     return hooks.routes()
 
 
-def create_runtime(settings: Settings, extra_routes: Sequence[BaseRoute] = ()) -> Runtime:
-    """Build the whole bot from settings: database, Slack client, Bolt app, web app."""
+def create_runtime(
+    settings: Settings, extra_routes: Sequence[BaseRoute] = (), *, owner: str | None = None
+) -> Runtime:
+    """Build the whole bot from settings: database, Slack client, Bolt app, web app.
+
+    `owner`: the inbox lease owner (the processing worker's, chosen by the front)."""
     settings.check_slack_credentials()
     keepalive.install()  # slack_sdk's urllib calls reuse connections (no handshake per call)
     db = Database(settings.database_url)
@@ -197,7 +205,7 @@ def create_runtime(settings: Settings, extra_routes: Sequence[BaseRoute] = ()) -
     intake = Intake(
         bolt_app=bolt,
         db=db,
-        owner=jobs.replica_id(),
+        owner=owner or jobs.replica_id(),
         lease_seconds=settings.inbox_lease_seconds,
         retention_days=settings.inbox_retention_days,
         resumable=handlers.resumable,
@@ -231,10 +239,16 @@ def create_runtime(settings: Settings, extra_routes: Sequence[BaseRoute] = ()) -
     return Runtime(services, bolt, web_app, scheduler, executor, intake, status_page, metrics)
 
 
-def serve(runtime: Runtime) -> None:
-    """Run until SIGTERM or SIGINT, then shut down cleanly."""
+def serve(runtime: Runtime, *, worker: bool = True) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly.
+
+    Over HTTP, with `worker` and PROCESS_WORKER, a processing worker runs beside (handoff.py).
+    """
     settings = runtime.services.settings
     runtime.start_background()
+    processing: handoff.WorkerProcess | None = None
+    if worker and settings.process_worker and not settings.socket_mode:
+        processing = start_worker(runtime)
     # What start-up built lives as long as the process: keep it out of the garbage collector's
     # full passes, whose pauses (100-300 ms) otherwise stall every acknowledgement under load.
     gc.collect()
@@ -261,15 +275,64 @@ def serve(runtime: Runtime) -> None:
     finally:
         if socket_handler is not None:
             socket_handler.close()
+        if processing is not None:
+            processing.stop()  # it finishes what it was given, then exits
         runtime.shutdown()
         log.info("stopped")
+
+
+def start_worker(runtime: Runtime) -> handoff.WorkerProcess:
+    """Start the processing worker; requests are processed here until it is ready."""
+    intake, metrics = runtime.intake, runtime.metrics
+
+    def ready(given: handoff.Handoff | None) -> None:
+        intake.handoff = given
+
+    def counts(reported: dict[str, object]) -> None:
+        if metrics is not None:
+            handoff.add_counts(metrics.counters(), reported)
+
+    processing = handoff.WorkerProcess(
+        command=[sys.executable, os.path.abspath(__file__), "worker"],
+        owner=jobs.replica_id,
+        on_ready=ready,
+        on_counts=counts,
+    )
+    processing.start()
+    return processing
+
+
+def serve_worker(settings: Settings) -> int:
+    """The processing worker (started by `serve`, never by hand): process what the front
+    hands over until it ends the pipe."""
+    status = handoff.become_worker()
+    runtime = create_runtime(settings, owner=os.environ[handoff.OWNER_ENV])
+    runtime.start_background(serving=False)
+    gc.collect()
+    gc.freeze()
+    reporter = None
+    if runtime.metrics is not None:
+        reporter = handoff.CountReporter(status, runtime.metrics.counters())
+        reporter.start()
+    status.write(b'{"ready": true}\n')
+    try:
+        handoff.process_handoffs(sys.stdin.buffer, runtime.intake, threads=settings.worker_threads)
+    finally:
+        if reporter is not None:
+            reporter.stop()
+        runtime.shutdown()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "migrate", "export-status"]
+        "command",
+        nargs="?",
+        default="serve",
+        choices=["serve", "migrate", "export-status", "worker"],
+        help="worker: the processing worker, which `serve` starts itself",
     )
     parser.add_argument("directory", nargs="?", help="export-status: where to write the files")
     parser.add_argument(
@@ -294,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         from web.statuspage.export import export_command
 
         return export_command(settings, args.directory)
+    if args.command == "worker":
+        return serve_worker(settings)
     if args.command == "serve" and playground.wanted(args.playground, settings):
         return serve_playground(settings)
     try:
@@ -319,7 +384,7 @@ def serve_playground(settings: Settings) -> int:
         runtime = create_runtime(session.settings, extra_routes=session.routes())
         session.connect()
         print(session.banner(), flush=True)
-        serve(runtime)
+        serve(runtime, worker=False)  # its settings live here only; one process is plenty
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

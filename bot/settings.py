@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     worker_threads: int = Field(default=64, ge=1, le=1024)
+    # Over HTTP, commands, buttons and events are processed by a worker process beside the
+    # one that answers Slack (web/handoff.py); off: one process does both.
+    process_worker: bool = True
     incident_channel_prefix: str = Field(default="inc", pattern=r"^[a-z0-9][a-z0-9_-]{0,19}$")
     incident_broadcast_channel: str = ""
     # Timeline (emoji names without colons; comma-separated list allowed).

@@ -9,8 +9,10 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
+
+from storage.answering import ANSWERING, URGENT
 
 
 def normalize_url(url: str) -> str:
@@ -76,9 +78,9 @@ def unfenced() -> Iterator[None]:
         WRITE_FENCE.reset(token)
 
 
-# True while a request from Slack waits for its answer (set by web/intake.py until the
-# listener acknowledges): on SQLite its writes go before those of work already answered.
-URGENT: ContextVar[bool] = ContextVar("incident_bot_urgent_write", default=False)
+# URGENT (storage/answering.py) is True while a request from Slack waits for its answer (set
+# by web/intake.py until the listener acknowledges): on SQLite its writes go before those of
+# work already answered, and background work gives way to it (ANSWERING).
 
 
 class WriteQueue:
@@ -242,10 +244,11 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block succeeds and rolls back when it raises."""
+        ANSWERING.give_way()
         lock = self._write_lock.held() if self._write_lock is not None else nullcontext()
         gate = self._gate.held() if self._gate is not None else nullcontext()
         bind = self._urgent if URGENT.get() else self.engine
-        with gate, lock, Session(bind, expire_on_commit=False) as session:
+        with ANSWERING.inside(), gate, lock, Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
                 fence = WRITE_FENCE.get()
@@ -258,14 +261,27 @@ class Database:
                 raise
 
     @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction that commits when the block succeeds: for
+        the inbox keep on every acknowledgement's path, which needs no ORM session. Writes
+        here are not fenced (WRITE_FENCE)."""
+        ANSWERING.give_way()
+        lock = self._write_lock.held() if self._write_lock is not None else nullcontext()
+        gate = self._gate.held() if self._gate is not None else nullcontext()
+        bind = self._urgent if URGENT.get() else self.engine
+        with ANSWERING.inside(), gate, lock, bind.begin() as conn:
+            yield conn
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading only: it never waits for writers (SQLite reads a snapshot).
 
         Writing in it is a bug; SQLite may refuse the write with "database is locked".
         """
+        ANSWERING.give_way()
         reader = self._urgent_reader if URGENT.get() else self._reader
         gate = self._gate.held() if self._gate is not None else nullcontext()
-        with gate, Session(reader, expire_on_commit=False) as session:
+        with ANSWERING.inside(), gate, Session(reader, expire_on_commit=False) as session:
             yield session
             session.commit()  # ends the read transaction; loaded objects stay readable
 

@@ -38,6 +38,11 @@ SETTINGS = {
 POLICY = ReminderPolicy(intervals=parse_intervals(SETTINGS["REMINDER_INTERVALS"]))
 
 
+def replica(owner: str) -> str:
+    """The replica of a lease owner (bot.slack.delivery.replica_id: `host:pid:tag`)."""
+    return owner.rsplit(":", 1)[0]
+
+
 @pytest.fixture
 def bots(slack: SlackEmulator, db_url: str, tmp_path: Path) -> Iterator[Any]:
     """Start bot processes on demand; all are stopped after the test (logs shown on failure)."""
@@ -162,8 +167,9 @@ def test_two_replicas_send_each_reminder_once_while_one_is_killed(
 
     assert_exactly_once(slack, db_url, channels)
     done = recorded(db_url)
-    before = {d.sent_by for d in done if d.sent_at.timestamp() < killed}
-    after = {d.sent_by for d in done if d.sent_at.timestamp() > killed + 0.5}
+    # By replica (`host:pid`: a replica's processing worker names its pid too).
+    before = {replica(d.sent_by) for d in done if d.sent_at.timestamp() < killed}
+    after = {replica(d.sent_by) for d in done if d.sent_at.timestamp() > killed + 0.5}
     assert len(before) == 2, "both replicas should have sent reminders"
     assert len(after) == 1 and after < before, "only the survivor sends after the kill"
     for incident_id, channel in channels.items():

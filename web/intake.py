@@ -3,16 +3,18 @@
 HTTP (web/server.py) and Socket Mode (web/socket_mode.py) hand every command, interaction
 and event here once its signature (or the WebSocket) vouched for it:
 
-1. It is kept in the inbox (bot/core/inbox.py), leased to this replica: an event in one
-   short transaction before it is answered (`store`); a command or an interaction by the
-   first write transaction of its listener, or when the listener acknowledges, whichever
-   comes first (`accept`). A second delivery of the same request finds its key taken and
-   is not processed again.
-2. Bolt runs the listener (`dispatch`). Slack gets its answer when the listener
-   acknowledges; listeners acknowledge only once what the request asked for is committed
-   or kept (the declare form is kept, then records the incident: a kept row not applied
-   yet is run again from the start by the sweep). The first write transaction of the
-   processing is fenced by the row's lease and marks the row applied in that transaction.
+1. It is kept in the inbox (bot/core/inbox.py), leased to this replica: an event, a slash
+   command, a button press or a shortcut (`answered_at_once`: their answer is always an
+   empty 200) in one short transaction before it is answered (`store`, requests arriving
+   together in one commit); a form submission by the first write transaction of its
+   listener, or when the listener acknowledges, whichever comes first (`accept`). A second
+   delivery of the same request finds its key taken and is not processed again.
+2. Bolt runs the listener (`dispatch`): after the answer for the first kind; for a form,
+   Slack gets its answer when the listener acknowledges, which listeners do only once what
+   the request asked for is committed or kept (the declare form is kept, then records the
+   incident: a kept row not applied yet is run again from the start by the sweep). The
+   first write transaction of the processing is fenced by the row's lease and marks the
+   row applied in that transaction.
 3. When the listener and all work it deferred are done, the row is marked processed.
 
 `sweep` (every few seconds, and at start) takes over rows whose lease ran out (a replica
@@ -31,7 +33,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -44,6 +46,9 @@ from storage.db import RIDER, URGENT, WRITE_FENCE, Rider
 from storage.types import utcnow
 from web.group_commit import GroupCommit
 
+if TYPE_CHECKING:
+    from web.handoff import Handoff
+
 log = logging.getLogger(__name__)
 
 REPLAY = "incident_bot_replay"  # Bolt context: this request is processed again, from the inbox
@@ -53,6 +58,19 @@ FINISH_EVERY = 0.02  # seconds: rows whose work ended are marked processed toget
 TRIM_EVERY = timedelta(hours=1)
 
 Resumable = Callable[[dict[str, Any]], bool]
+
+# Interactions whose answer is always an empty 200: the listener has nothing to say in it
+# (what it has to say goes to the response_url or a view), so they are answered as soon as
+# they are kept, like events, and processed after the answer. A form submission can answer
+# with errors that keep the form open, so its listener is waited for.
+AT_ONCE_INTERACTIONS = frozenset({"block_actions", "shortcut", "message_action"})
+
+
+def answered_at_once(kind: str, payload: dict[str, Any]) -> bool:
+    """True when Slack's answer to this request is an empty 200 given once it is kept."""
+    if kind in ("events_api", "slash_commands"):
+        return True
+    return kind == "interactive" and payload.get("type") in AT_ONCE_INTERACTIONS
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,7 @@ class Work:
         self.kept = kept
         self._pending = 1  # the dispatch itself
         self._applied = False  # a write of this process committed it as applied
+        self.handed = False  # handed to the processing worker, which finishes it
         self._lock = threading.Lock()
 
     def begin(self) -> None:
@@ -135,19 +154,31 @@ class Work:
         with self._lock:
             self._applied = True
 
-    def keep(self) -> None:
-        """Keep the request if no write did (called when the listener acknowledges)."""
+    def keep(self, owner: str | None = None) -> None:
+        """Keep the request if no write did (called when the listener acknowledges), leased
+        to this replica or to `owner` (the processing worker that will process it)."""
         with self._lock:
             if self.row_id is not None or self.kept is None:
                 return
             kept = self.kept
-        row_id = self.intake.store(**asdict(kept), rider=RIDER.get())
+        row_id = self.intake.store(**asdict(kept), rider=RIDER.get(), owner=owner)
         if row_id is None:
             log.info("%s %s is kept already: another delivery has it", kept.kind, kept.key)
             with self._lock:
                 self.kept = None
             return
         self.intake.adopt(self, row_id)
+
+    def hand_over(self, handoff: Handoff) -> bool:
+        """Give the kept request to the processing worker, which runs it from the start (its
+        listener again, then the rest) and marks it processed; False if it cannot take it."""
+        with self._lock:
+            row_id, kept = self.row_id, self.kept
+            if row_id is None or kept is None or self._applied:
+                return False
+            self.handed = True
+        self.intake.release(row_id)
+        return handoff.send(row_id, kept.content_type, kept.body)
 
 
 _WORK: ContextVar[Work | None] = ContextVar("incident_bot_inbox_work", default=None)
@@ -183,23 +214,32 @@ class Intake:
         self._finishing_lock = threading.Lock()
         self._finish_wanted = threading.Event()
         self._closed = False
-        self._kept: GroupCommit[Kept, int | None] = GroupCommit(self._store_many)
+        self._kept: GroupCommit[tuple[Kept, str], int | None] = GroupCommit(self._store_many)
+        self.handoff: Handoff | None = None  # the processing worker, when one is ready
         self._flusher = threading.Thread(target=self._flush_loop, name="inbox-finish", daemon=True)
         self._flusher.start()
 
     # -- intake ---------------------------------------------------------------------------
 
-    def _store_many(self, requests: list[Kept]) -> list[int | None]:
+    def _store_many(self, requests: list[tuple[Kept, str]]) -> list[int | None]:
         token = WRITE_FENCE.set(None)
         urgent = URGENT.set(True)  # Slack waits for these
         try:
-            with self.db.session() as session:
+            with self.db.connection() as conn:
                 now = utcnow()
                 return [
                     inbox.record(
-                        session, **asdict(kept), owner=self.owner, lease=self.lease, now=now
+                        conn,
+                        key=kept.key,
+                        kind=kept.kind,
+                        mode=kept.mode,
+                        content_type=kept.content_type,
+                        body=kept.body,
+                        owner=owner,
+                        lease=self.lease,
+                        now=now,
                     )
-                    for kept in requests
+                    for kept, owner in requests
                 ]
         finally:
             URGENT.reset(urgent)
@@ -214,13 +254,17 @@ class Intake:
         content_type: str,
         body: str,
         rider: Rider | None = None,
+        owner: str | None = None,
     ) -> int | None:
-        """Keep a request (leased to this replica); None when it was kept before.
+        """Keep a request, leased to this replica (or to `owner`, the processing worker that
+        will process it: web/handoff.py); None when it was kept before.
 
         `rider` writes in the same transaction (and may raise to roll it back); requests
         without one are kept together with those arriving meanwhile (web/group_commit.py)."""
         if rider is None:
-            return self._kept.write(Kept(kind, key, mode, content_type, body))
+            return self._kept.write(
+                (Kept(kind, key, mode, content_type, body), owner or self.owner)
+            )
         token = WRITE_FENCE.set(None)
         urgent = URGENT.set(True)  # Slack waits for this
         try:
@@ -234,7 +278,7 @@ class Intake:
                     mode=mode,
                     content_type=content_type,
                     body=body,
-                    owner=self.owner,
+                    owner=owner or self.owner,
                     lease=self.lease,
                     now=utcnow(),
                 )
@@ -250,7 +294,7 @@ class Intake:
         """
         if work.row_id is not None:
             with self._lock:
-                if work.row_id in self._active:  # the sweep took it over while it waited
+                if self._active.get(work.row_id, work) is not work:  # the sweep took it over
                     log.info("inbox request %s is being processed here already", work.row_id)
                     return BoltResponse(status=200, body="")
                 self._active[work.row_id] = work
@@ -269,6 +313,14 @@ class Intake:
         """The work of a request kept already (an event, or a row taken over)."""
         return Work(self, row_id=row_id)
 
+    def receive(self, row_id: int) -> Work:
+        """The work of a request the front handed to this worker (web/handoff.py), processed
+        here from now on: its lease is renewed and the sweep leaves it alone while it waits."""
+        work = Work(self, row_id=row_id)
+        with self._lock:
+            self._active.setdefault(row_id, work)
+        return work
+
     def accept(self, kept: Kept, request: BoltRequest) -> BoltResponse:
         """Run a command's or an interaction's listener; it is kept before it is answered."""
         return self.dispatch(Work(self, row_id=None, kept=kept), request, urgent=True)
@@ -280,14 +332,19 @@ class Intake:
         with self._lock:
             self._active[row_id] = work
 
+    def release(self, row_id: int) -> None:
+        """This process no longer processes `row_id` (it was handed to the worker)."""
+        with self._lock:
+            self._active.pop(row_id, None)
+
     def finished(self, work: Work, error: str | None = None) -> None:
         """Mark a row processed (called when the last piece of its work ends).
 
         Rows are marked in batches, every FINISH_EVERY seconds, in one transaction: a crash
         in between only means those rows are looked at again (see `_replay`).
         """
-        if work.row_id is None:  # never kept: nothing was asked, or another delivery has it
-            return
+        if work.row_id is None or work.handed:  # never kept (nothing was asked, or another
+            return  # delivery has it), or the processing worker finishes it
         with self._lock:
             self._active.pop(work.row_id, None)
         if error is not None:

@@ -23,6 +23,8 @@ from typing import Any
 from urllib.error import URLError
 from urllib.response import addinfourl
 
+from storage.answering import ANSWERING
+
 IDLE_PER_HOST = 32  # idle connections kept per (scheme, host, port)
 DEFAULT_TIMEOUT = 30.0  # seconds, for a request that sets none where the socket has none
 _RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
@@ -89,6 +91,7 @@ def _send(
     req: urllib.request.Request,
     make: Any,
 ) -> addinfourl:
+    ANSWERING.give_way()  # background work waits while Slack waits for an answer
     timeout = _seconds(req.timeout)
     for attempt in range(2):
         conn = pool.take(key) if attempt == 0 else None

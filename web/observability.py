@@ -104,6 +104,15 @@ class Metrics:
         self.registry.register(FromDatabase(db))
         self._server: Any = None
 
+    def counters(self) -> dict[str, PromCounter]:
+        """The counters a processing worker reports to the front (web/handoff.py)."""
+        return {
+            "slack_calls": self.slack_calls,
+            "slack_errors": self.slack_errors,
+            "reminders": self.reminders,
+            "deliveries": self.deliveries,
+        }
+
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format."""
         return generate_latest(self.registry)

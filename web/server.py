@@ -29,7 +29,6 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -38,8 +37,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from bot.core import inbox
 from bot.slack.identity import Identity
 from storage import Database
+from storage.answering import ANSWERING
 from storage.db import URGENT
-from web.intake import Intake, Kept, current_work
+from web.intake import Intake, Kept, answered_at_once, current_work
 from web.slack_request import Refused, parse, read_body, verify
 from web.statuspage.site import StatusPageSite
 
@@ -81,6 +81,7 @@ class ListenerPool(ThreadPoolExecutor):
 
         def run() -> None:
             try:
+                ANSWERING.give_way()
                 with self._slots:
                     context.run(work)
             except Exception:
@@ -121,6 +122,7 @@ class ListenerPool(ThreadPoolExecutor):
         """In a listener that has just acknowledged: wait for a slot for the rest of its work."""
         local = self._local
         if getattr(local, "listening", False) and not local.slot:
+            ANSWERING.give_way()
             self._slots.acquire()
             local.slot = True
 
@@ -166,20 +168,29 @@ class _PoolAck(Ack):
         return response
 
     def then(self, work: Callable[[], Any]) -> BoltResponse:
-        """Acknowledge, and leave `work` to the pool's background slots (see ListenerPool.defer)."""
-        _keep()
+        """Acknowledge, and leave `work` to the pool's background slots (see ListenerPool.defer),
+        or, when a processing worker is ready (web/handoff.py), the whole request to it: kept
+        leased to the worker, it runs the listener again there, then `work`."""
+        request = current_work()
+        handoff = request.intake.handoff if request is not None else None
+        if request is None or handoff is None or not handoff.alive:
+            _keep()
+        else:
+            _keep(owner=handoff.owner)
         response = super().__call__()
         URGENT.set(False)
+        if request is not None and handoff is not None and request.hand_over(handoff):
+            return response
         self._pool.defer(work)
         return response
 
 
-def _keep() -> None:
+def _keep(owner: str | None = None) -> None:
     """Before an answer goes to Slack: the request is kept in the inbox (web/intake.py)."""
     work = current_work()
     if work is not None:
         try:
-            work.keep()
+            work.keep(owner)
         except SQLAlchemyError as exc:
             raise inbox.NotKept(f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
 
@@ -217,6 +228,10 @@ def create_web_app(
     acknowledges (after what it asked for is committed).
     """
     limiter = anyio.CapacityLimiter(dispatch_threads)
+    # Requests already answered are processed on threads of their own: however many wait for
+    # their turn (storage/answering.py), the next answer still finds a thread at once.
+    processing = anyio.CapacityLimiter(dispatch_threads)
+    running: set[asyncio.Task[None]] = set()  # processing started here (kept from the GC)
     identity = identity or Identity(frozenset(), None)
 
     async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -224,13 +239,20 @@ def create_web_app(
             functools.partial(fn, *args, **kwargs), limiter=limiter
         )
 
-    async def dispatch_event(row_id: int, bolt_request: BoltRequest) -> None:
+    async def after_answer(row_id: int, bolt_request: BoltRequest) -> None:
+        await anyio.to_thread.run_sync(process_kept, row_id, bolt_request, limiter=processing)
+
+    def process_kept(row_id: int, bolt_request: BoltRequest) -> None:
         assert intake is not None
-        response = await in_thread(intake.dispatch, intake.work_of(row_id), bolt_request)
+        response = intake.dispatch(intake.work_of(row_id), bolt_request)
         if response.status != 200:
-            log.warning("event answered 200, but Bolt said %s: %s", response.status, response.body)
+            log.warning("answered 200, but Bolt said %s: %s", response.status, response.body)
 
     async def slack_events(request: Request) -> Response:
+        with ANSWERING.answering():
+            return await answer(request)
+
+    async def answer(request: Request) -> Response:
         assert bolt_app is not None and intake is not None
         try:
             body = await read_body(request, limit=max_body_bytes, timeout=body_timeout)
@@ -251,16 +273,36 @@ def create_web_app(
         key = inbox.key_for(event_id=parsed.event_id, body=body)
         kept = Kept(parsed.kind, key, "http", parsed.content_type, parsed.text)
         try:
-            if parsed.kind == "events_api":
-                row_id = await in_thread(intake.store, **asdict(kept))
-                if row_id is None:
-                    return Response(status_code=200)  # a retry of an event we have
-                task = BackgroundTask(dispatch_event, row_id, bolt_request)
-                return Response(status_code=200, background=task)
+            if answered_at_once(parsed.kind, parsed.data):
+                try:
+                    return await keep_and_answer(kept, parsed.data, bolt_request)
+                except SQLAlchemyError:
+                    if parsed.kind == "events_api":
+                        raise
+                    # Someone waits on this one: its listener tries once more to keep it, and
+                    # tells them if it cannot (handlers/errors.py), before Slack's answer.
             return to_starlette_response(await in_thread(intake.accept, kept, bolt_request))
         except SQLAlchemyError as exc:  # not kept: Slack must not think it was
             log.error("could not keep a %s request: %s", parsed.kind, exc.__class__.__name__)
             return PlainTextResponse("try again", status_code=503)
+
+    async def keep_and_answer(
+        kept: Kept, data: dict[str, Any], bolt_request: BoltRequest
+    ) -> Response:
+        """Keep the request, answer 200 at once, and process it after (here or in the worker)."""
+        assert intake is not None
+        handoff = intake.handoff  # the processing worker (web/handoff.py), if ready
+        if handoff is not None and handoff.alive:
+            row_id = await in_thread(intake.store, **asdict(kept), owner=handoff.owner)
+            if row_id is not None:  # (if the worker died meanwhile, the sweep has it)
+                handoff.send(row_id, kept.content_type, kept.body)
+            return Response(status_code=200)
+        row_id = await in_thread(intake.store, **asdict(kept))
+        if row_id is not None:  # (None: a retry of a request we have)
+            task = asyncio.create_task(after_answer(row_id, bolt_request))  # starts now
+            running.add(task)
+            task.add_done_callback(running.discard)
+        return Response(status_code=200)
 
     async def healthz(_request: Request) -> Response:
         ok = await anyio.to_thread.run_sync(db.ping, limiter=limiter)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import Connection, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -64,13 +64,22 @@ def key_for(*, event_id: str | None, body: bytes) -> str:
     return "body:" + hashlib.sha256(body).hexdigest()
 
 
+_INSERTS: dict[str, Any] = {}
+
+
 def _insert_ignoring_conflicts(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(InboxRequest).on_conflict_do_nothing().returning(col(InboxRequest.id))
+    """A Core INSERT (no ORM bulk machinery: this is on every acknowledgement's path)."""
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = InboxRequest.__table__  # type: ignore[attr-defined]
+        statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+        _INSERTS[dialect] = statement
+    return statement
 
 
 def record(
-    session: Session,
+    session: Session | Connection,
     *,
     key: str,
     kind: str,
@@ -86,8 +95,9 @@ def record(
 
     `applied`: kept by the request's first write transaction (see `fence`).
     """
-    statement = _insert_ignoring_conflicts(session.connection().dialect.name)
-    row = session.execute(
+    conn = session.connection() if isinstance(session, Session) else session
+    statement = _insert_ignoring_conflicts(conn.dialect.name)
+    row = conn.execute(
         statement,
         {
             "key": key,
@@ -141,29 +151,26 @@ def renew(
 def finish(
     session: Session, *, row_id: int, owner: str, now: datetime, error: str | None = None
 ) -> bool:
-    """Mark the row processed and release it; False when `owner` no longer held it."""
+    """Mark the row processed and release it (`lease_owner` stays: who processed it); False
+    when `owner` no longer held it."""
     result = session.execute(
         update(InboxRequest)
         .where(col(InboxRequest.id) == row_id, col(InboxRequest.lease_owner) == owner)
         .where(col(InboxRequest.processed_at).is_(None))
-        .values(
-            processed_at=now,
-            lease_owner=None,
-            lease_until=None,
-            error=error[:200] if error else None,
-        )
+        .values(processed_at=now, lease_until=None, error=error[:200] if error else None)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def finish_many(session: Session, *, row_ids: list[int], owner: str, now: datetime) -> int:
-    """Mark rows processed and release them (those `owner` still held); returns how many."""
+    """Mark rows processed and release them (those `owner` still held; `lease_owner` stays:
+    who processed them); returns how many."""
     result = session.execute(
         update(InboxRequest)
         .where(col(InboxRequest.id).in_(row_ids), col(InboxRequest.lease_owner) == owner)
         .where(col(InboxRequest.processed_at).is_(None))
-        .values(processed_at=now, lease_owner=None, lease_until=None)
+        .values(processed_at=now, lease_until=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

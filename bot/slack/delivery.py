@@ -65,9 +65,14 @@ WORKSPACE_TROUBLE = frozenset(
 )
 
 
+REPLICA_PID_ENV = "INCIDENT_BOT_REPLICA_PID"  # a processing worker names its front's pid
+
+
 def replica_id() -> str:
-    """A name for this process that is unique among replicas: host, pid and a random tag."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A name unique among replicas and their parts: host, pid and a random tag. A
+    processing worker (web/handoff.py) gives its front's pid: `host:pid` names the replica."""
+    pid = os.environ.get(REPLICA_PID_ENV) or os.getpid()
+    return f"{socket.gethostname()[:32]}:{pid}:{uuid.uuid4().hex[:8]}"
 
 
 class Outcome(StrEnum):

@@ -99,7 +99,7 @@ def test_every_request_is_kept_and_marked_processed(
         ("slash_commands", "http"),
         ("interactive", "http"),
     ]
-    assert all(r.key.startswith("body:") and r.lease_owner is None for r in rows)
+    assert all(r.key.startswith("body:") and r.lease_until is None for r in rows)
     # Opening a form writes nothing of its own: the gate's look at the person's rate limit
     # is bookkeeping, outside the fence (a crash before the answer runs it again in full).
     assert rows[0].applied_at is None

@@ -1,0 +1,166 @@
+"""The processing worker beside the front (web/handoff.py), as real processes.
+
+`python app.py` answers Slack in one process and processes commands, buttons, events and
+forms in a worker it starts beside it. These tests run it as deployed, find the worker in
+the front's log, and check who processed what (the inbox row's lease owner), that a killed
+worker is replaced without losing what it was given, and that the worker dies with the front.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import select
+
+from playground.emulator import SlackDriver, SlackEmulator
+from storage.models import Incident
+from storage.models_inbox import InboxRequest
+from storage.models_timeline import TimelineEntry
+from tests.harness import SIGNING_SECRET
+from tests.processes import StartBot, bot_processes  # noqa: F401
+from tests.scenarios import open_declare_form, submit_declare
+from tests.test_durability import SETTINGS, _people, _read, _seed_incident
+
+pytestmark = pytest.mark.scenario
+
+READY = re.compile(r"processing worker (\S+) ready \(pid (\d+)\)")
+
+
+def _worker(log: Path, *, after: int = 0, timeout: float = 30) -> tuple[str, int]:
+    """The lease owner and pid of the next worker the front says is ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = READY.findall(log.read_text())
+        if len(found) > after:
+            owner, pid = found[after]
+            return owner, int(pid)
+        time.sleep(0.05)
+    raise AssertionError("no processing worker became ready")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _row(db_url: str, kind: str, containing: str) -> InboxRequest:
+    rows = _read(db_url, select(InboxRequest).where(InboxRequest.kind == kind))
+    rows = [r for r in rows if containing in r.body]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def _processed(db_url: str, kind: str) -> bool:
+    rows = _read(db_url, select(InboxRequest).where(InboxRequest.kind == kind))
+    return bool(rows) and all(r.processed_at is not None for r in rows)
+
+
+def _slack_calls(url: str, method: str) -> float:
+    request = urllib.request.Request(
+        f"{url}/metrics", headers={"Authorization": "Bearer scrape-me"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            named = sample.name == "incident_bot_slack_api_calls_total"
+            if named and sample.labels.get("method") == method:
+                return float(sample.value)
+    return 0.0
+
+
+def test_commands_events_and_forms_are_processed_by_the_worker(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    users, general = _people(slack)
+    incident_id, channel = _seed_incident(slack, db_url, users)
+    bot = bot_processes(**SETTINGS, METRICS_TOKEN="scrape-me")
+    owner, _pid = _worker(tmp_path / "bots.log")
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+
+    ts = driver.user_posts(users[1], channel, "Card payments fail since 10:02")
+    assert driver.user_reacts(users[0], channel, ts, "pushpin").status == 200
+    slack.wait_for(lambda: _processed(db_url, "events_api"), timeout=15, interval=0.05)
+    entries = _read(db_url, select(TimelineEntry).where(TimelineEntry.message_ts == ts))
+    assert [e.incident_id for e in entries] == [incident_id]
+    assert _row(db_url, "events_api", "reaction_added").lease_owner == owner  # processed there
+
+    before = len(slack.responses)
+    assert driver.slash_command("help", user=users[0], channel=general).status == 200
+    slack.wait_for(lambda: len(slack.responses) > before, timeout=15, interval=0.05)
+    slack.wait_for(lambda: _processed(db_url, "slash_commands"), timeout=15, interval=0.05)
+    assert _row(db_url, "slash_commands", "help").lease_owner == owner
+
+    view = open_declare_form(driver, slack, user=users[2], channel=general, text="Queue stuck")
+    assert submit_declare(driver, view, user=users[2], title="Queue stuck").status == 200
+
+    def declared() -> list[Incident]:
+        found = _read(db_url, select(Incident).where(Incident.title == "Queue stuck"))
+        return [i for i in found if i.channel_id and i.setup_state == "complete"]
+
+    slack.wait_for(declared, timeout=20, interval=0.1)
+    forms = _read(db_url, select(InboxRequest).where(InboxRequest.kind == "interactive"))
+    assert [r.lease_owner for r in forms] == [owner]  # the form is answered here, run there
+    assert len(declared()) == 1
+
+    # The front's /metrics counts the worker's Web API calls (it reports them every second).
+    slack.wait_for(lambda: _slack_calls(bot.url, "reactions.add") >= 1, timeout=10, interval=0.2)
+
+
+def test_a_killed_worker_is_replaced_and_what_it_was_given_is_done_once(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    users, general = _people(slack)
+    incident_id, channel = _seed_incident(slack, db_url, users)
+    bot = bot_processes(**SETTINGS)
+    log = tmp_path / "bots.log"
+    first_owner, first_pid = _worker(log)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+
+    ts = driver.user_posts(users[1], channel, "Checkout returns 502")
+    slack.set_latency(1.0)  # reading the message takes a second: the kill comes before
+    assert driver.user_reacts(users[0], channel, ts, "pushpin").status == 200
+    os.kill(first_pid, signal.SIGKILL)
+    slack.set_latency(0)
+    # The front answers meanwhile, and processes requests itself until a new worker is ready.
+    assert driver.slash_command("help", user=users[0], channel=general).status == 200
+
+    second_owner, second_pid = _worker(log, after=1)
+    assert second_owner != first_owner and second_pid != first_pid
+
+    def entries() -> list[TimelineEntry]:
+        return _read(db_url, select(TimelineEntry).where(TimelineEntry.message_ts == ts))
+
+    slack.wait_for(entries, timeout=30, interval=0.1)  # the lease ran out; the sweep took it
+    slack.wait_for(lambda: _processed(db_url, "events_api"), timeout=15, interval=0.1)
+
+    def confirmations() -> list[object]:
+        calls = slack.calls_to("reactions.add")
+        return [c for c in calls if c.params.get("timestamp") == ts and c.status == 200]
+
+    slack.wait_for(confirmations, timeout=10)
+    time.sleep(1.0)  # anything done twice would show by now
+    assert [e.incident_id for e in entries()] == [incident_id]
+    assert len(confirmations()) == 1
+
+    bot.kill()  # SIGKILL the front: the kernel takes its worker with it
+    deadline = time.monotonic() + 10
+    while _alive(second_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(second_pid), "the worker outlived its front"

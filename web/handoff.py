@@ -1,0 +1,287 @@
+"""The processing worker: requests answered at once are processed in a second process.
+
+The replica that serves HTTP (the front) answers a slash command, a button press, a
+shortcut or an event as soon as it is kept in the inbox (web/intake.py). Processing it in
+the same interpreter means sharing one CPU (Python's interpreter lock) with the answers
+that come next: on a busy replica each answer waits behind the work of the ones before it.
+So `python app.py` starts a worker process beside the front (`PROCESS_WORKER`, on by
+default over HTTP): the front keeps those requests leased to the worker and sends it their
+row ids and bodies over a pipe; the worker, a whole runtime without an HTTP server, runs
+their listeners, and runs its share of deliveries and scheduled work like any replica.
+
+Nothing is lost in between: a request is in the inbox before it is answered, leased to the
+worker. If the worker dies, its rows' leases run out and the front's sweep processes them;
+the front starts a new worker and processes requests itself until it is ready. If the front
+dies, the kernel kills the worker with it (PR_SET_PDEATHSIG), as it would kill one process.
+
+The worker sends back, once a second, what its counters of Web API calls, deliveries and
+reminders gained, so the front's /metrics counts the work of both processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any
+
+from prometheus_client import Counter as PromCounter
+from slack_bolt import BoltRequest
+
+from bot.slack.delivery import REPLICA_PID_ENV
+from web.intake import Intake, Work
+
+log = logging.getLogger(__name__)
+
+OWNER_ENV = "INCIDENT_BOT_WORKER_OWNER"  # the worker's lease owner, chosen by the front
+STATUS_FD_ENV = "INCIDENT_BOT_WORKER_STATUS_FD"  # where the worker says ready, and counts
+READY_WAIT = 60.0  # seconds the front waits for a worker to be ready before trying again
+RESTART_AFTER = 1.0  # seconds before a worker that died is started again
+WORKER_NICE = 5  # the worker gives the CPU to the front's answers when both want it
+COUNT_EVERY = 1.0  # seconds between the worker's counter reports
+PR_SET_PDEATHSIG = 1
+
+
+class Handoff:
+    """The front's side of the pipe to a ready worker."""
+
+    def __init__(self, pipe: IO[bytes], owner: str) -> None:
+        self.owner = owner
+        self._pipe = pipe
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.alive = True
+        self._writer = threading.Thread(target=self._write, name="handoff", daemon=True)
+        self._writer.start()
+
+    def send(self, row_id: int, content_type: str, body: str) -> bool:
+        """Give the worker a kept request; False when the worker is gone."""
+        if not self.alive:
+            return False
+        line = json.dumps({"id": row_id, "type": content_type, "body": body}) + "\n"
+        self._queue.put(line.encode())
+        return True
+
+    def _write(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            chunk = [item]
+            with contextlib.suppress(queue.Empty):
+                while len(chunk) < 256:
+                    more = self._queue.get_nowait()
+                    if more is None:
+                        self._queue.put(None)
+                        break
+                    chunk.append(more)
+            try:
+                self._pipe.write(b"".join(chunk))
+                self._pipe.flush()
+            except (OSError, ValueError) as exc:  # the worker died: its leases run out
+                log.error("the processing worker is gone (%s); processing here", exc)
+                self.alive = False
+                return
+
+    def close(self) -> None:
+        """Send what is queued, then end the pipe: the worker finishes and exits."""
+        self._queue.put(None)
+        self._writer.join(timeout=30)
+        with contextlib.suppress(OSError, ValueError):
+            self._pipe.close()
+        self.alive = False
+
+
+class WorkerProcess:
+    """Starts the worker beside the front, watches it, starts it again if it dies."""
+
+    def __init__(
+        self,
+        *,
+        command: list[str],
+        owner: Callable[[], str],
+        on_ready: Callable[[Handoff | None], None],
+        on_counts: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self._command = command
+        self._owner = owner
+        self._on_ready = on_ready
+        self._on_counts = on_counts
+        self._stopping = threading.Event()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._handoff: Handoff | None = None
+        self._thread = threading.Thread(target=self._run, name="worker-process", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            self._serve_one()
+            if self._stopping.is_set():
+                return
+            wait = RESTART_AFTER if time.monotonic() - started > 10 else 5 * RESTART_AFTER
+            log.error("the processing worker stopped; starting it again in %.0f s", wait)
+            self._stopping.wait(wait)
+
+    def _serve_one(self) -> None:
+        owner = self._owner()
+        status_r, status_w = os.pipe()
+        env = {
+            **os.environ,
+            OWNER_ENV: owner,
+            STATUS_FD_ENV: str(status_w),
+            REPLICA_PID_ENV: os.environ.get(REPLICA_PID_ENV) or str(os.getpid()),
+        }
+        try:
+            proc = subprocess.Popen(
+                self._command, stdin=subprocess.PIPE, env=env, pass_fds=(status_w,)
+            )
+        except OSError as exc:
+            os.close(status_r)
+            os.close(status_w)
+            log.error("could not start the processing worker: %s", exc)
+            return
+        os.close(status_w)
+        self._proc = proc
+        assert proc.stdin is not None
+        with os.fdopen(status_r, "rb") as status:
+            ready = False
+            for raw in status:  # "ready", then counter reports, until the worker exits
+                try:
+                    message = json.loads(raw)
+                except ValueError:
+                    continue
+                if message.get("ready") and not ready:
+                    ready = True
+                    self._handoff = Handoff(proc.stdin, owner)
+                    log.info("processing worker %s ready (pid %s)", owner, proc.pid)
+                    self._on_ready(self._handoff)
+                elif "counts" in message:
+                    self._on_counts(message["counts"])
+        proc.wait()
+        if self._handoff is not None:
+            self._handoff.alive = False
+        self._handoff = None
+        self._on_ready(None)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """End the pipe (the worker finishes what it was given) and wait for the worker."""
+        self._stopping.set()
+        self._on_ready(None)
+        handoff, proc = self._handoff, self._proc
+        if handoff is not None:
+            handoff.close()
+        elif proc is not None and proc.stdin is not None:
+            with contextlib.suppress(OSError, ValueError):
+                proc.stdin.close()
+        if proc is not None:
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                log.error("the processing worker did not stop in %.0f s; killing it", timeout)
+                proc.kill()
+                proc.wait()
+        self._thread.join(timeout=5)
+
+
+# -- the worker's side ---------------------------------------------------------------------
+
+
+def become_worker() -> IO[bytes]:
+    """In the worker at start: die with the front, leave stop signals to it, yield the CPU
+    to it; returns the status channel."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the front died before the line above
+        sys.exit(1)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # the front stops us by ending the pipe
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
+    return os.fdopen(int(os.environ[STATUS_FD_ENV]), "wb", buffering=0)
+
+
+def process_handoffs(stream: IO[bytes], intake: Intake, *, threads: int) -> None:
+    """Read kept requests from the front and process them, until the front ends the pipe."""
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handoff") as pool:
+        for raw in stream:
+            try:
+                item = json.loads(raw)
+                row_id, content_type, body = int(item["id"]), str(item["type"]), item["body"]
+            except (ValueError, KeyError, TypeError):
+                log.error("the front sent a line that is not a kept request; ignored")
+                continue
+            request = BoltRequest(body=body, headers={"content-type": content_type})
+            pool.submit(_process, intake, intake.receive(row_id), request)
+
+
+def _process(intake: Intake, work: Work, request: BoltRequest) -> None:
+    try:
+        response = intake.dispatch(work, request)
+    except Exception:  # Bolt answers errors itself; this is a bug, logged
+        log.exception("processing inbox request %s failed", work.row_id)
+        return
+    if response.status != 200:
+        log.warning("answered 200, but Bolt said %s: %s", response.status, response.body)
+
+
+class CountReporter:
+    """In the worker: sends what the counters gained since the last report, once a second."""
+
+    def __init__(self, status: IO[bytes], counters: dict[str, PromCounter]) -> None:
+        self._status = status
+        self._counters = counters
+        self._sent: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="worker-counts", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(COUNT_EVERY):
+            self.report()
+
+    def report(self) -> None:
+        gains: dict[str, list[tuple[dict[str, str], float]]] = {}
+        for name, counter in self._counters.items():
+            for family in counter.collect():
+                for sample in family.samples:
+                    if not sample.name.endswith("_total"):
+                        continue
+                    key = (name, tuple(sorted(sample.labels.items())))
+                    gained = sample.value - self._sent.get(key, 0.0)
+                    if gained > 0:
+                        self._sent[key] = sample.value
+                        gains.setdefault(name, []).append((dict(sample.labels), gained))
+        if gains:
+            line = json.dumps({"counts": gains}) + "\n"
+            with contextlib.suppress(OSError):
+                self._status.write(line.encode())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.report()
+
+
+def add_counts(counters: dict[str, PromCounter], counts: dict[str, Any]) -> None:
+    """In the front: add a worker's report to this process's counters."""
+    for name, gains in counts.items():
+        counter = counters.get(name)
+        if counter is None or not isinstance(gains, list):
+            continue
+        for labels, amount in gains:
+            with contextlib.suppress(ValueError, TypeError):
+                counter.labels(**labels).inc(float(amount))
