@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -288,6 +288,12 @@ def start_worker(runtime: Runtime) -> handoff.WorkerProcess:
     def ready(given: handoff.Handoff | None) -> None:
         intake.handoff = given
 
+    def handed_to() -> Callable[[], None] | None:
+        given = intake.handoff
+        return given.kick if given is not None and given.alive else None
+
+    runtime.services.outbox.handed_to = handed_to  # the worker delivers while it runs
+
     def counts(reported: dict[str, object]) -> None:
         if metrics is not None:
             handoff.add_counts(metrics.counters(), reported)
@@ -316,7 +322,12 @@ def serve_worker(settings: Settings) -> int:
         reporter.start()
     status.write(b'{"ready": true}\n')
     try:
-        handoff.process_handoffs(sys.stdin.buffer, runtime.intake, threads=settings.worker_threads)
+        handoff.process_handoffs(
+            sys.stdin.buffer,
+            runtime.intake,
+            threads=settings.worker_threads,
+            kick=runtime.services.outbox.kick,
+        )
     finally:
         if reporter is not None:
             reporter.stop()

@@ -47,7 +47,6 @@ OWNER_ENV = "INCIDENT_BOT_WORKER_OWNER"  # the worker's lease owner, chosen by t
 STATUS_FD_ENV = "INCIDENT_BOT_WORKER_STATUS_FD"  # where the worker says ready, and counts
 READY_WAIT = 60.0  # seconds the front waits for a worker to be ready before trying again
 RESTART_AFTER = 1.0  # seconds before a worker that died is started again
-WORKER_NICE = 5  # the worker gives the CPU to the front's answers when both want it
 COUNT_EVERY = 1.0  # seconds between the worker's counter reports
 PR_SET_PDEATHSIG = 1
 
@@ -70,6 +69,11 @@ class Handoff:
         line = json.dumps({"id": row_id, "type": content_type, "body": body}) + "\n"
         self._queue.put(line.encode())
         return True
+
+    def kick(self) -> None:
+        """Tell the worker new outbox deliveries were committed here (it delivers them)."""
+        if self.alive:
+            self._queue.put(b'{"kick": true}\n')
 
     def _write(self) -> None:
         while True:
@@ -199,27 +203,31 @@ class WorkerProcess:
 
 
 def become_worker() -> IO[bytes]:
-    """In the worker at start: die with the front, leave stop signals to it, yield the CPU
-    to it; returns the status channel."""
+    """In the worker at start: die with the front, leave stop signals to it; returns the
+    status channel."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:  # the front died before the line above
         sys.exit(1)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # the front stops us by ending the pipe
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICE)
     return os.fdopen(int(os.environ[STATUS_FD_ENV]), "wb", buffering=0)
 
 
-def process_handoffs(stream: IO[bytes], intake: Intake, *, threads: int) -> None:
-    """Read kept requests from the front and process them, until the front ends the pipe."""
+def process_handoffs(
+    stream: IO[bytes], intake: Intake, *, threads: int, kick: Callable[[], None]
+) -> None:
+    """Read kept requests from the front and process them, until the front ends the pipe;
+    `kick` when the front committed outbox deliveries (the worker delivers them)."""
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handoff") as pool:
         for raw in stream:
             try:
                 item = json.loads(raw)
+                if item.get("kick"):
+                    kick()
+                    continue
                 row_id, content_type, body = int(item["id"]), str(item["type"]), item["body"]
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError):
                 log.error("the front sent a line that is not a kept request; ignored")
                 continue
             request = BoltRequest(body=body, headers={"content-type": content_type})

@@ -99,6 +99,7 @@ class Work:
         self._pending = 1  # the dispatch itself
         self._applied = False  # a write of this process committed it as applied
         self.handed = False  # handed to the processing worker, which finishes it
+        self.answered = row_id is not None  # kept, and answered, before its listener ran
         self._lock = threading.Lock()
 
     def begin(self) -> None:

@@ -164,7 +164,9 @@ class _PoolAck(Ack):
         _keep()
         response = super().__call__(*args, **kwargs)
         URGENT.set(False)  # answered: the rest of the work is background work
-        self._pool.acknowledged()
+        work = current_work()
+        if work is None or not work.answered:  # (answered already: its listener goes on at
+            self._pool.acknowledged()  # once, so a form it opens meets Slack's 3 s)
         return response
 
     def then(self, work: Callable[[], Any]) -> BoltResponse:

@@ -94,6 +94,9 @@ class Outbox:
         self._started_rows: set[int] = set()
         self._last_counts = 0.0
         self._last_reconcile: float | None = None
+        # Set by a front whose processing worker delivers for it (web/handoff.py): returns how
+        # to tell the worker of new deliveries, or None when this engine delivers them itself.
+        self.handed_to: Callable[[], Callable[[], None] | None] = lambda: None
 
     # -- the client every subscriber uses ------------------------------------------------
 
@@ -144,7 +147,12 @@ class Outbox:
                 )
 
     def kick(self) -> None:
-        """New deliveries were committed: claim and send them now (off the caller's thread)."""
+        """New deliveries were committed: claim and send them now (off the caller's thread),
+        or have the processing worker do it."""
+        tell = self.handed_to()
+        if tell is not None:
+            tell()
+            return
         self._wanted.set()
 
     # -- the dispatcher -------------------------------------------------------------------
@@ -174,6 +182,8 @@ class Outbox:
 
     def _dispatch(self) -> None:
         assert self._pool is not None
+        if self.handed_to() is not None:  # the processing worker delivers
+            return
         while (room := self._room()) > 0 and not self._stopping.is_set():
             claimed = self.runner.claim(limit=room)
             if not claimed:
