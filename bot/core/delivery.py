@@ -228,9 +228,10 @@ def claim(
     now: datetime,
     limit: int = 100,
     where: Any = None,
+    newest_first: bool = False,
 ) -> list[Claimed]:
     """Lease up to `limit` due and ready rows of `source` to `owner`, oldest first (`where`:
-    only rows that also meet this condition)."""
+    only rows that also meet this condition; `newest_first`: the rows written last first)."""
     conditions = [c for c in (source.ready(now), where) if c is not None]
     return leases.claim(
         session,
@@ -240,6 +241,7 @@ def claim(
         now=now,
         limit=limit,
         where=and_(*conditions) if conditions else None,
+        newest_first=newest_first,
     )
 
 
