@@ -164,16 +164,11 @@ class Runner(Generic[Item]):
     # Told (channel, outcome) of each claimed item (the /metrics deliveries counter).
     observe: Callable[[str, str], None] | None = None
 
-    def claim(self, limit: int = CLAIM_BATCH, *, newest_first: bool = False) -> list[Claimed]:
-        """Lease due items to this replica (the longest due first, or the newest)."""
+    def claim(self, limit: int = CLAIM_BATCH) -> list[Claimed]:
+        """Lease due items to this replica."""
         with self.db.session() as session:
             return delivery.claim(
-                session,
-                self.source,
-                owner=self.owner,
-                now=self.clock(),
-                limit=limit,
-                newest_first=newest_first,
+                session, self.source, owner=self.owner, now=self.clock(), limit=limit
             )
 
     def tick(self) -> Counter[str]:

@@ -1,10 +1,10 @@
 """Delivering the outbox: at once after a commit, on every tick, after a crash, on any replica.
 
 `Services.apply` writes a change's deliveries in its own transaction (`bot.outbox.enqueue`)
-and then calls `Outbox.kick`: this replica's dispatcher thread wakes, claims due and ready
-deliveries from both ends of the queue by turns (the newest, the longest due: a declaration
-made behind a backlog is not set up after all of it) and hands each to a pool of
-sender threads, so the request that made the change never waits for Slack, and deliveries
+and then calls `Outbox.kick`: this replica's dispatcher thread wakes, claims every due and
+ready delivery (what makes a channel usable first, then the longest due: see
+`bot.outbox.claims`) and hands each to a pool of sender threads, so the request that made
+the change never waits for Slack, and deliveries
 that do not depend on one another (the steps of a setup once the channel exists) go out at
 once. When one finishes, the dispatcher looks again: deliveries that waited for it (the next
 in its lane, everything that needs the channel) go out next. The scheduler's tick wakes the
@@ -95,7 +95,6 @@ class Outbox:
         self._started_rows: set[int] = set()
         self._last_counts = 0.0
         self._last_reconcile: float | None = None
-        self._newest_turn = True  # which end of the queue an odd room's extra claim takes
 
     # -- the client every subscriber uses ------------------------------------------------
 
@@ -177,7 +176,7 @@ class Outbox:
     def _dispatch(self) -> None:
         assert self._pool is not None
         while (room := self._room()) > 0 and not self._stopping.is_set():
-            claimed = self._claim(room)
+            claimed = self.runner.claim(limit=room)
             if not claimed:
                 return
             with self._lock:
@@ -190,19 +189,6 @@ class Outbox:
                         self._held[c.row_id] = future
             if len(claimed) < room:
                 return
-
-    def _claim(self, room: int) -> list[Claimed]:
-        """Up to `room` deliveries, taken from both ends of the queue by turns: the newest
-        (what was just committed: a declaration made during someone else's storm is set up
-        within seconds, not behind the whole backlog) and the longest due (the backlog keeps
-        draining in order, at half the pace or more: nothing waits forever). Lanes and the
-        channel barrier hold whichever end a delivery is taken from (`bot.outbox.ready`)."""
-        newest = (room + (1 if self._newest_turn else 0)) // 2
-        self._newest_turn = not self._newest_turn
-        claimed = self.runner.claim(limit=newest, newest_first=True) if newest else []
-        if len(claimed) == newest and room > newest:  # fewer: no other delivery is ready
-            claimed += self.runner.claim(limit=room - newest)
-        return claimed
 
     def _run(self, claimed: Claimed) -> None:
         with self._lock:
