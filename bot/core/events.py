@@ -323,10 +323,8 @@ class Subscription:
     `setup_step`: for IncidentDeclared, this delivery is a step of the incident's setup,
     described for people ("creating the incident channel"). `surface`: what people see it
     as ("the channel topic"); when a later change's delivery is given up, whoever made the
-    change is told it is not shown there (`NotUpdated`). `prompt`: the delivery makes an
-    incident's channel usable (making it, inviting its people): it goes out before any other
-    due delivery, so a declaration made behind a backlog of setups gets its channel within
-    seconds instead of after the whole backlog.
+    change is told it is not shown there (`NotUpdated`). `prompt`: it makes the incident's
+    channel usable (making it, inviting its people): claimed before any other due delivery.
     """
 
     name: str
