@@ -179,6 +179,11 @@ class Source(ABC, Generic[Row, Item, Config]):
         """A further condition a due row must meet to be claimed (None: every due row)."""
         return None
 
+    def first(self) -> Any:
+        """What due rows are claimed by before their due time, lowest first (None: by due
+        time only)."""
+        return None
+
     def gave_up(self, session: Session, row: Row, failure: Failure, now: datetime) -> None:
         """A permanent refusal gave the row up (`due_at` NULL, the error kept): react to it."""
 
@@ -229,8 +234,8 @@ def claim(
     limit: int = 100,
     where: Any = None,
 ) -> list[Claimed]:
-    """Lease up to `limit` due and ready rows of `source` to `owner`, oldest first (`where`:
-    only rows that also meet this condition)."""
+    """Lease up to `limit` due and ready rows of `source` to `owner`, in the source's order
+    (`Source.first`), oldest first (`where`: only rows that also meet this condition)."""
     conditions = [c for c in (source.ready(now), where) if c is not None]
     return leases.claim(
         session,
@@ -240,6 +245,7 @@ def claim(
         now=now,
         limit=limit,
         where=and_(*conditions) if conditions else None,
+        first=source.first(),
     )
 
 

@@ -323,7 +323,8 @@ class Subscription:
     `setup_step`: for IncidentDeclared, this delivery is a step of the incident's setup,
     described for people ("creating the incident channel"). `surface`: what people see it
     as ("the channel topic"); when a later change's delivery is given up, whoever made the
-    change is told it is not shown there (`NotUpdated`).
+    change is told it is not shown there (`NotUpdated`). `prompt`: it makes the incident's
+    channel usable (making it, inviting its people): claimed before any other due delivery.
     """
 
     name: str
@@ -335,6 +336,7 @@ class Subscription:
     coalesce: bool = False
     setup_step: str | None = None
     surface: str | None = None
+    prompt: bool = False
 
     def takes(self, event: Event) -> bool:
         """True when `event` is of one of the kinds this subscriber takes."""
@@ -358,6 +360,7 @@ class EventBus:
         coalesce: bool = False,
         setup_step: str | None = None,
         surface: str | None = None,
+        prompt: bool = False,
     ) -> None:
         """Deliver every event of one of `kinds` (or their subclasses) to `subscriber`."""
         if not kinds:
@@ -366,7 +369,16 @@ class EventBus:
             raise ValueError(f"subscriber name {name!r} is taken or longer than 32 characters")
         self._subscriptions.append(
             Subscription(
-                name, kinds, subscriber, lane, barrier, needs_channel, coalesce, setup_step, surface
+                name,
+                kinds,
+                subscriber,
+                lane,
+                barrier,
+                needs_channel,
+                coalesce,
+                setup_step,
+                surface,
+                prompt,
             )
         )
 
@@ -381,6 +393,10 @@ class EventBus:
     def subscription(self, name: str) -> Subscription | None:
         """The subscription called `name`, if there is one."""
         return next((s for s in self._subscriptions if s.name == name), None)
+
+    def prompt(self) -> list[str]:
+        """The subscribers whose deliveries go out before any other (`Subscription.prompt`)."""
+        return [s.name for s in self._subscriptions if s.prompt]
 
     def setup_steps(self) -> dict[str, str]:
         """The subscribers that set up a new incident, and what each step is called."""

@@ -55,17 +55,20 @@ def claim(
     now: datetime,
     limit: int,
     where: Any = None,
+    first: Any = None,
 ) -> list[Claimed]:
     """Lease up to `limit` due rows to `owner` in one atomic conditional UPDATE, oldest first.
 
     `where`: a further condition on the rows (which rows are ready, which are wanted).
+    `first`: an expression the rows are ordered by before their due time (lowest first).
     """
     table: Any = model
     due = col(table.due_at) <= now
+    order = [col(table.due_at)] if first is None else [first, col(table.due_at)]
     candidates = (
         select(table.id)
         .where(due, _free(table, now), true() if where is None else where)
-        .order_by(col(table.due_at))
+        .order_by(*order)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -1,9 +1,10 @@
 """The outbox as a source of the delivery engine (`bot.core.delivery`).
 
 A leased `outbox` row becomes an `OutboxItem`: the stored event and the subscriber to call.
-Its key is the row's delivery id, the same for every attempt. Before it goes out, `load`
-checks the row: delivered already (by an attempt whose lease ran out) or superseded by a
-newer refresh of the same lane, nothing goes out; a row that needs the incident's channel
+Its key is the row's delivery id, the same for every attempt. Rows that make a channel
+usable are claimed before the others (`first`), the rest oldest first. Before it goes out,
+`load` checks the row: delivered already (by an attempt whose lease ran out) or superseded
+by a newer refresh of the same lane, nothing goes out; a row that needs the incident's channel
 waits for it (`NotReady`). A delivery is recorded on the row itself (`delivered_at`,
 `delivered_by`); a setup step that is delivered or given up moves the incident's setup state.
 The subscriber is called by `bot.slack.outbox`.
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
 from bot import outbox
@@ -64,6 +65,15 @@ class OutboxSource(Source[OutboxDelivery, OutboxItem, OutboxPolicy]):
     def ready(self, now: datetime) -> Any:
         """Lanes go in order; what needs the channel waits for it (`bot.outbox.ready`)."""
         return outbox.ready()
+
+    def first(self) -> Any:
+        """Deliveries that make a channel usable (`Subscription.prompt`: making it, inviting
+        its people) before the rest: a declaration made behind a backlog of setups gets its
+        channel within seconds; the other steps of every setup follow, oldest first."""
+        prompt = self.bus.prompt()
+        if not prompt:
+            return None
+        return case((col(OutboxDelivery.subscriber).in_(prompt), 0), else_=1)
 
     def new_key(self, row: OutboxDelivery, now: datetime) -> str:
         """The delivery id: the same for every attempt, whoever makes it."""

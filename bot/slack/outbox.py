@@ -2,8 +2,9 @@
 
 `Services.apply` writes a change's deliveries in its own transaction (`bot.outbox.enqueue`)
 and then calls `Outbox.kick`: this replica's dispatcher thread wakes, claims every due and
-ready delivery (its own new ones first among them, by due time) and hands each to a pool of
-sender threads, so the request that made the change never waits for Slack, and deliveries
+ready delivery (what makes a channel usable first, then the longest due: see
+`bot.outbox.claims`) and hands each to a pool of sender threads, so the request that made
+the change never waits for Slack, and deliveries
 that do not depend on one another (the steps of a setup once the channel exists) go out at
 once. When one finishes, the dispatcher looks again: deliveries that waited for it (the next
 in its lane, everything that needs the channel) go out next. The scheduler's tick wakes the

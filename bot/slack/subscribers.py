@@ -114,6 +114,7 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
         lane="channel",
         barrier=True,
         setup_step="creating the incident channel",
+        prompt=True,
     )
     bus.subscribe(
         "members",
@@ -122,6 +123,7 @@ def install(services: Services, *, reminder_ticker: ReminderTicker | None = None
         RoleAssigned,
         setup_step="inviting people to the channel",
         needs_channel=True,
+        prompt=True,
     )
     bus.subscribe(
         "topic",

@@ -111,6 +111,39 @@ def test_an_idle_connection_dropped_by_the_server_is_retried_once(
     assert pool.opened == 2
 
 
+class _CountingSocket:
+    """A socket that counts its writes (everything else goes to the real one)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.writes: list[int] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.writes.append(len(data))
+        self.sock.sendall(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+
+def test_a_request_leaves_in_one_write_without_nagle(server: _Server, opener: Any) -> None:
+    """Headers and a small body go out together (http.client writes them separately, and
+    the body can then wait for the peer's delayed ACK); the socket does not wait to batch."""
+    director, pool = opener
+    url = f"http://127.0.0.1:{server.server_port}/api"
+    _post(director, url, b"first")
+    key = ("http", "127.0.0.1", server.server_port)
+    idle = pool.take(key)
+    assert idle is not None and idle.sock is not None
+    assert idle.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    counting = _CountingSocket(idle.sock)
+    idle.sock = counting
+    pool.give_back(key, idle)
+    body = b"text=" + b"x" * 3000
+    assert _post(director, url, body) == (200, {"ok": True, "echo": body.decode()})
+    assert len(counting.writes) == 1 and counting.writes[0] > len(body)
+
+
 def test_http_errors_keep_their_status_headers_and_body(server: _Server, opener: Any) -> None:
     director, _ = opener
     with pytest.raises(urllib.error.HTTPError) as caught:
