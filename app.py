@@ -247,7 +247,7 @@ def serve(runtime: Runtime, *, worker: bool = True) -> None:
     settings = runtime.services.settings
     runtime.start_background()
     processing: handoff.WorkerProcess | None = None
-    if worker and settings.process_worker and not settings.socket_mode:
+    if worker and settings.worker_wanted:
         processing = start_worker(runtime)
     # What start-up built lives as long as the process: keep it out of the garbage collector's
     # full passes, whose pauses (100-300 ms) otherwise stall every acknowledgement under load.
@@ -313,6 +313,7 @@ def serve_worker(settings: Settings) -> int:
     hands over until it ends the pipe."""
     status = handoff.become_worker()
     runtime = create_runtime(settings, owner=os.environ[handoff.OWNER_ENV])
+    runtime.services.db.defer_to_front()  # SQLite: the front's answers write first
     runtime.start_background(serving=False)
     gc.collect()
     gc.freeze()

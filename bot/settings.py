@@ -72,8 +72,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     worker_threads: int = Field(default=64, ge=1, le=1024)
     # Over HTTP, commands, buttons and events are processed by a worker process beside the
-    # one that answers Slack (web/handoff.py); off: one process does both.
-    process_worker: bool = True
+    # one that answers Slack (web/handoff.py). auto: on PostgreSQL only (on SQLite the two
+    # processes queue for its one write lock, which costs the declare form more than the
+    # worker saves); on; off: one process does both.
+    process_worker: Literal["auto", "on", "off"] = "auto"
     incident_channel_prefix: str = Field(default="inc", pattern=r"^[a-z0-9][a-z0-9_-]{0,19}$")
     incident_broadcast_channel: str = ""
     # Timeline (emoji names without colons; comma-separated list allowed).
@@ -550,6 +552,13 @@ class Settings(BaseSettings):
     def console_enabled(self) -> bool:
         """True when Sign in with Slack is configured: the console is served."""
         return bool(self.slack_client_id)
+
+    @property
+    def worker_wanted(self) -> bool:
+        """True when a processing worker runs beside the HTTP server (PROCESS_WORKER)."""
+        if self.socket_mode or self.process_worker == "off":
+            return False
+        return self.process_worker == "on" or not self.database_url.startswith("sqlite")
 
     @field_validator("database_url")
     @classmethod

@@ -15,6 +15,9 @@ SQLite's write lock or a row lock an answer needs) never waits here.
 
 from __future__ import annotations
 
+import mmap
+import os
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -81,3 +84,45 @@ class Answering:
 
 
 ANSWERING = Answering()
+
+
+class UrgentBoard:
+    """How many of the front's writers Slack waits on want SQLite's lock, for other processes.
+
+    SQLite has one writer at a time, and a process waiting for another's write lock polls in
+    SQLite's busy handler, sleeping longer each try (up to 100 ms): behind a processing worker
+    (web/handoff.py) that writes often, the front's answers would wait for many of its
+    transactions in turn. The front publishes here, in a small file beside the database, how
+    many urgent writers it has waiting or writing; the worker's writers wait while any do (at
+    most `patience` seconds each), so the front waits for one transaction at most.
+    """
+
+    def __init__(self, path: str, patience: float = 0.2) -> None:
+        self.path = path
+        self.patience = patience
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size < 8:
+                os.ftruncate(fd, 8)
+            self._map = mmap.mmap(fd, 8)
+        finally:
+            os.close(fd)
+
+    def publish(self, urgent: int) -> None:
+        """The front: this many urgent writers are waiting for or holding the lock."""
+        struct.pack_into("q", self._map, 0, urgent)
+
+    def urgent(self) -> int:
+        """What the front published last."""
+        return int(struct.unpack_from("q", self._map, 0)[0])
+
+    def wait_clear(self) -> None:
+        """The worker, before a write transaction: wait while the front has urgent writers."""
+        if self.urgent() <= 0:
+            return
+        deadline = time.monotonic() + self.patience
+        while self.urgent() > 0 and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
+    def close(self) -> None:
+        self._map.close()

@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
-from storage.answering import ANSWERING, URGENT
+from storage.answering import ANSWERING, URGENT, UrgentBoard
 
 
 def normalize_url(url: str) -> str:
@@ -31,6 +31,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _no_checkpoint_on_commit(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -96,31 +102,45 @@ class WriteQueue:
         self._urgent = threading.Condition(self._lock)
         self._background = threading.Condition(self._lock)
         self._owner: int | None = None
+        self._owner_urgent = False
         self._depth = 0
         self._urgent_waiting = 0
+        # Other processes' writers (storage/answering.UrgentBoard): this process publishes its
+        # urgent writers there (`board`), or waits for the front's before writing (`defer`).
+        self.board: UrgentBoard | None = None
+        self.defer = False
+
+    def _publish(self) -> None:
+        if self.board is not None and not self.defer:
+            self.board.publish(self._urgent_waiting + int(self._owner_urgent))
 
     def acquire(self, urgent: bool) -> None:
         me = threading.get_ident()
+        if self._owner == me:  # (only this thread sets _owner to itself)
+            self._depth += 1
+            return
+        if self.defer and self.board is not None and not urgent:
+            self.board.wait_clear()
         with self._lock:
-            if self._owner == me:
-                self._depth += 1
-                return
             if urgent:
                 self._urgent_waiting += 1
+                self._publish()
                 while self._owner is not None:
                     self._urgent.wait()
                 self._urgent_waiting -= 1
             else:
                 while self._owner is not None or self._urgent_waiting:
                     self._background.wait()
-            self._owner, self._depth = me, 1
+            self._owner, self._depth, self._owner_urgent = me, 1, urgent
+            self._publish()
 
     def release(self) -> None:
         with self._lock:
             self._depth -= 1
             if self._depth:
                 return
-            self._owner = None
+            self._owner, self._owner_urgent = None, False
+            self._publish()
             if self._urgent_waiting:
                 self._urgent.notify()
             else:
@@ -230,11 +250,26 @@ class Database:
             else make_engine(self.url, echo=echo, pool_size=4, max_overflow=6)
         )
         self._urgent_reader = self._urgent.execution_options(**{READ_ONLY: True})
+        if self._urgent is not self.engine and self._urgent.dialect.name == "sqlite":
+            # A commit that crosses SQLite's WAL threshold copies the log into the database
+            # and syncs it (a checkpoint: tens of milliseconds). Commits Slack waits on leave
+            # that to the background connections' commits.
+            event.listen(self._urgent, "connect", _no_checkpoint_on_commit)
         # SQLite has one writer at a time. Threads of this process queue for it here and are
         # woken as soon as it is free, instead of in SQLite's busy handler, which sleeps up to
         # 100 ms between tries and so leaves the lock idle under contention.
         self._write_lock = WriteQueue() if self.engine.dialect.name == "sqlite" else None
         self._gate = BackgroundGate(BACKGROUND_SESSIONS) if self._write_lock is None else None
+        if self._write_lock is not None and not in_memory:  # beside a processing worker
+            path = self.engine.url.database
+            if path:
+                self._write_lock.board = UrgentBoard(f"{path}-answering")
+
+    def defer_to_front(self) -> None:
+        """In a processing worker (web/handoff.py): on SQLite, write only while the front
+        has no writer Slack waits on (storage/answering.UrgentBoard)."""
+        if self._write_lock is not None:
+            self._write_lock.defer = True
 
     @property
     def is_sqlite(self) -> bool:

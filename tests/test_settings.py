@@ -130,3 +130,21 @@ def test_digest_metrics_and_log_format() -> None:
         load_settings(env_file=None, digest_schedule="mondays")
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
         load_settings(env_file=None, log_format="xml")
+
+
+@pytest.mark.parametrize(
+    ("env", "wanted"),
+    [
+        ({}, False),  # SQLite: one process (its one write lock is shared badly by two)
+        ({"DATABASE_URL": "postgresql://u@h/db"}, True),
+        ({"DATABASE_URL": "postgresql://u@h/db", "PROCESS_WORKER": "off"}, False),
+        ({"PROCESS_WORKER": "on"}, True),
+        ({"PROCESS_WORKER": "on", "SLACK_APP_TOKEN": "xapp-1"}, False),  # Socket Mode
+    ],
+)
+def test_the_processing_worker_runs_where_it_helps(
+    env: dict[str, str], wanted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert load_settings(env_file=None).worker_wanted is wanted
