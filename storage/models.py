@@ -78,6 +78,11 @@ class Incident(IncidentBase, table=True):
     identify_seconds: float | None = Field(default=None)
     mitigate_seconds: float | None = Field(default=None)
     resolve_seconds: float | None = Field(default=None)
+    # The gaps between the declaration, the updates and the resolution, kept by the database
+    # (triggers of migration 0021) for readiness's update cadence: the longest, and how long
+    # after the declaration the last of them came. Never written by the bot.
+    longest_silence_seconds: float | None = Field(default=None)
+    last_word_seconds: float | None = Field(default=None)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 
