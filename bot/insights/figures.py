@@ -127,19 +127,28 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def _buckets(
-    session: Session,
-    bucket: ColumnElement[Any],
-    where: list[ColumnElement[bool]],
-    walk: str,
-    walks: bool | None,
-) -> list[Bucket]:
-    resolve = {"resolve": col(Incident.resolve_seconds)}
-    found = stats(session, resolve, where, group=bucket, walk=walk, walks=walks)
+def _buckets(found: dict[Any, Group]) -> list[Bucket]:
     return sorted(
         (Bucket(_as_date(k), g.total, g.stats["resolve"]) for k, g in found.items()),
         key=lambda b: b.start,
     )
+
+
+def grouped(
+    session: Session,
+    values: dict[str, Any],
+    where: Sequence[ColumnElement[bool]],
+    groups: dict[str, Any],
+    walks: bool | None = None,
+) -> dict[str, dict[Any, Group]]:
+    """`stats` per each of `groups` (name: expression; the name completes SQLite's walk
+    index). PostgreSQL: one query (GROUPING SETS), one pass over the period."""
+    if session.get_bind().dialect.name == "postgresql" and len(groups) > 1:
+        return percentiles.postgresql_sets(session, values, where, groups)
+    return {
+        name: stats(session, values, where, group, walk=WALK + name, walks=walks)
+        for name, group in groups.items()
+    }
 
 
 def period_filter(
@@ -177,9 +186,11 @@ def compute(
     ).scalar_one()
     durations = {name: col(seconds) for name, (_label, seconds) in MEASURES.items()}
     overall = stats(session, durations, where, walks=walks).get(None)
-    resolve = {"resolve": durations["resolve"]}
-    severity = col(Incident.severity)
-    severities = stats(session, resolve, where, severity, walk=WALK + "severity", walks=walks)
+    groups: dict[str, Any] = {"severity": col(Incident.severity)}
+    if buckets:
+        groups |= {"week": week_start(session), "month": month_start(session)}
+    found = grouped(session, {"resolve": durations["resolve"]}, where, groups, walks)
+    severities = found["severity"]
     return Figures(
         since=since,
         until=until,
@@ -193,12 +204,8 @@ def compute(
             s.value: severities[s.value].stats["resolve"] if s.value in severities else Stat()
             for s in Severity
         },
-        weekly=_buckets(session, week_start(session), where, WALK + "week", walks)
-        if buckets
-        else [],
-        monthly=_buckets(session, month_start(session), where, WALK + "month", walks)
-        if buckets
-        else [],
+        weekly=_buckets(found["week"]) if buckets else [],
+        monthly=_buckets(found["month"]) if buckets else [],
     )
 
 

@@ -8,7 +8,8 @@ moved or deleted, and whenever the incident's declaration or resolution changes 
 update cadence reads them instead of a window over every update of the period).
 
 `ix_incident_insights` is rebuilt with `is_drill` (every figure filters on it; without it the
-index did not cover the figures' queries) and the two new columns. On SQLite only, the
+index did not cover the figures' queries) and the two new columns; `ix_postmortem_due` covers
+readiness's post-mortem habit. On SQLite only, the
 "walk" indexes give each measure's values, and the time to resolve per severity, per week and
 per month, in sorted order, so a median is read by walking the index (ORDER BY ... LIMIT 2
 OFFSET k) instead of sorting the period (PostgreSQL uses `percentile_cont`).
@@ -96,6 +97,7 @@ def upgrade() -> None:
         _sqlite_triggers()
     op.drop_index("ix_incident_insights", table_name="incident")
     op.create_index("ix_incident_insights", "incident", INSIGHTS_INDEX)
+    op.create_index("ix_postmortem_due", "postmortem", ["incident_id", "due_on", "completed_at"])
     if dialect == "sqlite":
         for name, leading in WALKS:
             op.execute(f"CREATE INDEX {name} ON incident ({leading}, {FILTERED})")
@@ -160,6 +162,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         for name, _leading in WALKS:
             op.execute(f"DROP INDEX IF EXISTS {name}")
+    op.drop_index("ix_postmortem_due", table_name="postmortem")
     op.drop_index("ix_incident_insights", table_name="incident")
     op.create_index("ix_incident_insights", "incident", OLD_INDEX)
     for name in SILENCE:  # SQLite 3.35+ drops a column in place (the triggers stay)
