@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, cast, func, select
+from sqlalchemy import ColumnElement, Date, and_, cast, func, literal, select
 from sqlmodel import Session, col
 
 from bot.core.vocabulary import Severity, Status
@@ -31,6 +31,7 @@ from bot.insights import percentiles
 from bot.insights.percentiles import Group, Stat, ms
 from bot.permissions.visibility import visible_filter
 from storage.models import Incident
+from storage.types import UTCDateTime
 
 # name: (label, seconds). Each counts the incidents that reached it (seconds not NULL).
 MEASURES: dict[str, tuple[str, Any]] = {
@@ -86,31 +87,30 @@ def stats(
     *,
     walk: str = "",
     walks: bool | None = None,
+    bucket: tuple[Any, Any] | None = None,
 ) -> dict[Any, Group]:
     """Per `group` (None: one group): the incidents, and count, median, 90th percentile and
     mean of each of `values` (NULL: the incident has not reached it). `walk`: SQLite's walk
-    index of `group` (see bot.insights.percentiles); `walks`: force or forbid walking it."""
+    index of `group` (see bot.insights.percentiles); `walks`: force or forbid walking it;
+    `bucket`: the group's first and last values in the period, when it is a time bucket."""
     if session.get_bind().dialect.name == "postgresql":
         return percentiles.postgresql(session, values, where, group)
     if group is None:
         return percentiles.sqlite(session, values, where, None, walk=WALK, walks=walks)
-    by_bucket = walk in (WALK + "week", WALK + "month")
-    return percentiles.sqlite(
-        session, values, where, group, walk=walk, by_bucket=by_bucket, walks=walks
-    )
+    return percentiles.sqlite(session, values, where, group, walk=walk, bucket=bucket, walks=walks)
 
 
-def week_start(session: Session) -> ColumnElement[Any]:
-    """The Monday (UTC) of the week an incident was declared in, as SQL."""
-    at = col(Incident.declared_at)
+def week_start(session: Session, at: Any = None) -> ColumnElement[Any]:
+    """The Monday (UTC) of the week an incident was declared in (or of `at`), as SQL."""
+    at = col(Incident.declared_at) if at is None else at
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc("week", func.timezone("UTC", at)), Date)
     return func.date(at, "weekday 0", "-6 days")
 
 
-def month_start(session: Session) -> ColumnElement[Any]:
-    """The first day (UTC) of the month an incident was declared in, as SQL."""
-    at = col(Incident.declared_at)
+def month_start(session: Session, at: Any = None) -> ColumnElement[Any]:
+    """The first day (UTC) of the month an incident was declared in (or of `at`), as SQL."""
+    at = col(Incident.declared_at) if at is None else at
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc("month", func.timezone("UTC", at)), Date)
     # Stored as UTC text, 'YYYY-MM-DD HH:MM:SS...' (storage.types.UTCDateTime): the month is
@@ -140,13 +140,18 @@ def grouped(
     where: Sequence[ColumnElement[bool]],
     groups: dict[str, Any],
     walks: bool | None = None,
+    buckets: dict[str, tuple[Any, Any]] | None = None,
 ) -> dict[str, dict[Any, Group]]:
     """`stats` per each of `groups` (name: expression; the name completes SQLite's walk
-    index). PostgreSQL: one query (GROUPING SETS), one pass over the period."""
+    index; `buckets`: the bounds of those that are time buckets). PostgreSQL: one query
+    (GROUPING SETS), one pass over the period."""
     if session.get_bind().dialect.name == "postgresql" and len(groups) > 1:
         return percentiles.postgresql_sets(session, values, where, groups)
+    bounds = buckets or {}
     return {
-        name: stats(session, values, where, group, walk=WALK + name, walks=walks)
+        name: stats(
+            session, values, where, group, walk=WALK + name, walks=walks, bucket=bounds.get(name)
+        )
         for name, group in groups.items()
     }
 
@@ -180,16 +185,19 @@ def compute(
     open_now = session.execute(
         select(func.count()).where(
             visible_filter(member_channels),
-            col(Incident.status) != Status.RESOLVED.value,
+            col(Incident.status).in_([s.value for s in Status if s is not Status.RESOLVED]),
             col(Incident.is_drill).is_(False),
         )
     ).scalar_one()
     durations = {name: col(seconds) for name, (_label, seconds) in MEASURES.items()}
     overall = stats(session, durations, where, walks=walks).get(None)
     groups: dict[str, Any] = {"severity": col(Incident.severity)}
-    if buckets:
-        groups |= {"week": week_start(session), "month": month_start(session)}
-    found = grouped(session, {"resolve": durations["resolve"]}, where, groups, walks)
+    ends = literal(since, UTCDateTime()), literal(until, UTCDateTime())
+    bounds: dict[str, tuple[Any, Any]] = {}
+    for name, start in (("week", week_start), ("month", month_start)) if buckets else ():
+        groups[name] = start(session)
+        bounds[name] = (start(session, ends[0]), start(session, ends[1]))
+    found = grouped(session, {"resolve": durations["resolve"]}, where, groups, walks, bounds)
     severities = found["severity"]
     return Figures(
         since=since,

@@ -145,27 +145,33 @@ def sqlite(
     group: Any,
     *,
     walk: str | None,
-    by_bucket: bool = False,
+    bucket: tuple[Any, Any] | None = None,
     walks: bool | None = None,
 ) -> dict[Any, Group]:
     """The stats of `values` per `group` (None: one group). `walk` names the index holding
     `group` (or, without a group, each value: `walk` then is a prefix, completed with the
-    value's name) then the value in order; `by_bucket`: the index starts with the group, so a
-    walk reads only its group's entries. `walks` forces (True) or forbids (False) walking."""
+    value's name) then the value in order. `bucket`: the group is a time bucket (week, month)
+    whose index starts with it, and these are its first and last values in the period: a walk
+    reads only its bucket's entries, and the counts read that index in group order (no sort;
+    the bounds, implied by the period, let it seek). `walks` forces (True) or forbids (False)
+    walking."""
     sql = _Sql(session)
     key = sql(group) if group is not None else "0"
     cond = sql(and_(*where))
     aggregates = ", ".join(f"count({sql(v)}), avg({sql(v)})" for v in values.values())
     totals: dict[Any, tuple[int, dict[str, tuple[int, float | None]]]] = {}
+    index, seek = COVERING, ""
+    if bucket is not None and walks is not False:
+        index, seek = str(walk), f"{key} BETWEEN {sql(bucket[0])} AND {sql(bucket[1])} AND "
     rows = sql.run(
-        f"SELECT {key}, count(*), {aggregates} FROM incident INDEXED BY {COVERING} "
-        f"WHERE {cond} GROUP BY 1"
+        f"SELECT {key}, count(*), {aggregates} FROM incident INDEXED BY {index} "
+        f"WHERE {seek}{cond} GROUP BY 1"
     )
     for row in rows:
         per = {name: (int(row[2 + 2 * k]), row[3 + 2 * k]) for k, name in enumerate(values)}
         totals[row[0]] = (int(row[1]), per)
     if walks is None and totals:
-        walks = by_bucket or _worth_walking(sql, sum(t for t, _ in totals.values()))
+        walks = bucket is not None or _worth_walking(sql, sum(t for t, _ in totals.values()))
     read = _walk if walks else _window
     near = read(sql, values, totals, cond, group, walk)
     result: dict[Any, Group] = {}
