@@ -78,11 +78,6 @@ class Incident(IncidentBase, table=True):
     identify_seconds: float | None = Field(default=None)
     mitigate_seconds: float | None = Field(default=None)
     resolve_seconds: float | None = Field(default=None)
-    # The gaps between the declaration, the updates and the resolution, kept by the database
-    # (triggers of migration 0021) for readiness's update cadence: the longest, and how long
-    # after the declaration the last of them came. Never written by the bot.
-    longest_silence_seconds: float | None = Field(default=None)
-    last_word_seconds: float | None = Field(default=None)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 
@@ -113,6 +108,19 @@ class IncidentUpdate(SQLModel, table=True):
     posted_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     channel_ts: str | None = Field(default=None, max_length=32)
     broadcast_ts: str | None = Field(default=None, max_length=32)
+
+
+class IncidentSilence(SQLModel, table=True):
+    """The gaps between an incident's declaration, its updates and its resolution, kept by
+    the database (triggers of migration 0021) for readiness's update cadence: the longest,
+    and how long after the declaration the last of them came (seconds). Never written by the
+    bot; a table of its own, so posting an update does not rewrite the wide incident row."""
+
+    __tablename__ = "incident_silence"
+
+    incident_id: int = Field(primary_key=True, foreign_key="incident.id", ondelete="CASCADE")
+    longest_silence_seconds: float | None = Field(default=None)
+    last_word_seconds: float | None = Field(default=None)
 
 
 # Feature tables live in their own modules; importing them registers them on the metadata.

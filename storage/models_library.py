@@ -84,8 +84,6 @@ Index(
             "identify_seconds",
             "mitigate_seconds",
             "resolve_seconds",
-            "longest_silence_seconds",
-            "last_word_seconds",
         )
     ),
 )

@@ -14,7 +14,7 @@ person may see (bot.permissions.visibility), with a one-line suggestion:
 - communicating: the share of incidents whose update cadence was kept: no gap between the
   declaration, each update and the resolution (or now) longer than the severity's reminder
   interval (`REMINDER_INTERVALS`; severities without one do not count). The longest gap so
-  far is kept per incident by the database (`longest_silence_seconds`, migration 0021).
+  far is kept per incident by the database (`incident_silence`, migration 0021).
 
 A habit with nothing to measure yet says so (`share` is None) rather than showing 0%.
 """
@@ -41,7 +41,7 @@ from sqlmodel import Session, col
 
 from bot.core.vocabulary import Severity
 from bot.insights.figures import period_filter
-from storage.models import Incident
+from storage.models import Incident, IncidentSilence
 from storage.models_alerts import Alert
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.models_statuspage import StatusIncident, StatusIncidentUpdate
@@ -264,14 +264,14 @@ def cadence_habit(
             0,
             "Set REMINDER_INTERVALS so the channel hears from the incident at a steady pace.",
         )
-    # The longest silence so far, kept per incident by the database (migration 0021): for
-    # an open incident, also the one since its last word (declaration or update) until now.
-    # (An update dated after `now` counts as said by now.)
-    silence = func.coalesce(col(Incident.longest_silence_seconds), 0.0)
+    # The longest silence so far, kept per incident by the database (incident_silence,
+    # migration 0021): for an open incident, also the one since its last word (declaration
+    # or update) until now. (An update dated after `now` counts as said by now.)
+    silence = func.coalesce(col(IncidentSilence.longest_silence_seconds), 0.0)
     since_last = _epoch(session, literal(now, UTCDateTime())) - _epoch(
         session, col(Incident.declared_at)
     )
-    so_far = since_last - col(Incident.last_word_seconds)
+    so_far = since_last - func.coalesce(col(IncidentSilence.last_word_seconds), 0.0)
     longest = case(
         (col(Incident.resolve_seconds).is_not(None), silence),  # resolved: declared till then
         (so_far > silence, so_far),
@@ -284,7 +284,10 @@ def cadence_habit(
     kept = longest <= limit + 0.001  # to the millisecond, as above
     done, total, share = _tally(
         session,
-        select(*_meeting(kept)).where(*where, col(Incident.severity).in_(list(limits))),
+        select(*_meeting(kept))
+        .select_from(Incident)
+        .outerjoin(IncidentSilence, col(IncidentSilence.incident_id) == col(Incident.id))
+        .where(*where, col(Incident.severity).in_(list(limits))),
     )
     figure = (
         f"{done} of {total} incidents kept their update cadence ({_percent(share)})."

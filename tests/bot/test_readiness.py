@@ -11,7 +11,7 @@ from bot.alerts.parsers import parse_grafana, parse_prometheus
 from bot.core.vocabulary import Severity
 from bot.insights import readiness
 from storage import Database
-from storage.models import Incident, IncidentUpdate
+from storage.models import Incident, IncidentSilence, IncidentUpdate
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.models_statuspage import StatusIncident, StatusIncidentUpdate
 from tests.alert_fixtures import payload
@@ -204,7 +204,7 @@ def test_the_database_keeps_each_incidents_longest_silence(db: Database) -> None
 
     def silence() -> tuple[float | None, float | None]:
         with db.read() as session:
-            row = session.execute(select(Incident).where(col(Incident.id) == 1)).scalar_one()
+            row = session.execute(select(IncidentSilence)).scalar_one()
             return row.longest_silence_seconds, row.last_word_seconds
 
     def post(minutes: int) -> None:
@@ -252,3 +252,4 @@ def test_the_database_keeps_each_incidents_longest_silence(db: Database) -> None
         session.execute(delete(Incident))
     with db.read() as session:
         assert session.execute(select(IncidentUpdate)).first() is None
+        assert session.execute(select(IncidentSilence)).first() is None

@@ -1,15 +1,16 @@
 """insights: each incident's longest silence kept by triggers; indexes for the figures
 
-`incident.longest_silence_seconds` and `incident.last_word_seconds` describe the gaps between
-an incident's declaration, its updates (incident_update) and its resolution: the longest gap,
-and how long after the declaration the last of them came (both in seconds, NULL before the
-triggers first ran). Kept by AFTER triggers on both databases whenever an update is posted,
-moved or deleted, and whenever the incident's declaration or resolution changes (readiness's
-update cadence reads them instead of a window over every update of the period).
+`incident_silence` (one row per incident) describes the gaps between an incident's
+declaration, its updates (incident_update) and its resolution: the longest gap, and how long
+after the declaration the last of them came (both in seconds). Kept by AFTER triggers on both
+databases whenever an incident is declared, an update is posted, moved or deleted, and the
+declaration or resolution changes (readiness's update cadence reads it instead of a window
+over every update of the period). A table of its own: posting an update does not rewrite the
+wide incident row and its indexes.
 
 `ix_incident_insights` is rebuilt with `is_drill` (every figure filters on it; without it the
-index did not cover the figures' queries) and the two new columns; `ix_postmortem_due` covers
-readiness's post-mortem habit. On SQLite only, the
+index did not cover the figures' queries); `ix_postmortem_due` covers readiness's post-mortem
+habit. On SQLite only, the
 "walk" indexes give each measure's values, and the time to resolve per severity, per week and
 per month, in sorted order, so a median is read by walking the index (ORDER BY ... LIMIT 2
 OFFSET k) instead of sorting the period (PostgreSQL uses `percentile_cont`).
@@ -28,7 +29,6 @@ down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SILENCE = ("longest_silence_seconds", "last_word_seconds")
 DURATIONS = [
     "detect_seconds",
     "acknowledge_seconds",
@@ -38,7 +38,7 @@ DURATIONS = [
 ]
 OLD_INDEX = ["declared_at", "private", "channel_id", "severity", *DURATIONS]
 INSIGHTS_INDEX = ["declared_at", "is_drill", "private", "channel_id", "severity"]
-INSIGHTS_INDEX += [*DURATIONS, *SILENCE]
+INSIGHTS_INDEX += DURATIONS
 # What every figure filters on, after the walked key: read from the index alone.
 FILTERED = "declared_at, is_drill, private, channel_id"
 # SQLite only: (name, leading columns). The week and month expressions are exactly those of
@@ -80,17 +80,27 @@ def silences(dialect: str, incidents: str) -> str:
 
 def keep(dialect: str, incidents: str) -> str:
     """SQL: store the silences of the incidents matching `incidents`."""
+    # "WHERE TRUE": SQLite's parser needs it between a SELECT and ON CONFLICT.
     return (
-        f"UPDATE incident SET {SILENCE[0]} = s.silence, {SILENCE[1]} = s.last_word "
-        f"FROM ({silences(dialect, incidents)}) AS s WHERE incident.id = s.id"
+        "INSERT INTO incident_silence (incident_id, longest_silence_seconds, last_word_seconds) "
+        f"SELECT id, silence, last_word FROM ({silences(dialect, incidents)}) AS s WHERE TRUE "
+        "ON CONFLICT (incident_id) DO UPDATE SET "
+        "longest_silence_seconds = excluded.longest_silence_seconds, "
+        "last_word_seconds = excluded.last_word_seconds"
     )
 
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for name in SILENCE:  # not batch: SQLite would copy the table and lose its triggers
-        op.add_column("incident", sa.Column(name, sa.Float(), nullable=True))
-    op.execute(keep(dialect, "TRUE" if dialect == "postgresql" else "1"))
+    op.create_table(
+        "incident_silence",
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("longest_silence_seconds", sa.Float(), nullable=True),
+        sa.Column("last_word_seconds", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(["incident_id"], ["incident.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("incident_id"),
+    )
+    op.execute(keep(dialect, "TRUE"))
     if dialect == "postgresql":
         _postgresql_triggers()
     else:
@@ -165,5 +175,4 @@ def downgrade() -> None:
     op.drop_index("ix_postmortem_due", table_name="postmortem")
     op.drop_index("ix_incident_insights", table_name="incident")
     op.create_index("ix_incident_insights", "incident", OLD_INDEX)
-    for name in SILENCE:  # SQLite 3.35+ drops a column in place (the triggers stay)
-        op.execute(f"ALTER TABLE incident DROP COLUMN {name}")
+    op.drop_table("incident_silence")
