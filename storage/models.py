@@ -110,6 +110,19 @@ class IncidentUpdate(SQLModel, table=True):
     broadcast_ts: str | None = Field(default=None, max_length=32)
 
 
+class IncidentSilence(SQLModel, table=True):
+    """The gaps between an incident's declaration, its updates and its resolution, kept by
+    the database (triggers of migration 0021) for readiness's update cadence: the longest,
+    and how long after the declaration the last of them came (seconds). Never written by the
+    bot; a table of its own, so posting an update does not rewrite the wide incident row."""
+
+    __tablename__ = "incident_silence"
+
+    incident_id: int = Field(primary_key=True, foreign_key="incident.id", ondelete="CASCADE")
+    longest_silence_seconds: float | None = Field(default=None)
+    last_word_seconds: float | None = Field(default=None)
+
+
 # Feature tables live in their own modules; importing them registers them on the metadata.
 from storage import (  # noqa: E402, F401
     models_alerts,

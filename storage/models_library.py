@@ -65,7 +65,9 @@ class DigestDelivery(SQLModel, table=True):
 
 Index("ix_incident_declared_at", Incident.__table__.c.declared_at)  # type: ignore[attr-defined]
 # The insights' figures read only these columns of a period's incidents: answered from the
-# index alone (a narrow scan, never the wide incident rows).
+# index alone (a narrow scan, never the wide incident rows). On SQLite, migration 0021 adds
+# the "walk" indexes (ix_incident_walk_*: values in sorted order, for medians), outside the
+# models.
 _INCIDENT = Incident.__table__  # type: ignore[attr-defined]
 Index(
     "ix_incident_insights",
@@ -73,6 +75,7 @@ Index(
         _INCIDENT.c[name]
         for name in (
             "declared_at",
+            "is_drill",
             "private",
             "channel_id",
             "severity",

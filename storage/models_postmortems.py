@@ -25,6 +25,8 @@ class PostMortem(SQLModel, table=True):
     """An incident's post-mortem: written sections, owner, due date, latest document."""
 
     __tablename__ = "postmortem"
+    # Readiness's post-mortem habit reads only these (from the index alone; migration 0021).
+    __table_args__ = (Index("ix_postmortem_due", "incident_id", "due_on", "completed_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", unique=True, ondelete="CASCADE")

@@ -13,7 +13,8 @@ person may see (bot.permissions.visibility), with a one-line suggestion:
 - action items: the share closed;
 - communicating: the share of incidents whose update cadence was kept: no gap between the
   declaration, each update and the resolution (or now) longer than the severity's reminder
-  interval (`REMINDER_INTERVALS`; severities without one do not count).
+  interval (`REMINDER_INTERVALS`; severities without one do not count). The longest gap so
+  far is kept per incident by the database (`incident_silence`, migration 0021).
 
 A habit with nothing to measure yet says so (`share` is None) rather than showing 0%.
 """
@@ -35,13 +36,12 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    union_all,
 )
 from sqlmodel import Session, col
 
 from bot.core.vocabulary import Severity
 from bot.insights.figures import period_filter
-from storage.models import Incident, IncidentUpdate
+from storage.models import Incident, IncidentSilence
 from storage.models_alerts import Alert
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.models_statuspage import StatusIncident, StatusIncidentUpdate
@@ -264,37 +264,30 @@ def cadence_habit(
             0,
             "Set REMINDER_INTERVALS so the channel hears from the incident at a steady pace.",
         )
-    counted = [*where, col(Incident.severity).in_(list(limits))]
-    ids = select(col(Incident.id)).where(*counted)
-    declared = _epoch(session, col(Incident.declared_at))
-    end = func.coalesce(col(Incident.resolved_at), literal(now, UTCDateTime()))
-    moments = union_all(
-        select(col(Incident.id).label("incident_id"), declared.label("t")).where(*counted),
-        select(
-            col(IncidentUpdate.incident_id).label("incident_id"),
-            _epoch(session, col(IncidentUpdate.posted_at)).label("t"),
-        ).where(col(IncidentUpdate.incident_id).in_(ids)),
-        select(col(Incident.id).label("incident_id"), _epoch(session, end).label("t")).where(
-            *counted
-        ),
-    ).subquery()
-    previous = func.lag(moments.c.t).over(partition_by=moments.c.incident_id, order_by=moments.c.t)
-    gaps = select(moments.c.incident_id, (moments.c.t - previous).label("gap")).subquery()
-    longest = (
-        select(gaps.c.incident_id, func.max(gaps.c.gap).label("longest"))
-        .group_by(gaps.c.incident_id)
-        .subquery()
+    # The longest silence so far, kept per incident by the database (incident_silence,
+    # migration 0021): for an open incident, also the one since its last word (declaration
+    # or update) until now. (An update dated after `now` counts as said by now.)
+    silence = func.coalesce(col(IncidentSilence.longest_silence_seconds), 0.0)
+    since_last = _epoch(session, literal(now, UTCDateTime())) - _epoch(
+        session, col(Incident.declared_at)
+    )
+    so_far = since_last - func.coalesce(col(IncidentSilence.last_word_seconds), 0.0)
+    longest = case(
+        (col(Incident.resolve_seconds).is_not(None), silence),  # resolved: declared till then
+        (so_far > silence, so_far),
+        else_=silence,
     )
     limit = case(
         *((col(Incident.severity) == sev, seconds) for sev, seconds in limits.items()),
         else_=None,
     )
-    kept = longest.c.longest <= limit + 0.001  # to the millisecond, as above
+    kept = longest <= limit + 0.001  # to the millisecond, as above
     done, total, share = _tally(
         session,
         select(*_meeting(kept))
-        .select_from(longest)
-        .join(Incident, col(Incident.id) == longest.c.incident_id),
+        .select_from(Incident)
+        .outerjoin(IncidentSilence, col(IncidentSilence.incident_id) == col(Incident.id))
+        .where(*where, col(Incident.severity).in_(list(limits))),
     )
     figure = (
         f"{done} of {total} incidents kept their update cadence ({_percent(share)})."

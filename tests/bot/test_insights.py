@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.insights import figures
+from bot.insights import figures, percentiles
 from storage import Database
 from storage.models import Incident
 
@@ -190,9 +190,9 @@ def test_empty_period(db: Database) -> None:
 
 
 def test_interpolation() -> None:
-    assert figures.interpolate({0: 5.0}, 1, 0.9) == 5.0
-    assert figures.interpolate({}, 0, 0.5) is None
-    assert figures.interpolate({8: 10.0, 9: 20.0}, 10, 0.9) == pytest.approx(11.0)  # at 8.1
+    assert percentiles.interpolate({0: 5.0}, 1, 0.9) == 5.0
+    assert percentiles.interpolate({}, 0, 0.5) is None
+    assert percentiles.interpolate({8: 10.0, 9: 20.0}, 10, 0.9) == pytest.approx(11.0)  # at 8.1
 
 
 def test_digest_schedule() -> None:

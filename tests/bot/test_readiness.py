@@ -11,7 +11,7 @@ from bot.alerts.parsers import parse_grafana, parse_prometheus
 from bot.core.vocabulary import Severity
 from bot.insights import readiness
 from storage import Database
-from storage.models import Incident, IncidentUpdate
+from storage.models import Incident, IncidentSilence, IncidentUpdate
 from storage.models_postmortems import ActionItem, PostMortem
 from storage.models_statuspage import StatusIncident, StatusIncidentUpdate
 from tests.alert_fixtures import payload
@@ -193,3 +193,63 @@ def test_nothing_to_measure(db: Database) -> None:
     got = _habits(db)
     assert got["alerts"].share is None and "No alert source" in got["alerts"].figure
     assert all(h.share is None for h in got.values())
+
+
+def test_the_database_keeps_each_incidents_longest_silence(db: Database) -> None:
+    """Migration 0021's triggers: posting, moving or deleting an update, and resolving,
+    change the incident's longest silence and last word (seconds from the declaration);
+    the cadence of an open incident also counts the silence since its last word."""
+    from sqlalchemy import delete, select, update
+    from sqlmodel import col
+
+    def silence() -> tuple[float | None, float | None]:
+        with db.read() as session:
+            row = session.execute(select(IncidentSilence)).scalar_one()
+            return row.longest_silence_seconds, row.last_word_seconds
+
+    def post(minutes: int) -> None:
+        with db.session() as session:
+            at = START + minutes * M
+            session.add(IncidentUpdate(incident_id=1, author="U1", message="x", posted_at=at))
+
+    with db.session() as session:
+        session.add(_incident(1, 0, "sev1", ack=1, resolve=None))
+    assert silence() == (None, 0)  # only the declaration so far
+    post(20)
+    assert silence() == (pytest.approx(20 * 60), pytest.approx(20 * 60))
+    post(10)  # out of order: gaps 10 and 10 minutes
+    assert silence() == (pytest.approx(10 * 60), pytest.approx(20 * 60))
+
+    def cadence(now: datetime) -> tuple[int, int]:
+        got = _habits(db, now=now)["cadence"]
+        return got.done, got.total
+
+    # Open, SEV1 (30 minutes): kept until 30 minutes after the last update, at +20.
+    assert cadence(START + 50 * M) == (1, 1)
+    assert cadence(START + 51 * M) == (0, 1)
+    with db.session() as session:  # resolved at +90: the last gap is 70 minutes
+        row = session.execute(select(Incident).where(col(Incident.id) == 1)).scalar_one()
+        row.resolved_at = START + 90 * M
+        row.status = "resolved"
+    assert silence() == (pytest.approx(70 * 60), pytest.approx(90 * 60))
+    with db.session() as session:  # the +20 update moved to +60: gaps 10, 50, 30
+        session.execute(
+            update(IncidentUpdate)
+            .where(col(IncidentUpdate.posted_at) == START + 20 * M)
+            .values(posted_at=START + 60 * M)
+        )
+    assert silence() == (pytest.approx(50 * 60), pytest.approx(90 * 60))
+    assert cadence(NOW) == (0, 1)
+    with db.session() as session:  # the +10 update deleted: gaps 60, 30
+        session.execute(
+            delete(IncidentUpdate).where(col(IncidentUpdate.posted_at) == START + 10 * M)
+        )
+    assert silence() == (pytest.approx(60 * 60), pytest.approx(90 * 60))
+    with db.session() as session:  # a later resolution: its gap is the longest
+        session.execute(update(Incident).values(resolved_at=START + 150 * M))
+    assert silence() == (pytest.approx(90 * 60), pytest.approx(150 * 60))
+    with db.session() as session:  # deleting the incident takes its updates along
+        session.execute(delete(Incident))
+    with db.read() as session:
+        assert session.execute(select(IncidentUpdate)).first() is None
+        assert session.execute(select(IncidentSilence)).first() is None
