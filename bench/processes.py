@@ -95,6 +95,21 @@ def proc_memory(pid: int) -> dict[str, float]:
     return found
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (the bot's processing worker), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU seconds a process has used (Linux), or 0 when unknown."""
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench import processes
 from bench.load import Job, summarize
-from bench.processes import SECRET, TOKEN, AppProcess
+from bench.processes import SECRET, TOKEN, AppProcess, children, proc_memory
 from bench.traffic import KINDS, Traffic
 from playground.emulator import SlackDriver, SlackEmulator
 from tests.scenarios import declare_values, open_declare_form
@@ -244,7 +244,10 @@ class Bench:
 
     def memory(self) -> dict[str, Any]:
         assert self.bot is not None and self.baseline is not None
-        return {"bot": self.bot.memory(), "baseline": self.baseline.memory()}
+        found = {"bot": self.bot.memory(), "baseline": self.baseline.memory()}
+        for pid in children(self.bot.pid):  # PROCESS_WORKER: the worker beside the bot
+            found["bot's worker"] = proc_memory(pid)
+        return found
 
 
 def ratios(bot: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float | None]:
