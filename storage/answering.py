@@ -15,6 +15,7 @@ SQLite's write lock or a row lock an answer needs) never waits here.
 
 from __future__ import annotations
 
+import asyncio
 import mmap
 import os
 import struct
@@ -60,7 +61,7 @@ class Answering:
         if not self._due or URGENT.get():
             return
         inside: int = getattr(self._local, "inside", 0)
-        if inside:
+        if inside or _on_event_loop():  # (the loop prepares the answers: never wait there)
             return
         deadline = time.monotonic() + self.patience
         with self._idle:
@@ -81,6 +82,14 @@ class Answering:
             yield
         finally:
             local.inside -= 1
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 ANSWERING = Answering()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
+from storage.answering import UrgentBoard
 from storage.db import URGENT, WriteQueue
 
 
@@ -40,3 +42,19 @@ def test_a_waiting_urgent_writer_goes_before_waiting_background_writers() -> Non
     for thread in [*background, urgent]:
         thread.join(5)
     assert order[0] == "urgent" and sorted(order[1:]) == ["b0", "b1", "b2"]
+
+
+def test_urgent_writers_are_published_for_a_worker_that_defers_to_them(tmp_path: Path) -> None:
+    front, worker = WriteQueue(), WriteQueue()
+    front.board = UrgentBoard(str(tmp_path / "db-answering"))
+    worker.board, worker.defer = UrgentBoard(str(tmp_path / "db-answering"), patience=5.0), True
+    front.acquire(urgent=True)
+    assert worker.board.urgent() == 1
+    released = time.monotonic()
+    threading.Timer(0.3, front.release).start()
+    worker.acquire(urgent=False)  # waits for the front's urgent writer to be done
+    assert time.monotonic() - released > 0.25 and worker.board.urgent() == 0
+    worker.release()
+    front.acquire(urgent=False)  # background writers of the front are not published
+    assert worker.board.urgent() == 0
+    front.release()
