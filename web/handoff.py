@@ -62,11 +62,13 @@ class Handoff:
         self._writer = threading.Thread(target=self._write, name="handoff", daemon=True)
         self._writer.start()
 
-    def send(self, row_id: int, content_type: str, body: str) -> bool:
-        """Give the worker a kept request; False when the worker is gone."""
+    def send(self, row_id: int, content_type: str, body: str, person: str | None = None) -> bool:
+        """Give the worker a kept request (`person`: processed after their request before
+        it, see Intake.line_up); False when the worker is gone."""
         if not self.alive:
             return False
-        line = json.dumps({"id": row_id, "type": content_type, "body": body}) + "\n"
+        item = {"id": row_id, "type": content_type, "body": body, "person": person}
+        line = json.dumps(item) + "\n"
         self._queue.put(line.encode())
         return True
 
@@ -231,7 +233,8 @@ def process_handoffs(
                 log.error("the front sent a line that is not a kept request; ignored")
                 continue
             request = BoltRequest(body=body, headers={"content-type": content_type})
-            pool.submit(_process, intake, intake.receive(row_id), request)
+            work = intake.line_up(intake.receive(row_id), item.get("person"))
+            pool.submit(_process, intake, work, request)
 
 
 def _process(intake: Intake, work: Work, request: BoltRequest) -> None:

@@ -56,6 +56,7 @@ RESUMED = "incident_bot_resumed"  # ... and its writes were already committed (r
 SWEEP_BATCH = 50
 FINISH_EVERY = 0.02  # seconds: rows whose work ended are marked processed together
 TRIM_EVERY = timedelta(hours=1)
+LINE_WAIT = 30.0  # seconds a request waits at most for the same person's request before it
 
 Resumable = Callable[[dict[str, Any]], bool]
 
@@ -64,6 +65,14 @@ Resumable = Callable[[dict[str, Any]], bool]
 # they are kept, like events, and processed after the answer. A form submission can answer
 # with errors that keep the form open, so its listener is waited for.
 AT_ONCE_INTERACTIONS = frozenset({"block_actions", "shortcut", "message_action"})
+
+
+def person_of(kind: str, payload: dict[str, Any]) -> str | None:
+    """Who sent a command or an interaction (None for events: nobody waits on their order)."""
+    if kind == "slash_commands":
+        return str(payload.get("user_id") or "") or None
+    user = payload.get("user") if kind == "interactive" else None
+    return str(user.get("id") or "") or None if isinstance(user, dict) else None
 
 
 def answered_at_once(kind: str, payload: dict[str, Any]) -> bool:
@@ -100,6 +109,9 @@ class Work:
         self._applied = False  # a write of this process committed it as applied
         self.handed = False  # handed to the processing worker, which finishes it
         self.answered = row_id is not None  # kept, and answered, before its listener ran
+        self.done = threading.Event()  # nothing of it runs any more
+        self.after: Work | None = None  # the same person's request before it (Intake.line_up)
+        self.person: str | None = None
         self._lock = threading.Lock()
 
     def begin(self) -> None:
@@ -114,6 +126,8 @@ class Work:
             done = self._pending == 0
         if done:
             self.intake.finished(self)
+            self.done.set()
+            self.intake.off_line(self)
 
     def fence(self, session: Session) -> Callable[[], None] | None:
         """Storage's write fence while this request is processed (see bot/core/inbox.fence).
@@ -210,6 +224,7 @@ class Intake:
         self.retention = timedelta(days=retention_days)
         self.resumable = resumable
         self._active: dict[int, Work] = {}
+        self._lines: dict[str, Work] = {}  # each person's latest request (line_up)
         self._lock = threading.Lock()
         self._finishing: list[int] = []
         self._finishing_lock = threading.Lock()
@@ -295,10 +310,17 @@ class Intake:
         """
         if work.row_id is not None:
             with self._lock:
-                if self._active.get(work.row_id, work) is not work:  # the sweep took it over
-                    log.info("inbox request %s is being processed here already", work.row_id)
-                    return BoltResponse(status=200, body="")
-                self._active[work.row_id] = work
+                taken = self._active.get(work.row_id, work) is not work  # by the sweep
+                if not taken:
+                    self._active[work.row_id] = work
+            if taken:
+                log.info("inbox request %s is being processed here already", work.row_id)
+                work.done.set()
+                self.off_line(work)
+                return BoltResponse(status=200, body="")
+        if work.after is not None:  # the same person's request before this one goes first
+            work.after.done.wait(LINE_WAIT)
+            work.after = None
         work_token = _WORK.set(work)
         fence_token = WRITE_FENCE.set(work.fence)
         urgent_token = URGENT.set(urgent)
@@ -313,6 +335,24 @@ class Intake:
     def work_of(self, row_id: int) -> Work:
         """The work of a request kept already (an event, or a row taken over)."""
         return Work(self, row_id=row_id)
+
+    def line_up(self, work: Work, person: str | None) -> Work:
+        """Process `work` after the same person's request before it, if that is not done:
+        their commands and clicks, answered at once, are processed in the order they came."""
+        if person:
+            with self._lock:
+                before = self._lines.get(person)
+                self._lines[person] = work
+            work.person = person
+            if before is not None and not before.done.is_set():
+                work.after = before
+        return work
+
+    def off_line(self, work: Work) -> None:
+        if work.person is not None:
+            with self._lock:
+                if self._lines.get(work.person) is work:
+                    del self._lines[work.person]
 
     def receive(self, row_id: int) -> Work:
         """The work of a request the front handed to this worker (web/handoff.py), processed

@@ -39,7 +39,7 @@ from bot.slack.identity import Identity
 from storage import Database
 from storage.answering import ANSWERING
 from storage.db import URGENT
-from web.intake import Intake, Kept, answered_at_once, current_work
+from web.intake import Intake, Kept, Work, answered_at_once, current_work, person_of
 from web.slack_request import Refused, parse, read_body, verify
 from web.statuspage.site import StatusPageSite
 
@@ -241,12 +241,12 @@ def create_web_app(
             functools.partial(fn, *args, **kwargs), limiter=limiter
         )
 
-    async def after_answer(row_id: int, bolt_request: BoltRequest) -> None:
-        await anyio.to_thread.run_sync(process_kept, row_id, bolt_request, limiter=processing)
+    async def after_answer(work: Work, bolt_request: BoltRequest) -> None:
+        await anyio.to_thread.run_sync(process_kept, work, bolt_request, limiter=processing)
 
-    def process_kept(row_id: int, bolt_request: BoltRequest) -> None:
+    def process_kept(work: Work, bolt_request: BoltRequest) -> None:
         assert intake is not None
-        response = intake.dispatch(intake.work_of(row_id), bolt_request)
+        response = intake.dispatch(work, bolt_request)
         if response.status != 200:
             log.warning("answered 200, but Bolt said %s: %s", response.status, response.body)
 
@@ -297,11 +297,12 @@ def create_web_app(
         if handoff is not None and handoff.alive:
             row_id = await in_thread(intake.store, **asdict(kept), owner=handoff.owner)
             if row_id is not None:  # (if the worker died meanwhile, the sweep has it)
-                handoff.send(row_id, kept.content_type, kept.body)
+                handoff.send(row_id, kept.content_type, kept.body, person_of(kept.kind, data))
             return Response(status_code=200)
         row_id = await in_thread(intake.store, **asdict(kept))
         if row_id is not None:  # (None: a retry of a request we have)
-            task = asyncio.create_task(after_answer(row_id, bolt_request))  # starts now
+            work = intake.line_up(intake.work_of(row_id), person_of(kept.kind, data))
+            task = asyncio.create_task(after_answer(work, bolt_request))  # starts now
             running.add(task)
             task.add_done_callback(running.discard)
         return Response(status_code=200)

@@ -223,3 +223,27 @@ def test_processed_requests_are_trimmed_after_the_retention(
         )
     assert bot.runtime.intake.trim() == 1
     assert [r.id for r in _rows(bot)] == [must(old.id) + 1]
+
+
+def test_one_persons_commands_are_processed_in_the_order_they_came(
+    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    """Answered at once, processed after: a person's second command waits for their first
+    (here a form that takes Slack a second to open); another person's does not wait."""
+    slack.set_latency(1.0, "views.open")
+    sent = time.monotonic()
+    first = driver.slash_command(
+        "declare Slow form", user=workspace.alice, channel=workspace.general
+    )
+    second = driver.slash_command("help", user=workspace.alice, channel=workspace.general)
+    other = driver.slash_command("help", user=workspace.bob, channel=workspace.general)
+    assert first.status == second.status == other.status == 200
+    assert time.monotonic() - sent < 0.9  # all three answered before the form opened
+
+    def answered(result: Any) -> float:
+        response_to(slack, result.response_url)
+        return time.monotonic() - sent
+
+    assert answered(other) < 0.9  # Bob's help came at once
+    assert answered(second) >= 0.9  # Alice's help after her form was open
+    assert slack.wait_for("views.open").status == 200
