@@ -29,6 +29,7 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -233,7 +234,6 @@ def create_web_app(
     # Requests already answered are processed on threads of their own: however many wait for
     # their turn (storage/answering.py), the next answer still finds a thread at once.
     processing = anyio.CapacityLimiter(dispatch_threads)
-    running: set[asyncio.Task[None]] = set()  # processing started here (kept from the GC)
     identity = identity or Identity(frozenset(), None)
 
     async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -300,12 +300,13 @@ def create_web_app(
                 handoff.send(row_id, kept.content_type, kept.body, person_of(kept.kind, data))
             return Response(status_code=200)
         row_id = await in_thread(intake.store, **asdict(kept))
-        if row_id is not None:  # (None: a retry of a request we have)
-            work = intake.line_up(intake.work_of(row_id), person_of(kept.kind, data))
-            task = asyncio.create_task(after_answer(work, bolt_request))  # starts now
-            running.add(task)
-            task.add_done_callback(running.discard)
-        return Response(status_code=200)
+        if row_id is None:
+            return Response(status_code=200)  # a retry of a request we have
+        # Processed once the answer is out (in the order each person sent theirs).
+        work = intake.line_up(intake.work_of(row_id), person_of(kept.kind, data))
+        return Response(
+            status_code=200, background=BackgroundTask(after_answer, work, bolt_request)
+        )
 
     async def healthz(_request: Request) -> Response:
         ok = await anyio.to_thread.run_sync(db.ping, limiter=limiter)
