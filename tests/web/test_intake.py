@@ -40,19 +40,24 @@ def _rows(bot: RunningBot) -> list[InboxRequest]:
         return list(session.exec(select(InboxRequest).order_by(col(InboxRequest.id))).all())
 
 
-def _crash(bot: RunningBot, row_id: int, *, applied: bool = False) -> None:
-    """Leave the row as a replica killed while processing it leaves it."""
+def _crash(
+    bot: RunningBot, row_id: int, *, applied: bool = False, attempts: int | None = None
+) -> None:
+    """Leave the row as a replica killed while processing it leaves it (after `attempts`
+    attempts, if given: in the same write, since the sweep may take the row over at once)."""
     values: dict[str, Any] = {
         "processed_at": None,
         "lease_owner": "dead-replica",
         "lease_until": utcnow() - timedelta(seconds=1),
         "applied_at": utcnow() if applied else None,
     }
+    if attempts is not None:
+        values["attempts"] = attempts
     with bot.runtime.services.db.session() as session:
         session.execute(update(InboxRequest).where(col(InboxRequest.id) == row_id).values(values))
 
 
-def _kept(bot: RunningBot, form: dict[str, str]) -> int:
+def _kept(bot: RunningBot, form: dict[str, str], *, attempts: int | None = None) -> int:
     """A slash command kept in the inbox by a replica that died before processing it."""
     body = urlencode(form)
     row_id = bot.runtime.intake.store(
@@ -63,7 +68,7 @@ def _kept(bot: RunningBot, form: dict[str, str]) -> int:
         body=body,
     )
     assert row_id is not None
-    _crash(bot, row_id)
+    _crash(bot, row_id, attempts=attempts)
     return row_id
 
 
@@ -194,13 +199,7 @@ def test_a_request_that_crashes_the_bot_every_time_is_given_up(
     quick: RunningBot, slack: SlackEmulator, workspace: Workspace
 ) -> None:
     form = _command(slack, workspace.alice, workspace.general, "help")
-    row_id = _kept(quick, form)
-    with quick.runtime.services.db.session() as session:
-        session.execute(
-            update(InboxRequest)
-            .where(col(InboxRequest.id) == row_id)
-            .values(attempts=inbox.MAX_ATTEMPTS)
-        )
+    row_id = _kept(quick, form, attempts=inbox.MAX_ATTEMPTS)
     row = _processed(slack, quick, row_id)
     assert row.error == f"gave up after {inbox.MAX_ATTEMPTS} attempts"
     assert slack.responses == []
