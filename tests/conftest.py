@@ -162,3 +162,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if any(d.scope == "module" for d in info.name2fixturedefs.get(name, ())):
                 item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
                 break
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under `--dist loadgroup`, xdist puts its group after an "@" in each grouped test's id
+    (on the workers); when it cannot (pytest 9.2 with xdist 3.8), the groups are ignored
+    without a word and each worker starts its own browser, benchmark run or playground."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(f"xdist ignored the group of {len(lost)} tests, e.g. {lost[0]}")
