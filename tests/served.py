@@ -15,6 +15,12 @@ import httpx
 import uvicorn
 
 
+def _idle(connection: Any) -> bool:
+    """A connection between requests (uvicorn's test before closing one at once)."""
+    cycle = getattr(connection, "cycle", None)
+    return cycle is None or bool(getattr(cycle, "response_complete", False))
+
+
 class StoppableServer(uvicorn.Server):
     """uvicorn's server; `stop()` ends its main loop at once instead of at its next tick
     (uvicorn looks at `should_exit` every 0.1 s: a tenth of a second for every test's bot)."""
@@ -33,15 +39,18 @@ class StoppableServer(uvicorn.Server):
             should_exit = await self.on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """uvicorn's shutdown; with no connection open, without its fixed 0.1 s grace for open
-        connections to finish (a tenth of a second for every test's bot again)."""
-        if self.server_state.connections or self.server_state.tasks:
+        """uvicorn's shutdown; with no request in flight, without its fixed 0.1 s grace for
+        them to finish (a tenth of a second for every test's bot again)."""
+        connections = list(self.server_state.connections)
+        if self.server_state.tasks or not all(map(_idle, connections)):
             await super().shutdown(sockets)
             return
         for server in self.servers:
             server.close()
         for sock in sockets or []:
             sock.close()
+        for connection in connections:
+            connection.shutdown()  # idle keep-alive connections: closed at once
         for server in self.servers:
             await server.wait_closed()
         if not self.force_exit:
