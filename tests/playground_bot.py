@@ -19,7 +19,7 @@ from web.server import server_config
 
 class PlaygroundBot:
     """`start_session` + `create_runtime(..., extra_routes=session.routes())` + a server (the
-    one of tests/harness.py, which stops at once)."""
+    one of tests/served.py, which stops at once)."""
 
     def __init__(self, data_dir: Path, **settings: Any) -> None:
         base = load_settings(env_file=None, slack_bot_token="", port=0, **settings)
