@@ -117,11 +117,44 @@ def driver(bot: RunningBot, slack: SlackEmulator) -> SlackDriver:
 # --- Spreading tests over xdist workers -----------------------------------------------------
 
 
+# The modules whose tests take longest (real bot processes killed and restarted, leases run
+# out, benchmarks, browsers), longest first: they are handed out first, so that both workers
+# end together on short tests instead of one of them starting a 30 s test at the end.
+# (`--durations=30` shows when this list needs a change.)
+SLOW_FIRST = (
+    "tests/test_durability.py",
+    "tests/test_outbox_replicas.py",
+    "tests/test_replicas.py",
+    "tests/bench/test_alerts_storm.py",
+    "tests/handlers/test_paging_restart.py",
+    "tests/handlers/test_alerts_restart.py",
+    "tests/test_app.py",
+    "tests/test_drill_restart.py",
+    "tests/test_processing_worker.py",
+    "tests/test_notice_restart.py",
+    "tests/handlers/test_reminders.py",
+    "tests/handlers/test_social.py",
+    "tests/bench/test_timeline_events.py",
+    "tests/bench/test_statuspage_load.py",
+    "tests/web/test_statuspage.py",
+    "tests/web/test_hostile_requests.py",
+    "tests/bench/test_declare_e2e.py",
+    "tests/bench/test_console_scale.py",
+)
+
+
+def _slowness(item: pytest.Item) -> int:
+    module = item.nodeid.split("::")[0]
+    return SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep on one worker the tests of a module that shares a module-scoped fixture (a
     browser, a benchmark run): `scripts/test` runs `--dist loadgroup`, which spreads every
-    other test one by one, so one long file no longer holds up a worker alone."""
+    other test one by one, so one long file no longer holds up a worker alone. The slowest
+    modules go first (xdist hands out groups, biggest first, then single tests in this order)."""
+    items.sort(key=_slowness)  # stable: the rest keep their order
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None or item.get_closest_marker("xdist_group") is not None:
@@ -130,3 +163,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if any(d.scope == "module" for d in info.name2fixturedefs.get(name, ())):
                 item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
                 break
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under `--dist loadgroup`, xdist puts its group after an "@" in each grouped test's id
+    (on the workers); when it cannot (pytest 9.2 with xdist 3.8), the groups are ignored
+    without a word and each worker starts its own browser, benchmark run or playground."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(f"xdist ignored the group of {len(lost)} tests, e.g. {lost[0]}")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
-import threading
-import time
 from types import TracebackType
 from typing import Any
-
-import uvicorn
 
 from app import Runtime, create_runtime
 from bot.settings import Settings, load_settings
 from playground.emulator import SlackDriver, SlackEmulator
+from tests.served import ServerThread
 from web.server import server_config
 from web.socket_mode import DurableSocketMode
 
@@ -39,31 +34,6 @@ def bot_settings(emulator: SlackEmulator, database_url: str, **overrides: Any) -
     return load_settings(env_file=None, **values)
 
 
-class _StoppableServer(uvicorn.Server):
-    """uvicorn's server; `stop()` ends its main loop at once instead of at its next tick
-    (uvicorn looks at `should_exit` every 0.1 s: a tenth of a second for every test's bot)."""
-
-    _wake: asyncio.Event | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-
-    async def main_loop(self) -> None:
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            counter = (counter + 1) % 864000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.1)
-            should_exit = await self.on_tick(counter)
-
-    def stop(self) -> None:
-        self.should_exit = True
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has ended already
-                loop.call_soon_threadsafe(wake.set)
-
-
 class RunningBot:
     """The bot serving HTTP on a free loopback port, in a background thread."""
 
@@ -80,10 +50,7 @@ class RunningBot:
             header_timeout=settings.request_header_timeout_seconds,
             graceful_timeout=5,
         )
-        self._server = _StoppableServer(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
+        self._server = ServerThread(config, sockets=[self._socket])
         self.socket_mode: DurableSocketMode | None = None
         if settings.socket_mode:
             self.socket_mode = DurableSocketMode(
@@ -105,12 +72,7 @@ class RunningBot:
     def start(self) -> RunningBot:
         """Start scheduler and server; return when the server accepts connections."""
         self.runtime.start_background()
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the bot's server did not start")
-            time.sleep(0.01)
+        self._server.start()
         if self.socket_mode is not None:
             self.socket_mode.connect()
         return self
@@ -120,7 +82,6 @@ class RunningBot:
         if self.socket_mode is not None:
             self.socket_mode.close()
         self._server.stop()
-        self._thread.join(timeout=15)
         self.runtime.shutdown()
         self._socket.close()
 

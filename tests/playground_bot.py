@@ -4,24 +4,22 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import uvicorn
-
 from app import Runtime, create_runtime
 from bot.settings import load_settings
+from tests.served import ServerThread
 from web.playground.startup import PlaygroundSession, start_session
 from web.server import server_config
 
 
 class PlaygroundBot:
-    """`start_session` + `create_runtime(..., extra_routes=session.routes())` + a server."""
+    """`start_session` + `create_runtime(..., extra_routes=session.routes())` + a server (the
+    one of tests/served.py, which stops at once)."""
 
     def __init__(self, data_dir: Path, **settings: Any) -> None:
         base = load_settings(env_file=None, slack_bot_token="", port=0, **settings)
@@ -41,8 +39,7 @@ class PlaygroundBot:
             log_level="warning",
             graceful_timeout=5,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._server = ServerThread(config)
 
     @property
     def url(self) -> str:
@@ -50,17 +47,11 @@ class PlaygroundBot:
 
     def start(self) -> PlaygroundBot:
         self.runtime.start_background()
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the playground's server did not start")
-            time.sleep(0.01)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=15)
+        self._server.stop()
         self.runtime.shutdown()
         self.session.stop()
 

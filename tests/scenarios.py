@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from playground.emulator import DriverResult, SlackDriver, SlackEmulator
 from storage.models import Incident
+from storage.models_inbox import InboxRequest
 from tests.harness import RunningBot
 
 T = TypeVar("T")
@@ -101,3 +102,23 @@ def declare(
     result = submit_declare(driver, view, user=user, title=title, **fields)
     assert result.status == 200, result.body
     return wait_for_setup(bot, number=number)
+
+
+def inbox_rows(bot: RunningBot) -> list[InboxRequest]:
+    """Every request the bot kept in its inbox, in the order kept."""
+    with bot.runtime.services.db.read() as session:
+        return list(session.exec(select(InboxRequest).order_by(col(InboxRequest.id))).all())
+
+
+def pin_event(
+    slack: SlackEmulator, *, user: str, channel: str, ts: str, **extra: Any
+) -> dict[str, Any]:
+    """A `reaction_added` event (a :pushpin: on the message at `ts`), as Slack delivers it."""
+    return {
+        "type": "reaction_added",
+        "user": user,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "reaction": "pushpin",
+        "event_ts": slack.next_ts(),
+        **extra,
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,14 +13,12 @@ from bot.alerts import triage
 from bot.alerts.escalation import Targets
 from bot.alerts.intake import store
 from bot.alerts.parsers import parse_prometheus
-from bot.alerts.rules import AlertRules, load_rules
+from bot.alerts.rules import AlertRules
 from bot.core.errors import InvalidInput, NotFound
 from storage import Database
 from storage.models import Incident
 from storage.models_alerts import AlertGroup
-from tests.alert_fixtures import payload
-
-T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday, 13:00 in Paris
+from tests.alert_fixtures import T0, open_group, payload, rules_file
 
 RULES = """\
 schedules:
@@ -46,14 +44,7 @@ rules:
 
 @pytest.fixture
 def rules(tmp_path: Path) -> AlertRules:
-    path = tmp_path / "rules.yml"
-    path.write_text(RULES)
-    return load_rules(str(path))
-
-
-def open_group(db: Database, rules: AlertRules) -> int:
-    result = store(db, parse_prometheus(payload("alertmanager_firing")), rules=rules, now=T0)
-    return result.opened[0]
+    return rules_file(tmp_path, RULES)
 
 
 def claim(db: Database, rules: AlertRules, at: datetime) -> list[triage.DueLevel]:

@@ -7,7 +7,7 @@ for the planning; the sending against the Slack emulator."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,7 @@ from sqlmodel import select
 
 from bot import incidents
 from bot.alerts import triage
-from bot.alerts.intake import store
-from bot.alerts.parsers import parse_prometheus
-from bot.alerts.rules import AlertRules, load_rules
+from bot.alerts.rules import AlertRules
 from bot.core.sending import Retryable
 from bot.slack import keyed
 from bot.slack.paging import EscalationSender, escalate_groups
@@ -28,11 +26,11 @@ from bot.stakeholders.notice import Notice
 from playground.emulator import SlackEmulator
 from storage import Database
 from storage.models_stakeholders import StakeholderNotice
-from tests.alert_fixtures import payload
+from tests import alert_fixtures
+from tests.alert_fixtures import T0, rules_file
 from tests.conftest import Workspace
 from tests.harness import BOT_TOKEN
 
-T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday: Bob's week
 RULES = """\
 phones:
   U0LEAD: "+15551234567"
@@ -62,14 +60,11 @@ class Boom(Exception):
 
 @pytest.fixture
 def rules(tmp_path: Path) -> AlertRules:
-    path = tmp_path / "rules.yml"
-    path.write_text(RULES)
-    return load_rules(str(path))
+    return rules_file(tmp_path, RULES)
 
 
 def open_group(db: Database, rules: AlertRules, *, posted: bool = True) -> int:
-    result = store(db, parse_prometheus(payload("alertmanager_firing")), rules=rules, now=T0)
-    group_id = result.opened[0]
+    group_id = alert_fixtures.open_group(db, rules)
     if posted:
         with db.session() as session:
             triage.shown(session, group_id=group_id, version=1, channel="C0ALERTS", ts="100.000200")

@@ -21,6 +21,7 @@ from storage import Database
 from storage.models import Incident
 from storage.models_alerts import IncidentEscalation
 from storage.models_stakeholders import StakeholderNotice
+from tests.alert_fixtures import rules_file
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 RULES = """\
@@ -41,9 +42,7 @@ incidents:
 
 @pytest.fixture
 def rules(tmp_path: Path) -> AlertRules:
-    path = tmp_path / "rules.yml"
-    path.write_text(RULES)
-    return load_rules(str(path))
+    return rules_file(tmp_path, RULES)
 
 
 def declared(

@@ -18,7 +18,7 @@ from storage.models_timeline import TimelineEntry
 from tests.conftest import Workspace
 from tests.handlers.conftest import Room
 from tests.harness import RunningBot, response_to
-from tests.scenarios import declare
+from tests.scenarios import declare, pin_event
 
 pytestmark = pytest.mark.scenario
 
@@ -95,14 +95,7 @@ def _reactions(slack: SlackEmulator, channel: str, ts: str) -> dict[str, list[st
 
 def _reaction_event(room: Room, user: str, ts: str, **extra: Any) -> dict[str, Any]:
     """A `reaction_added` event for a message of the room, as Slack delivers it."""
-    return {
-        "type": "reaction_added",
-        "user": user,
-        "item": {"type": "message", "channel": room.channel, "ts": ts},
-        "reaction": "pushpin",
-        "event_ts": room.slack.next_ts(),
-        **extra,
-    }
+    return pin_event(room.slack, user=user, channel=room.channel, ts=ts, **extra)
 
 
 def test_pinned_message_lands_on_the_timeline_quietly(room: Room) -> None:

@@ -17,13 +17,12 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-from sqlmodel import select
 
 from playground.emulator import SlackDriver, SlackEmulator
-from storage.models_inbox import InboxRequest
 from tests.conftest import Workspace
 from tests.harness import SIGNING_SECRET, RunningBot, response_to
 from tests.processes import StartBot, bot_processes  # noqa: F401
+from tests.scenarios import inbox_rows
 from web.slack_request import MAX_DEPTH
 
 pytestmark = pytest.mark.scenario
@@ -44,11 +43,6 @@ def refusals(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[log
     noisy = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
     assert noisy == [], f"tracebacks in the log: {[r.getMessage() for r in noisy]}"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-
-
-def _rows(bot: RunningBot) -> list[InboxRequest]:
-    with bot.runtime.services.db.read() as session:
-        return list(session.exec(select(InboxRequest)).all())
 
 
 def _raw(port: int, data: bytes, *, wait: float = 5.0) -> tuple[bytes, float]:
@@ -80,7 +74,7 @@ def test_unsigned_junk_is_refused_before_parsing(
     response = httpx.post(bot.events_url, content=body, headers={"content-type": JSON})
     assert response.status_code == 401
     assert [r.getMessage().split(": ", 1)[1] for r in refusals()] == ["401 unsigned request"]
-    assert slack.calls == [] and _rows(bot) == []
+    assert slack.calls == [] and inbox_rows(bot) == []
 
 
 def _deep(depth: int) -> str:
@@ -133,7 +127,7 @@ def test_signed_malformed_bodies_get_400_and_one_log_line(
     assert reason in result.body
     [line] = refusals()
     assert "400" in line.getMessage() and reason in line.getMessage()
-    assert slack.calls == [] and _rows(bot) == []
+    assert slack.calls == [] and inbox_rows(bot) == []
 
 
 def test_a_payload_nested_as_deep_as_allowed_still_works(
@@ -244,7 +238,7 @@ def test_requests_for_another_workspace_or_app_are_refused(
     assert "team T0OTHER001 is not ours" in refusals()[0].getMessage()
     assert "app A0OTHER001 is not ours" in refusals()[-1].getMessage()
     time.sleep(0.2)
-    assert slack.calls == [] and slack.responses == [] and _rows(bot) == []
+    assert slack.calls == [] and slack.responses == [] and inbox_rows(bot) == []
 
 
 def test_the_team_and_app_can_be_set(

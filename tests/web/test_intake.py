@@ -24,7 +24,7 @@ from storage.models_timeline import TimelineEntry
 from storage.types import utcnow
 from tests.conftest import Workspace
 from tests.harness import RunningBot, response_to
-from tests.scenarios import declare, must
+from tests.scenarios import declare, inbox_rows, must, pin_event
 
 pytestmark = pytest.mark.scenario
 
@@ -35,24 +35,24 @@ def quick(start_bot: Callable[..., RunningBot], workspace: Workspace) -> Running
     return start_bot(inbox_lease_seconds=2)
 
 
-def _rows(bot: RunningBot) -> list[InboxRequest]:
-    with bot.runtime.services.db.read() as session:
-        return list(session.exec(select(InboxRequest).order_by(col(InboxRequest.id))).all())
-
-
-def _crash(bot: RunningBot, row_id: int, *, applied: bool = False) -> None:
-    """Leave the row as a replica killed while processing it leaves it."""
+def _crash(
+    bot: RunningBot, row_id: int, *, applied: bool = False, attempts: int | None = None
+) -> None:
+    """Leave the row as a replica killed while processing it leaves it (after `attempts`
+    attempts, if given: in the same write, since the sweep may take the row over at once)."""
     values: dict[str, Any] = {
         "processed_at": None,
         "lease_owner": "dead-replica",
         "lease_until": utcnow() - timedelta(seconds=1),
         "applied_at": utcnow() if applied else None,
     }
+    if attempts is not None:
+        values["attempts"] = attempts
     with bot.runtime.services.db.session() as session:
         session.execute(update(InboxRequest).where(col(InboxRequest.id) == row_id).values(values))
 
 
-def _kept(bot: RunningBot, form: dict[str, str]) -> int:
+def _kept(bot: RunningBot, form: dict[str, str], *, attempts: int | None = None) -> int:
     """A slash command kept in the inbox by a replica that died before processing it."""
     body = urlencode(form)
     row_id = bot.runtime.intake.store(
@@ -63,13 +63,13 @@ def _kept(bot: RunningBot, form: dict[str, str]) -> int:
         body=body,
     )
     assert row_id is not None
-    _crash(bot, row_id)
+    _crash(bot, row_id, attempts=attempts)
     return row_id
 
 
 def _processed(slack: SlackEmulator, bot: RunningBot, row_id: int) -> InboxRequest:
     def done() -> InboxRequest | None:
-        row = next(r for r in _rows(bot) if r.id == row_id)
+        row = next(r for r in inbox_rows(bot) if r.id == row_id)
         return row if row.processed_at is not None else None
 
     found: InboxRequest = slack.wait_for(done, timeout=15, interval=0.05)
@@ -93,8 +93,8 @@ def test_every_request_is_kept_and_marked_processed(
     bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
 ) -> None:
     declare(bot, driver, slack, user=workspace.alice, channel=workspace.general)
-    slack.wait_for(lambda: all(r.processed_at for r in _rows(bot)))
-    rows = _rows(bot)
+    slack.wait_for(lambda: all(r.processed_at for r in inbox_rows(bot)))
+    rows = inbox_rows(bot)
     assert [(r.kind, r.mode) for r in rows] == [
         ("slash_commands", "http"),
         ("interactive", "http"),
@@ -113,13 +113,7 @@ def test_the_same_event_delivered_three_times_is_processed_once(
     channel = str(incident.channel_id)
     ts = driver.user_posts(workspace.bob, channel, "p99 back under 200 ms")
     slack.react_as_user(workspace.alice, channel, ts, "pushpin")
-    event = {
-        "type": "reaction_added",
-        "user": workspace.alice,
-        "item": {"type": "message", "channel": channel, "ts": ts},
-        "reaction": "pushpin",
-        "event_ts": slack.next_ts(),
-    }
+    event = pin_event(slack, user=workspace.alice, channel=channel, ts=ts)
     results = [
         driver.event(event, event_id="EvINBOX3X1"),
         driver.event(event, event_id="EvINBOX3X1", retry_num=1),
@@ -131,10 +125,10 @@ def test_the_same_event_delivered_three_times_is_processed_once(
         return [c for c in slack.calls_to("reactions.get") if c.params.get("timestamp") == ts]
 
     slack.wait_for(
-        lambda: [r for r in _rows(bot) if r.key == "event:EvINBOX3X1" and r.processed_at]
+        lambda: [r for r in inbox_rows(bot) if r.key == "event:EvINBOX3X1" and r.processed_at]
     )
     time.sleep(0.3)
-    assert len([r for r in _rows(bot) if r.key == "event:EvINBOX3X1"]) == 1
+    assert len([r for r in inbox_rows(bot) if r.key == "event:EvINBOX3X1"]) == 1
     assert len(fetched()) == 1  # the listener ran once, not three times
     with bot.runtime.services.db.read() as session:
         entries = session.exec(select(TimelineEntry).where(TimelineEntry.message_ts == ts)).all()
@@ -173,7 +167,7 @@ def test_a_request_whose_writes_were_committed_is_not_run_again(
     channel = str(incident.channel_id)
     result = driver.slash_command("note Rolled back to v41", user=workspace.alice, channel=channel)
     assert result.status == 200
-    [row] = [r for r in _rows(quick) if r.kind == "slash_commands" and "note" in r.body]
+    [row] = [r for r in inbox_rows(quick) if r.kind == "slash_commands" and "note" in r.body]
     row_id = must(row.id)
     assert _processed(slack, quick, row_id).applied_at is not None  # the note was its write
 
@@ -194,13 +188,7 @@ def test_a_request_that_crashes_the_bot_every_time_is_given_up(
     quick: RunningBot, slack: SlackEmulator, workspace: Workspace
 ) -> None:
     form = _command(slack, workspace.alice, workspace.general, "help")
-    row_id = _kept(quick, form)
-    with quick.runtime.services.db.session() as session:
-        session.execute(
-            update(InboxRequest)
-            .where(col(InboxRequest.id) == row_id)
-            .values(attempts=inbox.MAX_ATTEMPTS)
-        )
+    row_id = _kept(quick, form, attempts=inbox.MAX_ATTEMPTS)
     row = _processed(slack, quick, row_id)
     assert row.error == f"gave up after {inbox.MAX_ATTEMPTS} attempts"
     assert slack.responses == []
@@ -213,8 +201,10 @@ def test_processed_requests_are_trimmed_after_the_retention(
     driver = bot.driver(slack)
     for text in ("help", "list"):
         assert driver.slash_command(text, user=workspace.alice, channel=workspace.general).ok
-    slack.wait_for(lambda: len(_rows(bot)) == 2 and all(r.processed_at for r in _rows(bot)))
-    old = _rows(bot)[0]
+    slack.wait_for(
+        lambda: len(inbox_rows(bot)) == 2 and all(r.processed_at for r in inbox_rows(bot))
+    )
+    old = inbox_rows(bot)[0]
     with bot.runtime.services.db.session() as session:
         session.execute(
             update(InboxRequest)
@@ -222,7 +212,7 @@ def test_processed_requests_are_trimmed_after_the_retention(
             .values(processed_at=utcnow() - timedelta(days=2))
         )
     assert bot.runtime.intake.trim() == 1
-    assert [r.id for r in _rows(bot)] == [must(old.id) + 1]
+    assert [r.id for r in inbox_rows(bot)] == [must(old.id) + 1]
 
 
 def test_one_persons_commands_are_processed_in_the_order_they_came(

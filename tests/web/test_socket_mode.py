@@ -10,11 +10,16 @@ from sqlmodel import select
 
 from playground.emulator import SlackEmulator, SocketModeDriver
 from storage.models import Incident
-from storage.models_inbox import InboxRequest
 from storage.models_timeline import TimelineEntry
 from tests.conftest import Workspace
 from tests.harness import APP_TOKEN, RunningBot, response_to
-from tests.scenarios import open_declare_form, submit_declare, wait_for_setup
+from tests.scenarios import (
+    inbox_rows,
+    open_declare_form,
+    pin_event,
+    submit_declare,
+    wait_for_setup,
+)
 
 pytestmark = pytest.mark.scenario
 
@@ -31,11 +36,6 @@ def socket_bot(
 def sdriver(socket_bot: RunningBot, slack: SlackEmulator) -> SocketModeDriver:
     slack.sockets.wait_connected()
     return SocketModeDriver(slack)
-
-
-def _rows(bot: RunningBot) -> list[InboxRequest]:
-    with bot.runtime.services.db.read() as session:
-        return list(session.exec(select(InboxRequest)).all())
 
 
 def _incidents(bot: RunningBot) -> list[Incident]:
@@ -61,15 +61,15 @@ def test_the_declare_form_is_acked_after_the_submission_is_kept(
     slack.set_latency(0.3)  # the channel and the card take seconds; the ack does not wait
     result = submit_declare(sdriver, view, user=workspace.alice, title="Queue is stuck")
     assert result.status == 200 and result.elapsed < 1.0
-    kept = _rows(socket_bot)  # read right after the ack: the submission is committed
+    kept = inbox_rows(socket_bot)  # read right after the ack: the submission is committed
     assert "interactive" in {r.kind for r in kept}
     assert slack.current_view(workspace.alice) is None
     slack.wait_for(lambda: [i.title for i in _incidents(socket_bot)] == ["Queue is stuck"])
     slack.clear_faults()
     incident = wait_for_setup(socket_bot, timeout=15)
     assert incident.setup_state == "complete" and incident.channel_id
-    rows = _rows(socket_bot)
-    slack.wait_for(lambda: all(r.processed_at for r in _rows(socket_bot)), timeout=5)
+    rows = inbox_rows(socket_bot)
+    slack.wait_for(lambda: all(r.processed_at for r in inbox_rows(socket_bot)), timeout=5)
     assert {r.kind for r in rows} == {"slash_commands", "interactive"}
     assert all(r.mode == "socket_mode" for r in rows)
 
@@ -93,13 +93,7 @@ def test_an_event_sent_three_times_is_processed_once(
     channel = str(wait_for_setup(socket_bot).channel_id)
     ts = sdriver.user_posts(workspace.alice, channel, "disk at 100%")
     slack.react_as_user(workspace.alice, channel, ts, "pushpin")
-    event = {
-        "type": "reaction_added",
-        "user": workspace.alice,
-        "item": {"type": "message", "channel": channel, "ts": ts},
-        "reaction": "pushpin",
-        "event_ts": slack.next_ts(),
-    }
+    event = pin_event(slack, user=workspace.alice, channel=channel, ts=ts)
     results = [
         sdriver.event(event, event_id="EvSOCKET3X"),
         sdriver.event(event, event_id="EvSOCKET3X", retry_num=1),
@@ -117,7 +111,7 @@ def test_an_event_sent_three_times_is_processed_once(
     time.sleep(0.3)
     assert len(entries()) == 1
     assert len([c for c in slack.calls_to("reactions.add") if c.params["timestamp"] == ts]) == 1
-    assert len([r for r in _rows(socket_bot) if r.key == "event:EvSOCKET3X"]) == 1
+    assert len([r for r in inbox_rows(socket_bot) if r.key == "event:EvSOCKET3X"]) == 1
 
 
 def test_a_refresh_request_reconnects_and_nothing_is_lost(
