@@ -48,6 +48,9 @@ class BotProcess:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "LOG_LEVEL": "INFO",
+            # One process per bot unless a test asks for the worker (`PROCESS_WORKER`): the
+            # worker's own tests and the durability storms run with it.
+            "PROCESS_WORKER": "off",
             **settings,
         }
         self.process = subprocess.Popen(

@@ -37,6 +37,7 @@ SETTINGS = {
     "REMINDER_LEASE_SECONDS": "5",  # ... and its claimed deliveries after 5 s (the least)
     "REMINDER_INTERVALS": "sev1=off,sev2=off,sev3=off,sev4=off",
     "NO_MANAGER_NUDGE_AFTER": "off",
+    "PROCESS_WORKER": "auto",  # as deployed: the worker beside each bot on PostgreSQL
 }
 
 

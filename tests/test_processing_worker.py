@@ -87,7 +87,7 @@ def test_commands_events_and_forms_are_processed_by_the_worker(
 ) -> None:
     users, general = _people(slack)
     incident_id, channel = _seed_incident(slack, db_url, users)
-    bot = bot_processes(**SETTINGS, PROCESS_WORKER="on", METRICS_TOKEN="scrape-me")
+    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on", "METRICS_TOKEN": "scrape-me"})
     owner, _pid = _worker(tmp_path / "bots.log")
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
 
@@ -128,7 +128,7 @@ def test_a_killed_worker_is_replaced_and_what_it_was_given_is_done_once(
 ) -> None:
     users, general = _people(slack)
     incident_id, channel = _seed_incident(slack, db_url, users)
-    bot = bot_processes(**SETTINGS, PROCESS_WORKER="on")
+    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on"})
     log = tmp_path / "bots.log"
     first_owner, first_pid = _worker(log)
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
