@@ -277,13 +277,19 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits when the block succeeds and rolls back when it raises."""
+    def _writing(self) -> Iterator[Engine]:
+        """Around a write transaction: give way to answers first, then hold this process's
+        turn (SQLite's write queue, PostgreSQL's background gate); yields the engine to use."""
         ANSWERING.give_way()
         lock = self._write_lock.held() if self._write_lock is not None else nullcontext()
         gate = self._gate.held() if self._gate is not None else nullcontext()
-        bind = self._urgent if URGENT.get() else self.engine
-        with ANSWERING.inside(), gate, lock, Session(bind, expire_on_commit=False) as session:
+        with ANSWERING.inside(), gate, lock:
+            yield self._urgent if URGENT.get() else self.engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block succeeds and rolls back when it raises."""
+        with self._writing() as bind, Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
                 fence = WRITE_FENCE.get()
@@ -300,11 +306,7 @@ class Database:
         """A Core connection in a write transaction that commits when the block succeeds: for
         the inbox keep on every acknowledgement's path, which needs no ORM session. Writes
         here are not fenced (WRITE_FENCE)."""
-        ANSWERING.give_way()
-        lock = self._write_lock.held() if self._write_lock is not None else nullcontext()
-        gate = self._gate.held() if self._gate is not None else nullcontext()
-        bind = self._urgent if URGENT.get() else self.engine
-        with ANSWERING.inside(), gate, lock, bind.begin() as conn:
+        with self._writing() as bind, bind.begin() as conn:
             yield conn
 
     @contextmanager

@@ -45,6 +45,13 @@ def _worker(log: Path, *, after: int = 0, timeout: float = 30) -> tuple[str, int
     raise AssertionError("no processing worker became ready")
 
 
+def _workspace(slack: SlackEmulator, db_url: str) -> tuple[list[str], str, int, str]:
+    """People, #general, and an incident with its channel (as tests/test_durability.py)."""
+    users, general = _people(slack)
+    incident_id, channel = _seed_incident(slack, db_url, users)
+    return users, general, incident_id, channel
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
@@ -85,8 +92,7 @@ def test_commands_events_and_forms_are_processed_by_the_worker(
     db_url: str,
     tmp_path: Path,
 ) -> None:
-    users, general = _people(slack)
-    incident_id, channel = _seed_incident(slack, db_url, users)
+    users, general, incident_id, channel = _workspace(slack, db_url)
     bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on", "METRICS_TOKEN": "scrape-me"})
     owner, _pid = _worker(tmp_path / "bots.log")
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
@@ -126,8 +132,7 @@ def test_a_killed_worker_is_replaced_and_what_it_was_given_is_done_once(
     db_url: str,
     tmp_path: Path,
 ) -> None:
-    users, general = _people(slack)
-    incident_id, channel = _seed_incident(slack, db_url, users)
+    users, general, incident_id, channel = _workspace(slack, db_url)
     bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on"})
     log = tmp_path / "bots.log"
     first_owner, first_pid = _worker(log)

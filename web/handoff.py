@@ -39,7 +39,7 @@ from prometheus_client import Counter as PromCounter
 from slack_bolt import BoltRequest
 
 from bot.slack.delivery import REPLICA_PID_ENV
-from web.intake import Intake, Work
+from web.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -234,17 +234,7 @@ def process_handoffs(
                 continue
             request = BoltRequest(body=body, headers={"content-type": content_type})
             work = intake.line_up(intake.receive(row_id), item.get("person"))
-            pool.submit(_process, intake, work, request)
-
-
-def _process(intake: Intake, work: Work, request: BoltRequest) -> None:
-    try:
-        response = intake.dispatch(work, request)
-    except Exception:  # Bolt answers errors itself; this is a bug, logged
-        log.exception("processing inbox request %s failed", work.row_id)
-        return
-    if response.status != 200:
-        log.warning("answered 200, but Bolt said %s: %s", response.status, response.body)
+            pool.submit(intake.process_answered, work, request)
 
 
 class CountReporter:

@@ -332,6 +332,17 @@ class Intake:
             _WORK.reset(work_token)
             work.end()
 
+    def process_answered(self, work: Work, request: BoltRequest) -> None:
+        """Run a request answered already (here, or in the processing worker): Slack has its
+        answer, so what Bolt says is logged, and a failure is left to the sweep."""
+        try:
+            response = self.dispatch(work, request)
+        except Exception:  # Bolt answers errors itself; this is a bug, logged
+            log.exception("processing inbox request %s failed", work.row_id)
+            return
+        if response.status != 200:
+            log.warning("answered 200, but Bolt said %s: %s", response.status, response.body)
+
     def work_of(self, row_id: int) -> Work:
         """The work of a request kept already (an event, or a row taken over)."""
         return Work(self, row_id=row_id)

@@ -242,13 +242,10 @@ def create_web_app(
         )
 
     async def after_answer(work: Work, bolt_request: BoltRequest) -> None:
-        await anyio.to_thread.run_sync(process_kept, work, bolt_request, limiter=processing)
-
-    def process_kept(work: Work, bolt_request: BoltRequest) -> None:
         assert intake is not None
-        response = intake.dispatch(work, bolt_request)
-        if response.status != 200:
-            log.warning("answered 200, but Bolt said %s: %s", response.status, response.body)
+        await anyio.to_thread.run_sync(
+            intake.process_answered, work, bolt_request, limiter=processing
+        )
 
     async def slack_events(request: Request) -> Response:
         with ANSWERING.answering():
