@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -13,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from storage.answering import ANSWERING, URGENT, UrgentBoard
+from storage.checkpoint import Checkpointer
 
 
 def normalize_url(url: str) -> str:
@@ -31,11 +34,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _no_checkpoint_on_commit(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
+    # No commit copies the log into the database: storage/checkpoint.py does, off the lock.
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
@@ -109,6 +108,18 @@ class WriteQueue:
         # urgent writers there (`board`), or waits for the front's before writing (`defer`).
         self.board: UrgentBoard | None = None
         self.defer = False
+        # Between processes, writers take turns through a lock file (share_between_processes):
+        # the kernel wakes a waiter the moment it is free, where SQLite's busy handler sleeps.
+        self._file: int | None = None
+
+    def share_between_processes(self, path: str) -> None:
+        """Writers of every process that opens the same `path` take turns through it."""
+        self._file = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def close(self) -> None:
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
 
     def _publish(self) -> None:
         if self.board is not None and not self.defer:
@@ -133,8 +144,12 @@ class WriteQueue:
                     self._background.wait()
             self._owner, self._depth, self._owner_urgent = me, 1, urgent
             self._publish()
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_EX)  # (waits for other processes' writers)
 
     def release(self) -> None:
+        if self._file is not None and self._depth == 1:  # (only the owner releases)
+            fcntl.flock(self._file, fcntl.LOCK_UN)
         with self._lock:
             self._depth -= 1
             if self._depth:
@@ -250,20 +265,18 @@ class Database:
             else make_engine(self.url, echo=echo, pool_size=4, max_overflow=6)
         )
         self._urgent_reader = self._urgent.execution_options(**{READ_ONLY: True})
-        if self._urgent is not self.engine and self._urgent.dialect.name == "sqlite":
-            # A commit that crosses SQLite's WAL threshold copies the log into the database
-            # and syncs it (a checkpoint: tens of milliseconds). Commits Slack waits on leave
-            # that to the background connections' commits.
-            event.listen(self._urgent, "connect", _no_checkpoint_on_commit)
         # SQLite has one writer at a time. Threads of this process queue for it here and are
         # woken as soon as it is free, instead of in SQLite's busy handler, which sleeps up to
         # 100 ms between tries and so leaves the lock idle under contention.
         self._write_lock = WriteQueue() if self.engine.dialect.name == "sqlite" else None
+        self._checkpoints: Checkpointer | None = None
         self._gate = BackgroundGate(BACKGROUND_SESSIONS) if self._write_lock is None else None
         if self._write_lock is not None and not in_memory:  # beside a processing worker
             path = self.engine.url.database
             if path:
                 self._write_lock.board = UrgentBoard(f"{path}-answering")
+                self._write_lock.share_between_processes(f"{path}-writer")
+                self._checkpoints = Checkpointer(path)
 
     def defer_to_front(self) -> None:
         """In a processing worker (web/handoff.py): on SQLite, write only while the front
@@ -281,6 +294,8 @@ class Database:
         """Around a write transaction: give way to answers first, then hold this process's
         turn (SQLite's write queue, PostgreSQL's background gate); yields the engine to use."""
         ANSWERING.give_way()
+        if self._checkpoints is not None:
+            self._checkpoints.start()
         lock = self._write_lock.held() if self._write_lock is not None else nullcontext()
         gate = self._gate.held() if self._gate is not None else nullcontext()
         with ANSWERING.inside(), gate, lock:
@@ -339,5 +354,9 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         self.engine.dispose()
         self._urgent.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()

@@ -58,3 +58,45 @@ def test_urgent_writers_are_published_for_a_worker_that_defers_to_them(tmp_path:
     front.acquire(urgent=False)  # background writers of the front are not published
     assert worker.board.urgent() == 0
     front.release()
+
+
+def test_writers_of_two_processes_take_turns_through_the_lock_file(tmp_path: Path) -> None:
+    """Another process's writer holds the lock file: this process's writer waits for it (and
+    is woken when it lets go), where without the file both would go ahead at once."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "db-writer"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from storage.db import WriteQueue\n"
+            "queue = WriteQueue()\n"
+            f"queue.share_between_processes({str(path)!r})\n"
+            "with queue.held():\n"
+            "    print('holding', flush=True)\n"
+            "    time.sleep(0.6)\n"
+            "    print('released', time.time(), flush=True)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        queue = WriteQueue()
+        queue.share_between_processes(str(path))
+        try:
+            with queue.held():
+                got = time.time()
+            released = float(holder.stdout.readline().split()[1])
+        finally:
+            queue.close()
+        assert holder.wait(10) == 0
+    finally:
+        holder.kill()
+    assert got >= released  # it waited for the other process's writer
+    assert got - released < 0.5  # and was woken when it let go, not at a later poll
