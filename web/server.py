@@ -23,7 +23,6 @@ from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
-import h11
 import uvicorn
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
@@ -33,7 +32,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bot.core import inbox
 from bot.slack.identity import Identity
@@ -323,17 +322,19 @@ def create_web_app(
     return Starlette(routes=routes)
 
 
-def header_timeout_protocol(header_timeout: float) -> type[H11Protocol]:
-    """uvicorn's h11 protocol, closing connections whose request headers are late.
+def header_timeout_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol (the C parser), closing connections whose request headers
+    are late.
 
     uvicorn times out idle keep-alive connections, but not a client that opens a connection
     and sends its headers slowly (or never). Here the headers of each request must arrive
     within `header_timeout` seconds of the connection opening or the previous response.
     """
 
-    class HeaderTimeoutProtocol(H11Protocol):
+    class HeaderTimeoutProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
         _bytes_since_armed = False
+        _headers_done = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -341,7 +342,7 @@ def header_timeout_protocol(header_timeout: float) -> type[H11Protocol]:
 
         def _arm(self) -> None:
             self._disarm()
-            self._bytes_since_armed = False
+            self._bytes_since_armed = self._headers_done = False
             self._header_timer = self.loop.call_later(header_timeout, self._headers_late)
 
         def _disarm(self) -> None:
@@ -352,12 +353,15 @@ def header_timeout_protocol(header_timeout: float) -> type[H11Protocol]:
         def data_received(self, data: bytes) -> None:
             self._bytes_since_armed = True
             super().data_received(data)
-            if self.conn.their_state is not h11.IDLE:
-                self._disarm()
+
+        def on_headers_complete(self) -> None:
+            self._headers_done = True
+            self._disarm()
+            super().on_headers_complete()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            if not self.transport.is_closing() and not self.pipeline:
                 self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -366,7 +370,7 @@ def header_timeout_protocol(header_timeout: float) -> type[H11Protocol]:
 
         def _headers_late(self) -> None:
             self._header_timer = None
-            if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            if self.transport.is_closing() or self._headers_done:
                 return
             if self._bytes_since_armed:
                 client = self.client[0] if self.client else "?"
@@ -393,7 +397,7 @@ def server_config(
     header_timeout: float = 10.0,
     graceful_timeout: int = 20,
 ) -> uvicorn.Config:
-    """uvicorn's configuration for the bot: h11 with a header deadline, graceful stop."""
+    """uvicorn's configuration for the bot: httptools with a header deadline, graceful stop."""
     return uvicorn.Config(
         app,
         host=host,
