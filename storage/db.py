@@ -41,6 +41,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 READ_ONLY = "incident_bot_read_only"  # execution option set by Database.read()
 DEFAULT_URL = "sqlite:///./incident-bot.db"  # the bot's default DATABASE_URL
+URGENT_CONNECTIONS = 10  # connections kept open for work Slack waits on (URGENT)
 BACKGROUND_SESSIONS = 6  # PostgreSQL: sessions of background work at a time (BackgroundGate)
 _WROTE = "incident_bot_wrote"  # connection info: this transaction inserted, updated or deleted
 
@@ -257,12 +258,14 @@ class Database:
         self.engine = make_engine(self.url, echo=echo)
         self._reader = self.engine.execution_options(**{READ_ONLY: True})
         # Work Slack waits on (URGENT) has connections of its own: a backlog of background
-        # work holding every pooled connection does not delay an acknowledgement.
+        # work holding every pooled connection does not delay an acknowledgement. Enough of
+        # them stay open for ten answers at once: past the pool, each answer would open (and
+        # then close) a connection of its own, a new server process on PostgreSQL.
         in_memory = self.url in ("sqlite://", "sqlite:///:memory:")
         self._urgent = (
             self.engine
             if in_memory
-            else make_engine(self.url, echo=echo, pool_size=4, max_overflow=6)
+            else make_engine(self.url, echo=echo, pool_size=URGENT_CONNECTIONS, max_overflow=6)
         )
         self._urgent_reader = self._urgent.execution_options(**{READ_ONLY: True})
         # SQLite has one writer at a time. Threads of this process queue for it here and are
