@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from storage.answering import ANSWERING, URGENT, UrgentBoard
 from storage.checkpoint import Checkpointer
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -224,7 +229,12 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    pre_ping: bool = True,
 ) -> Engine:
     """Create an engine with the settings each backend needs for a multi-threaded bot."""
     url = normalize_url(url)
@@ -236,7 +246,7 @@ def make_engine(
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, **pool)
+        engine = create_engine(url, echo=echo, pool_pre_ping=pre_ping, **pool)
     event.listen(engine, "begin", _forget_writes)
     event.listen(engine, "after_cursor_execute", _note_write)
     return engine
@@ -268,6 +278,11 @@ class Database:
             else make_engine(self.url, echo=echo, pool_size=URGENT_CONNECTIONS, max_overflow=6)
         )
         self._urgent_reader = self._urgent.execution_options(**{READ_ONLY: True})
+        self._keeper: Engine | None = None  # PostgreSQL: one_statement()'s connections
+        if self._urgent.dialect.name == "postgresql":
+            self._keeper = make_engine(
+                self.url, echo=echo, pool_size=4, max_overflow=6, pre_ping=False
+            ).execution_options(isolation_level="AUTOCOMMIT")
         # SQLite has one writer at a time. Threads of this process queue for it here and are
         # woken as soon as it is free, instead of in SQLite's busy handler, which sleeps up to
         # 100 ms between tries and so leaves the lock idle under contention.
@@ -327,6 +342,27 @@ class Database:
         with self._writing() as bind, bind.begin() as conn:
             yield conn
 
+    def one_statement(self, statement: Callable[[Connection], T]) -> T:
+        """Run `statement(connection)`, one statement that commits by itself, for the inbox keep
+        on every acknowledgement's path.
+
+        On PostgreSQL that is one round trip in autocommit (no BEGIN, no COMMIT, and no ping
+        when the connection is taken from the pool: a connection found broken is retried once
+        on a new one, which the statement must allow). On SQLite it is a transaction of its
+        own in this process's turn (`connection`)."""
+        if self._keeper is None:
+            with self.connection() as conn:
+                return statement(conn)
+        for attempt in (1, 2):
+            try:
+                with self._keeper.connect() as conn:
+                    return statement(conn)
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+                log.warning("retrying a keep on a new connection: %s", type(exc.orig).__name__)
+        raise AssertionError("unreachable")
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading only: it never waits for writers (SQLite reads a snapshot).
@@ -361,5 +397,7 @@ class Database:
             self._checkpoints.stop()
         self.engine.dispose()
         self._urgent.dispose()
+        if self._keeper is not None:
+            self._keeper.dispose()
         if self._write_lock is not None:
             self._write_lock.close()

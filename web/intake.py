@@ -240,23 +240,11 @@ class Intake:
     def _store_many(self, requests: list[tuple[Kept, str]]) -> list[int | None]:
         token = WRITE_FENCE.set(None)
         urgent = URGENT.set(True)  # Slack waits for these
-        try:
-            with self.db.connection() as conn:
-                now = utcnow()
-                return [
-                    inbox.record(
-                        conn,
-                        key=kept.key,
-                        kind=kept.kind,
-                        mode=kept.mode,
-                        content_type=kept.content_type,
-                        body=kept.body,
-                        owner=owner,
-                        lease=self.lease,
-                        now=now,
-                    )
-                    for kept, owner in requests
-                ]
+        rows = [(k.key, k.kind, k.mode, k.content_type, k.body, owner) for k, owner in requests]
+        try:  # (one statement: on PostgreSQL one round trip; retried once on a broken connection)
+            return self.db.one_statement(
+                lambda conn: inbox.record_many(conn, rows, lease=self.lease, now=utcnow())
+            )
         finally:
             URGENT.reset(urgent)
             WRITE_FENCE.reset(token)

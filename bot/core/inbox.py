@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -145,6 +146,48 @@ def record(
         },
     ).first()
     return None if row is None else int(row[0])
+
+
+def record_many(
+    connection: Connection,
+    requests: Sequence[tuple[str, str, str, str, str, str]],
+    *,
+    lease: timedelta,
+    now: datetime,
+) -> list[int | None]:
+    """Keep new requests (key, kind, mode, content type, body, owner) in one statement, each
+    leased to its owner; None for each whose key is known (or repeated in `requests`)."""
+    rows = [
+        {
+            "key": key,
+            "kind": kind,
+            "mode": mode,
+            "content_type": content_type[:64],
+            "body": body,
+            "received_at": now,
+            "lease_owner": owner,
+            "lease_until": now + lease,
+            "attempts": 1,
+            "applied_at": None,
+            "processed_at": None,
+            "error": None,
+        }
+        for key, kind, mode, content_type, body, owner in requests
+    ]
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    kept: dict[str, int] = dict(
+        connection.execute(
+            insert(_INBOX)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(_INBOX.c.key, _INBOX.c.id)
+        ).all()
+    )
+    found: list[int | None] = []
+    for key, *_ in requests:
+        row_id = kept.pop(key, None)  # (a key twice in one batch: the first one is kept)
+        found.append(None if row_id is None else int(row_id))
+    return found
 
 
 def fence(session: Session, *, row_id: int, owner: str, now: datetime) -> None:

@@ -55,6 +55,41 @@ def test_a_key_is_recorded_once(db: Database) -> None:
     assert row.lease_owner == "a" and row.attempts == 1 and row.processed_at is None
 
 
+def test_a_batch_is_kept_in_one_statement_once_per_key(db: Database) -> None:
+    known = _record(db, "event:Ev0")
+    batch = [
+        (key, "events_api", "http", "application/json", "{}", owner)
+        for key, owner in (
+            ("event:Ev0", "x"),
+            ("event:EvA", "a"),
+            ("event:EvA", "b"),
+            ("event:EvB", "w"),
+        )
+    ]
+    found = db.one_statement(lambda conn: inbox.record_many(conn, batch, lease=LEASE, now=utcnow()))
+    assert known is not None and found[0] is None and found[2] is None  # known; repeated
+    kept_a, kept_b = found[1], found[3]
+    assert kept_a is not None and kept_b is not None and len({known, kept_a, kept_b}) == 3
+    assert _row(db, kept_a).lease_owner == "a" and _row(db, kept_b).lease_owner == "w"
+    assert _row(db, kept_a).lease_until is not None and _row(db, kept_a).attempts == 1
+    assert _row(db, known).lease_owner == "a"  # (untouched)
+
+
+def test_a_keep_on_a_broken_connection_is_retried_on_a_new_one(db: Database) -> None:
+    """PostgreSQL: the keep's connections skip the ping when taken from the pool; a server
+    that dropped one (a restart, a proxy's timeout) costs a retry, not the request."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite keeps no connection to a server")
+    batch = [("event:EvR", "events_api", "http", "application/json", "{}", "a")]
+    pids = db.one_statement(
+        lambda conn: [conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()]
+    )
+    with db.engine.connect() as admin:  # the server drops the pooled connection
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pids[0])})")
+    found = db.one_statement(lambda conn: inbox.record_many(conn, batch, lease=LEASE, now=utcnow()))
+    assert found[0] is not None and _row(db, found[0]).lease_owner == "a"
+
+
 def test_writes_while_holding_the_lease_mark_the_row_applied(db: Database) -> None:
     row_id = _record(db, "event:Ev2")
     assert row_id is not None
