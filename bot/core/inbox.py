@@ -110,6 +110,12 @@ def _insert_ignoring_conflicts(dialect: str) -> Insert:
     return insert(_INBOX).on_conflict_do_nothing().returning(_INBOX.c.id)
 
 
+@functools.cache
+def _keep_statement(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(_INBOX).on_conflict_do_nothing().returning(_INBOX.c.key, _INBOX.c.id)
+
+
 def record(
     session: Session | Connection,
     *,
@@ -174,15 +180,9 @@ def record_many(
         }
         for key, kind, mode, content_type, body, owner in requests
     ]
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    kept: dict[str, int] = dict(
-        connection.execute(
-            insert(_INBOX)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(_INBOX.c.key, _INBOX.c.id)
-        ).all()
-    )
+    statement = _keep_statement(connection.dialect.name)  # (built and compiled once)
+    result = connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+    kept: dict[str, int] = dict(result.all())  # (several: SQLAlchemy's "insertmanyvalues")
     found: list[int | None] = []
     for key, *_ in requests:
         row_id = kept.pop(key, None)  # (a key twice in one batch: the first one is kept)
