@@ -47,10 +47,18 @@ class Bots:
         self.started: list[BotProcess] = []
 
     def start(self) -> BotProcess:
-        bot = BotProcess(self.slack, self.db_url, self.log, settings=SETTINGS)
-        self.started.append(bot)
-        bot.wait_healthy()
+        [bot] = self.start_together(1)
         return bot
+
+    def start_together(self, count: int) -> list[BotProcess]:
+        """`count` bots started at once (their start-ups overlap); returns when all serve."""
+        bots = [
+            BotProcess(self.slack, self.db_url, self.log, settings=SETTINGS) for _ in range(count)
+        ]
+        self.started.extend(bots)
+        for bot in bots:
+            bot.wait_healthy()
+        return bots
 
     def driver(self, bot: BotProcess) -> SlackDriver:
         url = f"http://127.0.0.1:{bot.port}/slack/events"
@@ -212,7 +220,7 @@ def test_two_replicas_deliver_everything_once_while_one_is_killed(
     if not db_url.startswith("postgresql"):
         pytest.skip("several replicas run on PostgreSQL")
     slack.add_channel("incidents", members=[workspace.alice])
-    first, second = bots.start(), bots.start()
+    first, second = bots.start_together(2)
     slack.set_latency(0.3)  # a slow Slack widens every race
     for n in range(6):
         declare_through(bots, (first, second)[n % 2], workspace, f"Replica outage {n}")

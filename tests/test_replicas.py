@@ -50,11 +50,13 @@ def bots(slack: SlackEmulator, db_url: str, tmp_path: Path) -> Iterator[Any]:
     log_path = tmp_path / "bots.log"
     with log_path.open("w") as log:
 
-        def start() -> BotProcess:
-            bot = BotProcess(slack, db_url, log, SETTINGS)
-            started.append(bot)
-            bot.wait_healthy()
-            return bot
+        def start(count: int = 1) -> BotProcess | list[BotProcess]:
+            """One bot, or `count` started at once (their start-ups overlap)."""
+            bots = [BotProcess(slack, db_url, log, SETTINGS) for _ in range(count)]
+            started.extend(bots)
+            for bot in bots:
+                bot.wait_healthy()
+            return bots[0] if count == 1 else bots
 
         yield start
         for bot in started:
@@ -156,7 +158,7 @@ def test_two_replicas_send_each_reminder_once_while_one_is_killed(
         pytest.skip("several replicas run on PostgreSQL")
     channels = seed(slack, db_url, 30)
     slack.set_latency(0.3, "chat.postMessage")  # a slow Slack widens every race
-    first, second = bots(), bots()
+    first, second = bots(2)
     both = time.time()
     time.sleep(4)
     first.kill()
