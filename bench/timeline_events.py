@@ -72,8 +72,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_bot(emulator: SlackEmulator, database_url: str, port: int) -> subprocess.Popen[bytes]:
-    """Run `python app.py` against the emulator; return once /healthz answers."""
+def start_bot(
+    emulator: SlackEmulator, database_url: str, port: int, entry: str = "app.py"
+) -> subprocess.Popen[bytes]:
+    """Run `python app.py` (or `entry`) against the emulator; return once /healthz answers."""
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": TOKEN,
@@ -86,7 +88,7 @@ def start_bot(emulator: SlackEmulator, database_url: str, port: int) -> subproce
         "LOG_LEVEL": "WARNING",
         "SCHEDULER_TICK_SECONDS": "60",
     }
-    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env)
+    process = subprocess.Popen([sys.executable, str(ROOT / entry)], cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -258,7 +260,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     db = create_engine(normalize_url(database_url))
     try:
         for port in ports:  # one after the other: the first one migrates the database
-            bots.append(start_bot(emulator, database_url, port))
+            bots.append(start_bot(emulator, database_url, port, args.bot_entry))
         drivers = [
             SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, emulator) for port in ports
         ]
@@ -315,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--drain-timeout", type=float, default=120)
     parser.add_argument("--database-url", default="", help="default: a temporary SQLite file")
+    parser.add_argument("--bot-entry", default="app.py", help="script that starts the bot")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     figures = run(args)
