@@ -52,6 +52,10 @@ def _workspace(slack: SlackEmulator, db_url: str) -> tuple[list[str], str, int, 
     return users, general, incident_id, channel
 
 
+def _niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[16])
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
@@ -94,8 +98,9 @@ def test_commands_events_and_forms_are_processed_by_the_worker(
 ) -> None:
     users, general, incident_id, channel = _workspace(slack, db_url)
     bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on", "METRICS_TOKEN": "scrape-me"})
-    owner, _pid = _worker(tmp_path / "bots.log")
+    owner, pid = _worker(tmp_path / "bots.log")
     driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+    assert _niceness(pid) == min(19, _niceness(os.getpid()) + 10)  # answers first, if both run
 
     ts = driver.user_posts(users[1], channel, "Card payments fail since 10:02")
     assert driver.user_reacts(users[0], channel, ts, "pushpin").status == 200

@@ -14,6 +14,10 @@ worker. If the worker dies, its rows' leases run out and the front's sweep proce
 the front starts a new worker and processes requests itself until it is ready. If the front
 dies, the kernel kills the worker with it (PR_SET_PDEATHSIG), as it would kill one process.
 
+The worker runs at a lower CPU priority than the front (`WORKER_NICENESS`): when both want a
+core, the answers Slack waits for get it first, and the worker takes what they leave (all of
+it when no request is coming in). A burst is answered first and processed right after.
+
 The worker sends back, once a second, what its counters of Web API calls, deliveries and
 reminders gained, so the front's /metrics counts the work of both processes.
 """
@@ -49,6 +53,7 @@ READY_WAIT = 60.0  # seconds the front waits for a worker to be ready before try
 RESTART_AFTER = 1.0  # seconds before a worker that died is started again
 COUNT_EVERY = 1.0  # seconds between the worker's counter reports
 PR_SET_PDEATHSIG = 1
+WORKER_NICENESS = 10  # the worker's CPU weight is about a tenth of the front's (Linux CFS)
 
 
 class Handoff:
@@ -213,6 +218,8 @@ def become_worker() -> IO[bytes]:
         sys.exit(1)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # the front stops us by ending the pipe
+    with contextlib.suppress(OSError):  # answers first (see the module)
+        os.nice(WORKER_NICENESS)
     return os.fdopen(int(os.environ[STATUS_FD_ENV]), "wb", buffering=0)
 
 
