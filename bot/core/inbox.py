@@ -25,6 +25,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Insert, bindparam, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -104,10 +105,24 @@ _FINISH_MANY = (
 )
 
 
-@functools.cache
-def _insert_ignoring_conflicts(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(_INBOX).on_conflict_do_nothing().returning(_INBOX.c.id)
+def _new_row(
+    request: tuple[str, str, str, str, str, str], *, lease: timedelta, now: datetime
+) -> dict[str, Any]:
+    key, kind, mode, content_type, body, owner = request
+    return {
+        "key": key,
+        "kind": kind,
+        "mode": mode,
+        "content_type": content_type[:64],
+        "body": body,
+        "received_at": now,
+        "lease_owner": owner,
+        "lease_until": now + lease,
+        "attempts": 1,
+        "applied_at": None,
+        "processed_at": None,
+        "error": None,
+    }
 
 
 @functools.cache
@@ -134,24 +149,11 @@ def record(
     `applied`: kept by the request's first write transaction (see `fence`).
     """
     connection = session.connection() if isinstance(session, Session) else session
-    row = connection.execute(
-        _insert_ignoring_conflicts(connection.dialect.name),
-        {
-            "key": key,
-            "kind": kind,
-            "mode": mode,
-            "content_type": content_type[:64],
-            "body": body,
-            "received_at": now,
-            "lease_owner": owner,
-            "lease_until": now + lease,
-            "attempts": 1,
-            "applied_at": now if applied else None,
-            "processed_at": None,
-            "error": None,
-        },
-    ).first()
-    return None if row is None else int(row[0])
+    values = _new_row((key, kind, mode, content_type, body, owner), lease=lease, now=now)
+    if applied:
+        values["applied_at"] = now
+    row = connection.execute(_keep_statement(connection.dialect.name), values).first()
+    return None if row is None else int(row.id)
 
 
 def record_many(
@@ -163,23 +165,7 @@ def record_many(
 ) -> list[int | None]:
     """Keep new requests (key, kind, mode, content type, body, owner) in one statement, each
     leased to its owner; None for each whose key is known (or repeated in `requests`)."""
-    rows = [
-        {
-            "key": key,
-            "kind": kind,
-            "mode": mode,
-            "content_type": content_type[:64],
-            "body": body,
-            "received_at": now,
-            "lease_owner": owner,
-            "lease_until": now + lease,
-            "attempts": 1,
-            "applied_at": None,
-            "processed_at": None,
-            "error": None,
-        }
-        for key, kind, mode, content_type, body, owner in requests
-    ]
+    rows = [_new_row(request, lease=lease, now=now) for request in requests]
     statement = _keep_statement(connection.dialect.name)  # (built and compiled once)
     result = connection.execute(statement, rows[0] if len(rows) == 1 else rows)
     kept: dict[str, int] = dict(result.all())  # (several: SQLAlchemy's "insertmanyvalues")
