@@ -11,6 +11,7 @@ lock and never waits for readers or writers (https://sqlite.org/wal.html#ckpt).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 class Checkpointer:
     """A daemon thread that checkpoints one SQLite database every `interval` seconds."""
 
-    def __init__(self, path: str, interval: float = 0.5) -> None:
+    def __init__(self, path: str, interval: float = 2.0) -> None:
         self.path = path
         self.interval = interval
         self.checkpoints = 0  # PASSIVE checkpoints that copied frames (for tests)
@@ -56,9 +57,20 @@ class Checkpointer:
         except sqlite3.Error as exc:
             log.warning("WAL checkpoints stopped: %s", exc)
             return
+        seen: tuple[int, int] | None = None  # the log's size and time at the last checkpoint
         try:
             while True:
                 stopping = self._stop.wait(self.interval)
+                try:
+                    log_file = os.stat(f"{self.path}-wal")
+                    now = (log_file.st_size, log_file.st_mtime_ns)
+                except OSError:
+                    now = None
+                if now == seen:  # nothing written since the last one
+                    if stopping:
+                        return
+                    continue
+                seen = now
                 try:
                     self.checkpoint(conn)
                 except sqlite3.Error as exc:  # the file went away (a test's), or is locked
