@@ -30,7 +30,9 @@ class Checkpointer:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the thread (once; later calls do nothing)."""
+        """Start the thread (once; later calls do nothing: every write transaction calls it)."""
+        if self._thread is not None:
+            return
         with self._lock:
             if self._thread is not None or self._stop.is_set():
                 return
