@@ -34,7 +34,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 import handlers
@@ -55,6 +54,7 @@ from web.observability import (
     install_number_lookup,
 )
 from web.server import GracefulServer, ListenerPool, acks_first, create_web_app, server_config
+from web.slack_endpoint import SlackFirst
 from web.socket_mode import DurableSocketMode
 from web.statuspage.site import StatusPageSite
 
@@ -70,7 +70,7 @@ class Runtime:
 
     services: Services
     bolt_app: App
-    web_app: Starlette
+    web_app: SlackFirst
     scheduler: BackgroundScheduler
     executor: ThreadPoolExecutor
     intake: Intake
@@ -98,6 +98,7 @@ class Runtime:
 
     def shutdown(self) -> None:
         """Finish in-flight listener work, stop the scheduler, close the database."""
+        self.web_app.drain()  # requests answered already are processed to the end
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         if self.services.alerts is not None:

@@ -13,24 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import functools
 import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import uvicorn
-from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
-from slack_bolt.adapter.starlette.handler import to_starlette_response
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -39,8 +35,9 @@ from bot.slack.identity import Identity
 from storage import Database
 from storage.answering import ANSWERING
 from storage.db import URGENT
-from web.intake import Intake, Kept, Work, answered_at_once, current_work, person_of
-from web.slack_request import Refused, parse, read_body, verify
+from web.intake import Intake, current_work
+from web.slack_endpoint import PATH as SLACK_PATH
+from web.slack_endpoint import SlackEndpoint, SlackFirst
 from web.statuspage.site import StatusPageSite
 
 log = logging.getLogger(__name__)
@@ -220,88 +217,28 @@ def create_web_app(
     status_page: StatusPageSite | None = None,
     hooks: Sequence[BaseRoute] = (),
     extra_routes: Sequence[BaseRoute] = (),
-) -> Starlette:
+) -> SlackFirst:
     """Build the ASGI app; `bolt_app` is None in Socket Mode (no Slack HTTP endpoint).
 
-    POST /slack/events checks the request (web/slack_request.py: size, body deadline,
-    signature, parsing, team and app) and hands it to the intake, which keeps it in the inbox
-    before it is answered. An Events API delivery is answered 200 as soon as it is kept and
-    processed after the answer; a command or an interaction is answered when its listener
-    acknowledges (after what it asked for is committed).
+    POST /slack/events (web/slack_endpoint.py) checks the request (web/slack_request.py:
+    size, body deadline, signature, parsing, team and app) and hands it to the intake, which
+    keeps it in the inbox before it is answered. An Events API delivery is answered 200 as
+    soon as it is kept and processed after the answer; a command or an interaction is
+    answered when its listener acknowledges (after what it asked for is committed).
     """
     limiter = anyio.CapacityLimiter(dispatch_threads)
-    # Requests already answered are processed on threads of their own: however many wait for
-    # their turn (storage/answering.py), the next answer still finds a thread at once.
-    processing = anyio.CapacityLimiter(dispatch_threads)
     identity = identity or Identity(frozenset(), None)
-
-    async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await anyio.to_thread.run_sync(
-            functools.partial(fn, *args, **kwargs), limiter=limiter
-        )
-
-    async def after_answer(work: Work, bolt_request: BoltRequest) -> None:
-        assert intake is not None
-        await anyio.to_thread.run_sync(
-            intake.process_answered, work, bolt_request, limiter=processing
-        )
-
-    async def slack_events(request: Request) -> Response:
-        with ANSWERING.answering():
-            return await answer(request)
-
-    async def answer(request: Request) -> Response:
-        assert bolt_app is not None and intake is not None
-        try:
-            body = await read_body(request, limit=max_body_bytes, timeout=body_timeout)
-            verify(signing_secret, body, request.headers)
-            parsed = parse(body, request.headers.get("content-type", ""))
-            if parsed.kind is not None:
-                why = identity.refuses(team_id=parsed.team_id, app_id=parsed.app_id)
-                if why is not None:
-                    raise Refused(403, f"not for this app: {why}")
-        except Refused as refused:
-            client = request.client.host if request.client else "?"
-            log.warning("refused a request from %s: %s %s", client, refused.status, refused.reason)
-            close = {"Connection": "close"} if refused.status in (408, 413) else None
-            return PlainTextResponse(refused.reason, status_code=refused.status, headers=close)
-        bolt_request = BoltRequest(body=parsed.text, headers={"content-type": parsed.content_type})
-        if parsed.kind is None:  # url_verification, ssl_check: nothing to keep
-            return to_starlette_response(await in_thread(bolt_app.dispatch, bolt_request))
-        key = inbox.key_for(event_id=parsed.event_id, body=body)
-        kept = Kept(parsed.kind, key, "http", parsed.content_type, parsed.text)
-        try:
-            if answered_at_once(parsed.kind, parsed.data):
-                try:
-                    return await keep_and_answer(kept, parsed.data, bolt_request)
-                except SQLAlchemyError:
-                    if parsed.kind == "events_api":
-                        raise
-                    # Someone waits on this one: its listener tries once more to keep it, and
-                    # tells them if it cannot (handlers/errors.py), before Slack's answer.
-            return to_starlette_response(await in_thread(intake.accept, kept, bolt_request))
-        except SQLAlchemyError as exc:  # not kept: Slack must not think it was
-            log.error("could not keep a %s request: %s", parsed.kind, exc.__class__.__name__)
-            return PlainTextResponse("try again", status_code=503)
-
-    async def keep_and_answer(
-        kept: Kept, data: dict[str, Any], bolt_request: BoltRequest
-    ) -> Response:
-        """Keep the request, answer 200 at once, and process it after (here or in the worker)."""
-        assert intake is not None
-        handoff = intake.handoff  # the processing worker (web/handoff.py), if ready
-        if handoff is not None and handoff.alive:
-            row_id = await in_thread(intake.store, **asdict(kept), owner=handoff.owner)
-            if row_id is not None:  # (if the worker died meanwhile, the sweep has it)
-                handoff.send(row_id, kept.content_type, kept.body, person_of(kept.kind, data))
-            return Response(status_code=200)
-        row_id = await in_thread(intake.store, **asdict(kept))
-        if row_id is None:
-            return Response(status_code=200)  # a retry of a request we have
-        # Processed once the answer is out (in the order each person sent theirs).
-        work = intake.line_up(intake.work_of(row_id), person_of(kept.kind, data))
-        return Response(
-            status_code=200, background=BackgroundTask(after_answer, work, bolt_request)
+    endpoint: SlackEndpoint | None = None
+    if bolt_app is not None:
+        assert intake is not None, "the Slack endpoint keeps requests in the intake's inbox"
+        endpoint = SlackEndpoint(
+            bolt_app=bolt_app,
+            intake=intake,
+            identity=identity,
+            signing_secret=signing_secret,
+            max_body_bytes=max_body_bytes,
+            body_timeout=body_timeout,
+            threads=dispatch_threads,
         )
 
     async def healthz(_request: Request) -> Response:
@@ -312,14 +249,14 @@ def create_web_app(
         )
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
-    if bolt_app is not None:
-        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    if endpoint is not None:  # (reached through Starlette only by other methods: a 405)
+        routes.append(Route(SLACK_PATH, endpoint, methods=["POST"]))
     routes.extend(hooks)  # POST /hooks/<source> (web/hooks)
     routes.extend(extra_routes)  # the console, /metrics (app.py decides)
     if status_page is not None:  # the public status page (web/statuspage)
         routes.extend(status_page.routes())
-        return Starlette(routes=routes, middleware=status_page.middleware())
-    return Starlette(routes=routes)
+        return SlackFirst(Starlette(routes=routes, middleware=status_page.middleware()), endpoint)
+    return SlackFirst(Starlette(routes=routes), endpoint)
 
 
 def header_timeout_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
@@ -389,7 +326,7 @@ def header_timeout_protocol(header_timeout: float) -> type[HttpToolsProtocol]:
 
 
 def server_config(
-    app: Starlette,
+    app: Any,
     *,
     host: str = "127.0.0.1",
     port: int = 0,

@@ -9,18 +9,16 @@ never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
-
-import anyio
-from starlette.requests import ClientDisconnect, Request
 
 SIGNATURE_MAX_AGE = 300  # seconds: Slack's advice for rejecting replayed requests
 MAX_DEPTH = 64  # Slack's payloads nest about 15 deep (a view's rich text at most)
@@ -52,9 +50,15 @@ class SlackRequest:
     app_id: str | None
 
 
-async def read_body(request: Request, *, limit: int, timeout: float) -> bytes:
-    """The body, refused when it is bigger than `limit` or takes longer than `timeout`."""
-    declared = request.headers.get("content-length")
+async def read_body(
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    declared: str | None,
+    *,
+    limit: int,
+    timeout: float,
+) -> bytes:
+    """The body from ASGI `receive`, refused when it is bigger than `limit` (`declared`: its
+    Content-Length header) or takes longer than `timeout`."""
     if declared is not None:
         if not declared.isdigit():
             raise Refused(400, "bad Content-Length")
@@ -63,16 +67,20 @@ async def read_body(request: Request, *, limit: int, timeout: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        with anyio.fail_after(timeout):
-            async for chunk in request.stream():
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise Refused(400, "client went away while sending")
+                chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > limit:
                     raise Refused(413, f"body over {limit} bytes")
                 chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
     except TimeoutError:
         raise Refused(408, f"body not received within {timeout:g} s") from None
-    except ClientDisconnect:
-        raise Refused(400, "client went away while sending") from None
     return b"".join(chunks)
 
 

@@ -237,3 +237,28 @@ def test_one_persons_commands_are_processed_in_the_order_they_came(
     assert answered(other) < 0.9  # Bob's help came at once
     assert answered(second) >= 0.9  # Alice's help after her form was open
     assert slack.wait_for("views.open").status == 200
+
+
+def test_a_burst_of_events_is_kept_in_a_few_statements_each_once(
+    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
+) -> None:
+    """The keeper writes the events that arrive while it writes in one statement (web/
+    slack_endpoint.Keeper); an event delivered twice in the same burst is kept once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    endpoint = bot.runtime.web_app.endpoint
+    assert endpoint is not None
+    before = endpoint.keeper.batches
+    events = [
+        ({"type": "app_mention", "user": workspace.alice, "channel": workspace.general,
+          "text": f"burst {n}", "ts": slack.next_ts(), "event_ts": slack.next_ts()},
+         f"EvBURST{n % 30:03d}")  # 40 deliveries of 30 events: 10 of them twice
+        for n in range(40)
+    ]  # fmt: skip
+    with ThreadPoolExecutor(40) as pool:
+        results = list(pool.map(lambda e: driver.event(e[0], event_id=e[1]), events))
+    assert [r.status for r in results] == [200] * 40
+    rows = [r for r in inbox_rows(bot) if r.key.startswith("event:EvBURST")]
+    assert sorted(r.key for r in rows) == sorted({f"event:{e}" for _, e in events})
+    statements = endpoint.keeper.batches - before
+    assert 1 <= statements < 40, statements

@@ -1,0 +1,285 @@
+"""POST /slack/events as a bare ASGI application, in front of the Starlette app.
+
+Every request Slack sends comes here, and Slack waits for each answer, so this path has as
+few layers as Bolt's own ASGI adapter (the benchmark's baseline): no middleware, router or
+request object, and no thread hop for the keeping of a request answered at once.
+
+- The body is read with a size limit and a deadline, its signature checked, then parsed
+  (web/slack_request.py); a refusal is a short plain-text answer and one log line.
+- An event, a command, a button press or a shortcut (`answered_at_once`) is kept in the
+  inbox by the `Keeper` thread, with every request that arrived while it was writing, in one
+  statement (web/intake.py), answered 200, and processed after the answer has left: on a
+  thread of `processing`, or by the processing worker (web/handoff.py) when one is ready.
+- A form submission is answered when its listener acknowledges, which it does only once the
+  submission is kept (`Intake.accept`, on a thread of `answers`).
+
+`SlackFirst` sends POST /slack/events here and everything else to the Starlette app (which
+has the route too, so a GET there is still a 405).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.core import inbox
+from bot.slack.identity import Identity
+from storage.answering import ANSWERING
+from web.intake import Intake, Kept, Work, answered_at_once, person_of
+from web.slack_request import Refused, parse, read_body, verify
+
+log = logging.getLogger(__name__)
+
+PATH = "/slack/events"
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+T = TypeVar("T")
+
+
+class Answer:
+    """What goes back to Slack, and what runs once it has left."""
+
+    __slots__ = ("after", "body", "headers", "status")
+
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.after = after
+
+
+def _from_bolt(response: BoltResponse) -> Answer:
+    body = response.body.encode() if isinstance(response.body, str) else bytes(response.body)
+    return Answer(response.status, body, response.first_headers_without_set_cookie())
+
+
+def _refusal(refused: Refused) -> Answer:
+    headers = {"content-type": "text/plain; charset=utf-8"}
+    if refused.status in (408, 413):
+        headers["connection"] = "close"
+    return Answer(refused.status, refused.reason.encode(), headers)
+
+
+class Keeper:
+    """Keeps requests in the inbox for the event loop, on one thread of its own.
+
+    A request is queued and its future returned; the thread writes every request queued
+    meanwhile in one statement (`Intake._store_many`) and resolves their futures in one
+    call on the loop. No thread is borrowed per request, and a burst costs a few writes.
+    """
+
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
+        self._queue: list[tuple[tuple[Kept, str], asyncio.Future[int | None]]] = []
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.batches = 0  # statements written, for tests and benchmarks
+
+    def keep(self, kept: Kept, owner: str) -> asyncio.Future[int | None]:
+        """The row id once `kept` is in the inbox (None: kept before), or what the write raised."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="inbox-keeper", daemon=True)
+                self._thread.start()
+            self._queue.append(((kept, owner), future))
+        self._wanted.set()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            with self._lock:
+                batch, self._queue = self._queue, []
+                self._wanted.clear()
+            if not batch:
+                if self._closed:
+                    return
+                continue
+            results: list[int | None] = []
+            error: BaseException | None = None
+            try:
+                results = list(self._intake._store_many([item for item, _ in batch]))
+                self.batches += 1
+            except BaseException as exc:  # given to every request of the batch
+                error = exc
+            loop = batch[0][1].get_loop()
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_resolve, batch, results, error)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        self._wanted.set()
+        if thread is not None:
+            thread.join(timeout=5)
+
+
+def _resolve(
+    batch: list[tuple[Any, asyncio.Future[int | None]]],
+    results: list[int | None],
+    error: BaseException | None,
+) -> None:
+    for index, (_, future) in enumerate(batch):
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(results[index])
+
+
+class SlackEndpoint:
+    """POST /slack/events (see the module)."""
+
+    def __init__(
+        self,
+        *,
+        bolt_app: App,
+        intake: Intake,
+        identity: Identity,
+        signing_secret: str,
+        max_body_bytes: int,
+        body_timeout: float,
+        threads: int,
+    ) -> None:
+        self.bolt_app = bolt_app
+        self.intake = intake
+        self.identity = identity
+        self.signing_secret = signing_secret
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        self.keeper = Keeper(intake)
+        # Listeners Slack waits for, and requests already answered, on pools of their own:
+        # however many answered requests wait for their turn, the next answer finds a thread.
+        self._answers = ThreadPoolExecutor(threads, thread_name_prefix="answer")
+        self._processing = ThreadPoolExecutor(threads, thread_name_prefix="processing")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            with ANSWERING.answering():
+                answer = await self._answer(scope, receive)
+        except Exception:  # a bug: logged once, and Slack gets a plain 500
+            log.exception("answering a request from Slack failed")
+            answer = Answer(500, b"internal error", {"content-type": "text/plain; charset=utf-8"})
+        headers = [(b"content-length", str(len(answer.body)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in answer.headers.items()]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+        if answer.after is not None:
+            self._processing.submit(contextvars.Context().run, answer.after)
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._answers, contextvars.Context().run, fn, *args)
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Answer:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            body = await read_body(
+                receive,
+                headers.get("content-length"),
+                limit=self.max_body_bytes,
+                timeout=self.body_timeout,
+            )
+            verify(self.signing_secret, body, headers)
+            parsed = parse(body, headers.get("content-type", ""))
+            if parsed.kind is not None:
+                why = self.identity.refuses(team_id=parsed.team_id, app_id=parsed.app_id)
+                if why is not None:
+                    raise Refused(403, f"not for this app: {why}")
+        except Refused as refused:
+            client = scope.get("client")
+            host = client[0] if client else "?"
+            log.warning("refused a request from %s: %s %s", host, refused.status, refused.reason)
+            return _refusal(refused)
+        bolt_request = BoltRequest(body=parsed.text, headers={"content-type": parsed.content_type})
+        if parsed.kind is None:  # url_verification, ssl_check: nothing to keep
+            return _from_bolt(await self._in_thread(self.bolt_app.dispatch, bolt_request))
+        key = inbox.key_for(event_id=parsed.event_id, body=body)
+        kept = Kept(parsed.kind, key, "http", parsed.content_type, parsed.text)
+        try:
+            if answered_at_once(parsed.kind, parsed.data):
+                try:
+                    return await self._keep_and_answer(kept, parsed.data, bolt_request)
+                except SQLAlchemyError:
+                    if parsed.kind == "events_api":
+                        raise
+                    # Someone waits on this one: its listener tries once more to keep it, and
+                    # tells them if it cannot (handlers/errors.py), before Slack's answer.
+            return _from_bolt(await self._in_thread(self.intake.accept, kept, bolt_request))
+        except SQLAlchemyError as exc:  # not kept: Slack must not think it was
+            log.error("could not keep a %s request: %s", parsed.kind, exc.__class__.__name__)
+            return Answer(503, b"try again", {"content-type": "text/plain; charset=utf-8"})
+
+    async def _keep_and_answer(
+        self, kept: Kept, data: dict[str, Any], bolt_request: BoltRequest
+    ) -> Answer:
+        """Keep the request, answer 200 at once, and process it after (here or in the worker)."""
+        intake = self.intake
+        handoff = intake.handoff  # the processing worker (web/handoff.py), if ready
+        if handoff is not None and handoff.alive:
+            row_id = await self.keeper.keep(kept, handoff.owner)
+            if row_id is not None:  # (if the worker died meanwhile, the sweep has it)
+                handoff.send(row_id, kept.content_type, kept.body, person_of(kept.kind, data))
+            return Answer()
+        row_id = await self.keeper.keep(kept, intake.owner)
+        if row_id is None:
+            return Answer()  # a retry of a request we have
+        # Processed once the answer is out (in the order each person sent theirs).
+        work: Work = intake.line_up(intake.work_of(row_id), person_of(kept.kind, data))
+        return Answer(after=lambda: intake.process_answered(work, bolt_request))
+
+    def drain(self) -> None:
+        """Stop taking requests' work and finish what was given (at shutdown)."""
+        self._answers.shutdown(wait=True)
+        self._processing.shutdown(wait=True)
+        self.keeper.close()
+
+
+class SlackFirst:
+    """The ASGI application: POST /slack/events to `endpoint`, the rest to `app`."""
+
+    def __init__(self, app: Any, endpoint: SlackEndpoint | None) -> None:
+        self.app = app
+        self.endpoint = endpoint
+
+    @property
+    def routes(self) -> Any:
+        return self.app.routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.endpoint
+        if (
+            endpoint is not None
+            and scope["type"] == "http"
+            and scope["path"] == PATH
+            and scope["method"] == "POST"
+        ):
+            await endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def drain(self) -> None:
+        if self.endpoint is not None:
+            self.endpoint.drain()
