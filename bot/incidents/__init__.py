@@ -75,6 +75,22 @@ def _next_number(session: Session) -> int:
     return (session.exec(select(func.max(Incident.number))).one() or 0) + 1
 
 
+DECLARE_LOCKS = 0x1DEC  # the advisory locks' first key: declarations of one form
+
+
+def _one_at_a_time(session: Session, declare_key: str) -> None:
+    """PostgreSQL: the declarations of one form (a double click, a retry) take turns until
+    the first commits, so the others find its incident before they draw a number (a number
+    drawn by a declaration that then finds the incident would be skipped). SQLite's write
+    transactions take turns already."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+            {"space": DECLARE_LOCKS, "key": declare_key},
+        )
+
+
 def declare(
     session: Session,
     *,
@@ -96,6 +112,7 @@ def declare(
     form = validate_declaration(title=title, severity=severity, summary=summary, impact=impact)
     if manager:
         manager = rules.clean_user(manager, field="manager", name="incident manager")
+    _one_at_a_time(session, declare_key)
     existing = session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
     if existing is not None:
         return existing, None

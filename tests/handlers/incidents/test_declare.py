@@ -226,7 +226,7 @@ def test_double_submitted_form_creates_one_incident_and_one_channel(
             pool.map(lambda _: driver.view_submission(view, values, user=workspace.alice), range(3))
         )
     assert all(r.status == 200 for r in results)
-    wait_for_setup(bot)
+    wait_for_setup(bot)  # incident #1: the submissions that lost drew no number
     assert len(_incidents(bot)) == 1
     assert len([c for c in slack.calls_to("conversations.create") if c.status == 200]) == 1
     assert len(slack.calls_to("conversations.create")) == 1
