@@ -50,6 +50,13 @@ def test_url_verification_challenge(driver: SlackDriver) -> None:
     assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in result.body
 
 
+def test_other_methods_on_the_slack_endpoint_are_405(bot: RunningBot) -> None:
+    """POST /slack/events bypasses Starlette (web/slack_endpoint.py); other methods still
+    reach its route there, and are refused as before."""
+    assert httpx.get(bot.events_url).status_code == 405
+    assert httpx.put(bot.events_url, content=b"{}").status_code == 405
+
+
 def test_healthz_ok(bot: RunningBot) -> None:
     response = httpx.get(bot.base_url + "/healthz")
     assert response.status_code == 200
