@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from bot.insights import digest
 from bot.slack.insights import DigestSender
 from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident, IncidentRole
@@ -137,10 +138,15 @@ def test_app_home_with_500_incidents_stays_within_100_blocks(
 def test_weekly_digest_posts_once(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, workspace: Workspace
 ) -> None:
-    bot = start_bot(digest_schedule="mon 09:00", incident_broadcast_channel=workspace.general)
+    # Without DIGEST_SCHEDULE the bot's own tick (on the real clock: on a Monday morning it
+    # would post this week's digest too) stays off; the two senders get the schedule.
+    bot = start_bot(incident_broadcast_channel=workspace.general)
+    assert bot.runtime.scheduler.get_job("insights-digest") is None
     _seed(bot, 6, manager=workspace.alice, all_resolved=True)  # no reminder posts meanwhile
     services = bot.runtime.services
     first, second = DigestSender(services, owner="a"), DigestSender(services, owner="b")
+    for sender in (first, second):
+        sender.schedule = digest.parse_schedule("mon 09:00", timezone="UTC")
     monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     assert first.tick(monday - timedelta(minutes=1)) is None  # last week's is days late
     slack.fail("chat.postMessage", error="channel_not_found")
