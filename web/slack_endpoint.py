@@ -70,6 +70,10 @@ def _from_bolt(response: BoltResponse) -> Answer:
     return Answer(response.status, body, response.first_headers_without_set_cookie())
 
 
+def _bolt(text: str, content_type: str) -> BoltRequest:
+    return BoltRequest(body=text, headers={"content-type": content_type})
+
+
 def _refusal(refused: Refused) -> Answer:
     headers = {"content-type": "text/plain; charset=utf-8"}
     if refused.status in (408, 413):
@@ -213,28 +217,30 @@ class SlackEndpoint:
             host = client[0] if client else "?"
             log.warning("refused a request from %s: %s %s", host, refused.status, refused.reason)
             return _refusal(refused)
-        bolt_request = BoltRequest(body=parsed.text, headers={"content-type": parsed.content_type})
         if parsed.kind is None:  # url_verification, ssl_check: nothing to keep
-            return _from_bolt(await self._in_thread(self.bolt_app.dispatch, bolt_request))
+            return _from_bolt(
+                await self._in_thread(
+                    self.bolt_app.dispatch, _bolt(parsed.text, parsed.content_type)
+                )
+            )
         key = inbox.key_for(event_id=parsed.event_id, body=body)
         kept = Kept(parsed.kind, key, "http", parsed.content_type, parsed.text)
         try:
             if answered_at_once(parsed.kind, parsed.data):
                 try:
-                    return await self._keep_and_answer(kept, parsed.data, bolt_request)
+                    return await self._keep_and_answer(kept, parsed.data)
                 except SQLAlchemyError:
                     if parsed.kind == "events_api":
                         raise
                     # Someone waits on this one: its listener tries once more to keep it, and
                     # tells them if it cannot (handlers/errors.py), before Slack's answer.
+            bolt_request = _bolt(kept.body, kept.content_type)
             return _from_bolt(await self._in_thread(self.intake.accept, kept, bolt_request))
         except SQLAlchemyError as exc:  # not kept: Slack must not think it was
             log.error("could not keep a %s request: %s", parsed.kind, exc.__class__.__name__)
             return Answer(503, b"try again", {"content-type": "text/plain; charset=utf-8"})
 
-    async def _keep_and_answer(
-        self, kept: Kept, data: dict[str, Any], bolt_request: BoltRequest
-    ) -> Answer:
+    async def _keep_and_answer(self, kept: Kept, data: dict[str, Any]) -> Answer:
         """Keep the request, answer 200 at once, and process it after (here or in the worker)."""
         intake = self.intake
         handoff = intake.handoff  # the processing worker (web/handoff.py), if ready
@@ -248,7 +254,10 @@ class SlackEndpoint:
             return Answer()  # a retry of a request we have
         # Processed once the answer is out (in the order each person sent theirs).
         work: Work = intake.line_up(intake.work_of(row_id), person_of(kept.kind, data))
-        return Answer(after=lambda: intake.process_answered(work, bolt_request))
+        # (Bolt's request, which parses the body again, is built there, not before the answer)
+        return Answer(
+            after=lambda: intake.process_answered(work, _bolt(kept.body, kept.content_type))
+        )
 
     def drain(self) -> None:
         """Stop taking requests' work and finish what was given (at shutdown)."""

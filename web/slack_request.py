@@ -105,6 +105,8 @@ _JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 def _too_deep(text: str) -> bool:
     """True when valid JSON `text` nests arrays and objects more than MAX_DEPTH deep."""
+    if text.count("{") + text.count("[") <= MAX_DEPTH:
+        return False  # (no deeper than it has openers: most payloads are never scanned)
     depth = 0
     for match in _JSON_TOKENS.finditer(text):
         char = match.group()
