@@ -30,6 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -231,6 +232,8 @@ class Intake:
         self._finish_wanted = threading.Event()
         self._closed = False
         self._kept: GroupCommit[tuple[Kept, str], int | None] = GroupCommit(self._store_many)
+        # Writes the batches of requests the event loop keeps (`store_async`), one at a time.
+        self._keeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-keeper")
         self.handoff: Handoff | None = None  # the processing worker, when one is ready
         self._flusher = threading.Thread(target=self._flush_loop, name="inbox-finish", daemon=True)
         self._flusher.start()
@@ -289,6 +292,11 @@ class Intake:
         finally:
             URGENT.reset(urgent)
             WRITE_FENCE.reset(token)
+
+    async def store_async(self, kept: Kept, owner: str | None = None) -> int | None:
+        """`store` (without a rider) for the event loop: no thread is borrowed per request;
+        those kept meanwhile, from the loop or from threads, are written together."""
+        return await self._kept.write_async((kept, owner or self.owner), self._keeper)
 
     def dispatch(self, work: Work, request: BoltRequest, *, urgent: bool = False) -> BoltResponse:
         """Run the request's listener; returns Bolt's answer once the listener acknowledged.
@@ -435,6 +443,7 @@ class Intake:
         self._closed = True
         self._finish_wanted.set()
         self._flusher.join(timeout=5)
+        self._keeper.shutdown(wait=True)
         self.flush()
 
     # -- taking over ----------------------------------------------------------------------

@@ -2,14 +2,14 @@
 
 Every request Slack sends comes here, and Slack waits for each answer, so this path has as
 few layers as Bolt's own ASGI adapter (the benchmark's baseline): no middleware, router or
-request object, and no thread hop for the keeping of a request answered at once.
+request object, and no thread borrowed per request to keep one answered at once.
 
 - The body is read with a size limit and a deadline, its signature checked, then parsed
   (web/slack_request.py); a refusal is a short plain-text answer and one log line.
 - An event, a command, a button press or a shortcut (`answered_at_once`) is kept in the
-  inbox by the `Keeper` thread, with every request that arrived while it was writing, in one
-  statement (web/intake.py), answered 200, and processed after the answer has left: on a
-  thread of `processing`, or by the processing worker (web/handoff.py) when one is ready.
+  inbox with every request that arrived while it was written, in one statement
+  (`Intake.store_async`, web/group_commit.py), answered 200, and processed after the answer
+  has left: on a thread of `processing`, or by the processing worker (web/handoff.py).
 - A form submission is answered when its listener acknowledges, which it does only once the
   submission is kept (`Intake.accept`, on a thread of `answers`).
 
@@ -20,10 +20,8 @@ has the route too, so a GET there is still a 405).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
-import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -81,78 +79,6 @@ def _refusal(refused: Refused) -> Answer:
     return Answer(refused.status, refused.reason.encode(), headers)
 
 
-class Keeper:
-    """Keeps requests in the inbox for the event loop, on one thread of its own.
-
-    A request is queued and its future returned; the thread writes every request queued
-    meanwhile in one statement (`Intake._store_many`) and resolves their futures in one
-    call on the loop. No thread is borrowed per request, and a burst costs a few writes.
-    """
-
-    def __init__(self, intake: Intake) -> None:
-        self._intake = intake
-        self._queue: list[tuple[tuple[Kept, str], asyncio.Future[int | None]]] = []
-        self._lock = threading.Lock()
-        self._wanted = threading.Event()
-        self._closed = False
-        self._thread: threading.Thread | None = None
-        self.batches = 0  # statements written, for tests and benchmarks
-
-    def keep(self, kept: Kept, owner: str) -> asyncio.Future[int | None]:
-        """The row id once `kept` is in the inbox (None: kept before), or what the write raised."""
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="inbox-keeper", daemon=True)
-                self._thread.start()
-            self._queue.append(((kept, owner), future))
-        self._wanted.set()
-        return future
-
-    def _run(self) -> None:
-        while True:
-            self._wanted.wait()
-            with self._lock:
-                batch, self._queue = self._queue, []
-                self._wanted.clear()
-            if not batch:
-                if self._closed:
-                    return
-                continue
-            results: list[int | None] = []
-            error: BaseException | None = None
-            try:
-                results = list(self._intake._store_many([item for item, _ in batch]))
-                self.batches += 1
-            except BaseException as exc:  # given to every request of the batch
-                error = exc
-            loop = batch[0][1].get_loop()
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                loop.call_soon_threadsafe(_resolve, batch, results, error)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            thread = self._thread
-        self._wanted.set()
-        if thread is not None:
-            thread.join(timeout=5)
-
-
-def _resolve(
-    batch: list[tuple[Any, asyncio.Future[int | None]]],
-    results: list[int | None],
-    error: BaseException | None,
-) -> None:
-    for index, (_, future) in enumerate(batch):
-        if future.done():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(results[index])
-
-
 class SlackEndpoint:
     """POST /slack/events (see the module)."""
 
@@ -173,7 +99,6 @@ class SlackEndpoint:
         self.signing_secret = signing_secret
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
-        self.keeper = Keeper(intake)
         # Listeners Slack waits for, and requests already answered, on pools of their own:
         # however many answered requests wait for their turn, the next answer finds a thread.
         self._answers = ThreadPoolExecutor(threads, thread_name_prefix="answer")
@@ -245,11 +170,11 @@ class SlackEndpoint:
         intake = self.intake
         handoff = intake.handoff  # the processing worker (web/handoff.py), if ready
         if handoff is not None and handoff.alive:
-            row_id = await self.keeper.keep(kept, handoff.owner)
+            row_id = await intake.store_async(kept, handoff.owner)
             if row_id is not None:  # (if the worker died meanwhile, the sweep has it)
                 handoff.send(row_id, kept.content_type, kept.body, person_of(kept.kind, data))
             return Answer()
-        row_id = await self.keeper.keep(kept, intake.owner)
+        row_id = await intake.store_async(kept)
         if row_id is None:
             return Answer()  # a retry of a request we have
         # Processed once the answer is out (in the order each person sent theirs).
@@ -263,7 +188,6 @@ class SlackEndpoint:
         """Stop taking requests' work and finish what was given (at shutdown)."""
         self._answers.shutdown(wait=True)
         self._processing.shutdown(wait=True)
-        self.keeper.close()
 
 
 class SlackFirst:

@@ -51,3 +51,28 @@ def test_a_failed_batch_fails_each_of_its_writes_and_the_next_batch_goes_on() ->
         group.write("bad")
     assert group.write("good") == "good"
     assert calls == 2
+
+
+def test_writes_from_the_event_loop_share_batches_and_get_their_results_or_errors() -> None:
+    import asyncio
+
+    batches: list[list[str]] = []
+
+    def write_many(items: list[str]) -> list[str]:
+        batches.append(list(items))
+        if "bad" in items:
+            raise RuntimeError("database is locked")
+        return [item.upper() for item in items]
+
+    group: GroupCommit[str, str] = GroupCommit(write_many)
+
+    async def main() -> None:
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            results = await asyncio.gather(*(group.write_async(f"r{n}", writer) for n in range(30)))
+            assert results == [f"R{n}" for n in range(30)]
+            assert len(batches) < 30  # the first alone, the rest together
+            with pytest.raises(RuntimeError, match="locked"):
+                await group.write_async("bad", writer)
+
+    asyncio.run(main())
+    assert group.batches == len(batches) - 1

@@ -242,13 +242,12 @@ def test_one_persons_commands_are_processed_in_the_order_they_came(
 def test_a_burst_of_events_is_kept_in_a_few_statements_each_once(
     bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace
 ) -> None:
-    """The keeper writes the events that arrive while it writes in one statement (web/
-    slack_endpoint.Keeper); an event delivered twice in the same burst is kept once."""
+    """The events that arrive while a keep is written are kept together in one statement
+    (Intake.store_async, web/group_commit.py); an event delivered twice is kept once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    endpoint = bot.runtime.web_app.endpoint
-    assert endpoint is not None
-    before = endpoint.keeper.batches
+    kept = bot.runtime.intake._kept
+    before = kept.batches
     events = [
         ({"type": "app_mention", "user": workspace.alice, "channel": workspace.general,
           "text": f"burst {n}", "ts": slack.next_ts(), "event_ts": slack.next_ts()},
@@ -260,5 +259,5 @@ def test_a_burst_of_events_is_kept_in_a_few_statements_each_once(
     assert [r.status for r in results] == [200] * 40
     rows = [r for r in inbox_rows(bot) if r.key.startswith("event:EvBURST")]
     assert sorted(r.key for r in rows) == sorted({f"event:{e}" for _, e in events})
-    statements = endpoint.keeper.batches - before
+    statements = kept.batches - before
     assert 1 <= statements < 40, statements
