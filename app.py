@@ -45,6 +45,7 @@ from storage import Database
 from web import handoff, keepalive, playground
 from web.hooks import AlertHooks
 from web.intake import Intake
+from web.journal import Journal
 from web.observability import (
     ContextListenerPool,
     InstrumentedWebClient,
@@ -87,6 +88,9 @@ class Runtime:
         if not serving:
             self.scheduler.start()
             return
+        database = self.services.db.sqlite_file
+        if database and settings.inbox_journal == "auto" and not settings.socket_mode:
+            self.intake.journal = Journal(database)  # before the first sweep, which recovers
         if self.status_page is not None:
             self.status_page.start()
         if self.metrics is not None and settings.metrics_port:
@@ -112,6 +116,8 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.stop()
         self.intake.close()  # the requests whose work just ended are marked processed
+        if self.intake.journal is not None:
+            self.intake.journal.close()  # emptied if all of it is in the inbox
         self.services.db.dispose()
 
 

@@ -72,9 +72,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     worker_threads: int = Field(default=64, ge=1, le=1024)
     # Over HTTP, commands, buttons and events are processed by a worker process beside the
-    # one that answers Slack (web/handoff.py). auto: on PostgreSQL only (on SQLite the two
-    # processes queue for its one write lock, which costs the declare form more than the
-    # worker saves); on; off: one process does both.
+    # one that answers Slack (web/handoff.py). auto: on, except on SQLite without the
+    # journal (INBOX_JOURNAL=off: there the answers would queue behind the worker for the
+    # one write lock); on; off: one process does both.
     process_worker: Literal["auto", "on", "off"] = "auto"
     incident_channel_prefix: str = Field(default="inc", pattern=r"^[a-z0-9][a-z0-9_-]{0,19}$")
     incident_broadcast_channel: str = ""
@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # processed ones are kept.
     inbox_lease_seconds: float = Field(default=30.0, ge=2, le=600)
     inbox_retention_days: float = Field(default=7.0, gt=0, le=3650)
+    # Over HTTP on a SQLite file, requests answered at once are kept in a journal file beside
+    # the database before their answer, then moved into the inbox (web/journal.py). auto: so;
+    # off: kept in the inbox before the answer.
+    inbox_journal: Literal["auto", "off"] = "auto"
 
     @field_validator("slack_team_id")
     @classmethod
@@ -558,7 +562,12 @@ class Settings(BaseSettings):
         """True when a processing worker runs beside the HTTP server (PROCESS_WORKER)."""
         if self.socket_mode or self.process_worker == "off":
             return False
-        return self.process_worker == "on" or not self.database_url.startswith("sqlite")
+        if self.process_worker == "on" or not self.database_url.startswith("sqlite"):
+            return True
+        # SQLite: with the journal (web/journal.py) the front's answers need none of its
+        # write lock, which the worker's transactions would otherwise hold them behind.
+        in_memory = self.database_url in ("sqlite://", "sqlite:///:memory:")
+        return self.inbox_journal == "auto" and not in_memory
 
     @field_validator("database_url")
     @classmethod

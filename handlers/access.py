@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App
@@ -224,6 +227,41 @@ def _check_payload(scope: Scope) -> None:
         raise PayloadError(f"That {payload.WHAT} does not match its incident; nothing was changed.")
 
 
+class _Looked:
+    """Requests let through by a look at the limit (`Rider.look`) whose take is not
+    committed yet: the next look counts them as taken. One that is never taken (its
+    process's move failed; the sweep keeps it without a take) stops counting after
+    LOOK_HOLD."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, Bucket], list[float]] = {}
+
+    def take(self, user: str, bucket: Bucket, tokens: float, limit: Limit) -> timedelta | None:
+        now = time.monotonic()
+        with self._lock:
+            held = [t for t in self._held.get((user, bucket), []) if now - t < LOOK_HOLD]
+            wait = rate_limits.waiting(tokens - len(held), limit)
+            if wait is None:
+                held.append(now)
+            self._held[(user, bucket)] = held
+            if not held:
+                del self._held[(user, bucket)]
+        return wait
+
+    def settle(self, user: str, bucket: Bucket) -> None:
+        with self._lock:
+            held = self._held.get((user, bucket))
+            if held:
+                held.pop(0)
+                if not held:
+                    del self._held[(user, bucket)]
+
+
+LOOK_HOLD = 60.0  # seconds
+_LOOKED = _Looked()
+
+
 def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> None:
     """Take the request's cost from the person's rate limit, or raise Throttled (nothing is
     taken from a refused request, nor when the limit is off).
@@ -242,12 +280,20 @@ def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> No
         user, bucket = scope.user_id, scope.cost.bucket
 
         def take(session: Session) -> None:
+            _LOOKED.settle(user, bucket)
             wait = rate_limits.take(session, user_id=user, bucket=bucket, limit=limit)
             if wait is not None:
                 log.info("rate limit %s: %s must wait %s", bucket, user, wait)
                 raise rate_limits.refusal(bucket, limit, wait)
 
-        RIDER.set(Rider(take))
+        def look(session: Session) -> None:  # kept before `take` (web/journal.py)
+            tokens = rate_limits.available(session, user_id=user, bucket=bucket, limit=limit)
+            wait = _LOOKED.take(user, bucket, tokens, limit)
+            if wait is not None:
+                log.info("rate limit %s: %s must wait %s", bucket, user, wait)
+                raise rate_limits.refusal(bucket, limit, wait)
+
+        RIDER.set(Rider(take, look))
         return
     with unfenced(), db.session() as session:  # bookkeeping, not the request's own write
         wait = rate_limits.take(

@@ -64,13 +64,28 @@ class Rider:
     instead of in a transaction of its own. It runs at most once; it may raise to roll
     that transaction back (the request is then not kept, and answered with the reason)."""
 
-    def __init__(self, write: Callable[[Session], None]) -> None:
+    def __init__(
+        self,
+        write: Callable[[Session], None],
+        look: Callable[[Session], None] | None = None,
+    ) -> None:
         self._write: Callable[[Session], None] | None = write
+        self._look = look
 
     def run(self, session: Session) -> None:
         write, self._write = self._write, None
         if write is not None:
             write(session)
+
+    def look(self, session: Session) -> None:
+        """Check what `run` will write, in a read-only `session`, when the request is kept
+        before that write (web/journal.py); may raise as `run` would."""
+        if self._look is not None:
+            try:
+                self._look(session)
+            except BaseException:
+                self._write = None  # refused: the request is answered with the reason
+                raise
 
 
 # The rider of the request processed in this context (set by the gate, run by the intake).
@@ -301,6 +316,13 @@ class Database:
         has no writer Slack waits on (storage/answering.UrgentBoard)."""
         if self._write_lock is not None:
             self._write_lock.defer = True
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The SQLite database's file (None on PostgreSQL and in memory)."""
+        if not self.is_sqlite or self.url in ("sqlite://", "sqlite:///:memory:"):
+            return None
+        return self.engine.url.database or None
 
     @property
     def is_sqlite(self) -> bool:

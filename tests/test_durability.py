@@ -9,9 +9,12 @@ second replica takes over too.
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +29,8 @@ from storage.models_timeline import TimelineEntry
 from tests.harness import SIGNING_SECRET
 from tests.processes import BotProcess, StartBot, bot_processes  # noqa: F401
 from tests.scenarios import open_declare_form, submit_declare
+from web.intake import Kept
+from web.journal import lines_beside
 
 pytestmark = pytest.mark.scenario
 
@@ -48,6 +53,14 @@ def _read(db_url: str, query: Any) -> list[Any]:
             return list(session.exec(query).all())
     finally:
         database.dispose()
+
+
+def _journaled(db_url: str) -> list[Kept]:
+    """What the journal files hold (SQLite over HTTP keeps what it answers there first)."""
+    opened = Database(db_url)
+    database = opened.sqlite_file
+    opened.dispose()
+    return lines_beside(database) if database else []
 
 
 def _with_block(messages: list[dict[str, Any]], block_id: str) -> list[dict[str, Any]]:
@@ -137,7 +150,8 @@ def test_a_declaration_storm_survives_sigkill(
     target.kill()  # right after the last answer
 
     kept = _read(db_url, select(InboxRequest).where(InboxRequest.kind == "interactive"))
-    assert len(kept) == STORM, "every declaration answered is kept before the answer"
+    keys = {row.key for row in kept} | {k.key for k in _journaled(db_url)}
+    assert len(keys) == STORM, "every declaration answered is kept before the answer"
     accepted = _read(db_url, select(Incident))
     unfinished = len(accepted) < STORM or any(i.setup_state != "complete" for i in accepted)
     assert unfinished, "the kill interrupted no declaration"
@@ -222,3 +236,71 @@ def test_an_acknowledged_reaction_survives_sigkill(
     time.sleep(1.0)  # anything done twice would show by now
     assert len(entries()) == 1 and entries()[0].incident_id == incident_id
     assert len(confirmations()) == 1
+
+
+def test_requests_answered_from_the_journal_survive_sigkill(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """On SQLite, a reaction, a command and a declare form answered while another process
+    held the write lock are in the journal file only (web/journal.py) when the bot is
+    killed: the next process moves them into the inbox and processes each once."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the journal is SQLite's: PostgreSQL keeps requests in the inbox")
+    users, general = _people(slack)
+    incident_id, channel = _seed_incident(slack, db_url, users)
+    bot = bot_processes(**SETTINGS)  # with its processing worker, as SQLite now runs
+    deadline = time.monotonic() + 30
+    while not re.search(r"processing worker \S+ ready", (tmp_path / "bots.log").read_text()):
+        assert time.monotonic() < deadline, "no processing worker became ready"
+        time.sleep(0.05)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+    ts = driver.user_posts(users[1], channel, "Card payments fail since 10:02")
+    view = open_declare_form(driver, slack, user=users[2], channel=general)
+
+    def inbox() -> list[InboxRequest]:
+        return _read(db_url, select(InboxRequest))
+
+    slack.wait_for(lambda: len(inbox()) == 2 and all(r.processed_at for r in inbox()))
+    opened = Database(db_url)
+    database = opened.sqlite_file
+    opened.dispose()
+    assert database is not None
+    holder = sqlite3.connect(database, isolation_level=None, timeout=30)
+    holder.execute("BEGIN IMMEDIATE")  # the bot cannot move what it answers into the inbox
+    try:
+        reaction = driver.user_reacts(users[0], channel, ts, "pushpin")
+        command = driver.slash_command("help", user=users[0], channel=channel)
+        form = submit_declare(driver, view, user=users[2], title="Journaled outage")
+        assert [reaction.status, command.status, form.status] == [200, 200, 200]
+        assert not form.view_errors
+        assert len(_journaled(db_url)) == 3
+        bot.kill()
+    finally:
+        holder.rollback()
+        holder.close()
+
+    def entries() -> list[TimelineEntry]:
+        return _read(db_url, select(TimelineEntry).where(TimelineEntry.message_ts == ts))
+
+    def helped() -> list[Any]:
+        return [r for r in slack.responses if r["url"] == command.response_url]
+
+    def declared() -> list[Incident]:
+        return _read(db_url, select(Incident).where(Incident.title == "Journaled outage"))
+
+    assert entries() == [] and helped() == [] and declared() == [] and len(inbox()) == 2
+    bot_processes(**SETTINGS)
+    slack.wait_for(
+        lambda: entries() and helped() and [i for i in declared() if i.setup_state == "complete"],
+        timeout=30,
+        interval=0.1,
+    )
+    time.sleep(1.0)  # anything done twice would show by now
+    assert len(entries()) == 1 and entries()[0].incident_id == incident_id
+    assert len(helped()) == 1 and len(declared()) == 1
+    created = [c for c in slack.calls_to("conversations.create") if c.response.get("ok")]
+    assert [c.params["name"] for c in created] == [declared()[0].channel_name]
+    assert len(inbox()) == 5 and _journaled(db_url) == []

@@ -135,7 +135,9 @@ def test_digest_metrics_and_log_format() -> None:
 @pytest.mark.parametrize(
     ("env", "wanted"),
     [
-        ({}, False),  # SQLite: one process (its one write lock is shared badly by two)
+        ({}, True),  # SQLite: the answers are kept in the journal, beside no write lock
+        ({"INBOX_JOURNAL": "off"}, False),  # ... without it they would wait for the worker
+        ({"DATABASE_URL": "sqlite://"}, False),  # in memory: one process
         ({"DATABASE_URL": "postgresql://u@h/db"}, True),
         ({"DATABASE_URL": "postgresql://u@h/db", "PROCESS_WORKER": "off"}, False),
         ({"PROCESS_WORKER": "on"}, True),

@@ -39,9 +39,11 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.request.internals import parse_body
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from bot.core import inbox
+from bot.rate_limits import Throttled
 from storage import Database
 from storage.db import RIDER, URGENT, WRITE_FENCE, Rider
 from storage.types import utcnow
@@ -49,6 +51,7 @@ from web.group_commit import GroupCommit
 
 if TYPE_CHECKING:
     from web.handoff import Handoff
+    from web.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +112,7 @@ class Work:
         self._pending = 1  # the dispatch itself
         self._applied = False  # a write of this process committed it as applied
         self.handed = False  # handed to the processing worker, which finishes it
+        self.journaled = False  # kept in the journal, to be moved into the inbox (hand_over)
         self.answered = row_id is not None  # kept, and answered, before its listener ran
         self.done = threading.Event()  # nothing of it runs any more
         self.after: Work | None = None  # the same person's request before it (Intake.line_up)
@@ -172,11 +176,25 @@ class Work:
 
     def keep(self, owner: str | None = None) -> None:
         """Keep the request if no write did (called when the listener acknowledges), leased
-        to this replica or to `owner` (the processing worker that will process it)."""
+        to this replica or to `owner` (the processing worker that will process it).
+
+        Given to the worker on SQLite over HTTP, it is kept in the journal (web/journal.py),
+        after a read-only look at what its rider will write (the declare limit), and moved
+        into the inbox by `hand_over`, after the answer."""
         with self._lock:
             if self.row_id is not None or self.kept is None:
                 return
             kept = self.kept
+        journal = self.intake.journal
+        if owner is not None and journal is not None:
+            rider = RIDER.get()
+            if rider is not None:
+                with self.intake.db.read() as session:
+                    rider.look(session)  # may raise: not kept, and answered with the reason
+            journal.write(kept)
+            with self._lock:
+                self.journaled = True
+            return
         row_id = self.intake.store(**asdict(kept), rider=RIDER.get(), owner=owner)
         if row_id is None:
             log.info("%s %s is kept already: another delivery has it", kept.kind, kept.key)
@@ -189,10 +207,18 @@ class Work:
         """Give the kept request to the processing worker, which runs it from the start (its
         listener again, then the rest) and marks it processed; False if it cannot take it."""
         with self._lock:
-            row_id, kept = self.row_id, self.kept
-            if row_id is None or kept is None or self._applied:
+            row_id, kept, journaled = self.row_id, self.kept, self.journaled
+            if journaled:
+                self.journaled = False
+            elif row_id is None or kept is None or self._applied:
                 return False
             self.handed = True
+        if journaled:  # answered already: moved into the inbox, or left to the sweep
+            assert kept is not None
+            row_id = self.intake.move(kept, owner=handoff.owner)
+            if row_id is None:
+                return True
+        assert row_id is not None and kept is not None
         self.intake.release(row_id)
         return handoff.send(row_id, kept.content_type, kept.body)
 
@@ -235,6 +261,7 @@ class Intake:
         # Writes the batches of requests the event loop keeps (`store_async`), one at a time.
         self._keeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-keeper")
         self.handoff: Handoff | None = None  # the processing worker, when one is ready
+        self.journal: Journal | None = None  # SQLite over HTTP: the keep before the answer
         self._flusher = threading.Thread(target=self._flush_loop, name="inbox-finish", daemon=True)
         self._flusher.start()
 
@@ -292,6 +319,24 @@ class Intake:
         finally:
             URGENT.reset(urgent)
             WRITE_FENCE.reset(token)
+
+    def move(self, kept: Kept, *, owner: str) -> int | None:
+        """Move a request answered from the journal into the inbox with its rider, leased to
+        `owner`; None if it was there already or could not be moved (the sweep moves it)."""
+        journal = self.journal
+        assert journal is not None
+        try:
+            try:
+                row_id = self.store(**asdict(kept), rider=RIDER.get(), owner=owner)
+            except Throttled as exc:  # over the limit by a race after the look: answered
+                log.warning("%s %s kept over its limit: %s", kept.kind, kept.key, exc)
+                row_id = self.store(**asdict(kept), owner=owner)
+        except Exception as exc:
+            log.error("could not move a %s request into the inbox: %s", kept.kind, exc)
+            journal.move_failed(kept)
+            return None
+        journal.moved()
+        return row_id
 
     async def store_async(self, kept: Kept, owner: str | None = None) -> int | None:
         """`store` (without a rider) for the event loop: no thread is borrowed per request;
@@ -450,6 +495,8 @@ class Intake:
 
     def sweep(self) -> int:
         """Process again the rows whose lease ran out; returns how many were taken."""
+        if self.journal is not None:
+            self.recover_journal(self.journal)
         with self.db.session() as session:
             rows = inbox.claim(
                 session, owner=self.owner, lease=self.lease, now=utcnow(), limit=SWEEP_BATCH
@@ -460,6 +507,36 @@ class Intake:
             except Exception as exc:
                 log.error("could not process inbox request %s again: %s", row.id, exc)
         return len(rows)
+
+    def recover_journal(self, journal: Journal) -> int:
+        """Move into the inbox what journals hold that is not there (web/journal.py), leased
+        to nobody: the sweep processes it next. Returns how many lines were new."""
+        new = 0
+        for found in journal.recover():
+            rows = [
+                (k.key, k.kind, k.mode, k.content_type, k.body, self.owner) for k in found.lines
+            ]
+
+            def keep(
+                conn: Connection, rows: list[tuple[str, str, str, str, str, str]] = rows
+            ) -> list[int | None]:
+                # (leased to nobody: this sweep claims them next)
+                return inbox.record_many(conn, rows, lease=timedelta(seconds=-1), now=utcnow())
+
+            token = WRITE_FENCE.set(None)
+            try:
+                kept = self.db.one_statement(keep)
+            except Exception as exc:  # tried again at the next sweep
+                found.settle(False)
+                log.error("could not move %s journal lines into the inbox: %s", len(rows), exc)
+                continue
+            finally:
+                WRITE_FENCE.reset(token)
+            found.settle(True)
+            added = sum(1 for row_id in kept if row_id is not None)
+            new += added
+            log.info("moved %s lines of %s into the inbox (%s new)", len(rows), found.path, added)
+        return new
 
     def _replay(self, row: inbox.Claimed) -> None:
         with self._lock:

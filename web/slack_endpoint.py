@@ -9,7 +9,9 @@ request object, and no thread borrowed per request to keep one answered at once.
 - An event, a command, a button press or a shortcut (`answered_at_once`) is kept in the
   inbox with every request that arrived while it was written, in one statement
   (`Intake.store_async`, web/group_commit.py), answered 200, and processed after the answer
-  has left: on a thread of `processing`, or by the processing worker (web/handoff.py).
+  has left: on a thread of `processing`, or by the processing worker (web/handoff.py). On
+  SQLite it is kept in this process's journal instead (web/journal.py), which needs no
+  database lock, and moved into the inbox once answered.
 - A form submission is answered when its listener acknowledges, which it does only once the
   submission is kept (`Intake.accept`, on a thread of `answers`).
 
@@ -24,7 +26,7 @@ import contextvars
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +36,9 @@ from bot.slack.identity import Identity
 from storage.answering import ANSWERING
 from web.intake import Intake, Kept, Work, answered_at_once, person_of
 from web.slack_request import Refused, parse, read_body, verify
+
+if TYPE_CHECKING:
+    from web.handoff import Handoff
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +60,12 @@ class Answer:
         status: int = 200,
         body: bytes = b"",
         headers: dict[str, str] | None = None,
-        after: Callable[[], None] | None = None,
+        after: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.status = status
         self.body = body
         self.headers = headers or {}
-        self.after = after
+        self.after = after  # run on the event loop once the answer has left
 
 
 def _from_bolt(response: BoltResponse) -> Answer:
@@ -116,7 +121,10 @@ class SlackEndpoint:
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
         if answer.after is not None:
-            self._processing.submit(contextvars.Context().run, answer.after)
+            try:
+                await answer.after()
+            except Exception:  # a bug: what was kept is processed by the sweep
+                log.exception("processing a request answered already failed")
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -166,22 +174,59 @@ class SlackEndpoint:
             return Answer(503, b"try again", {"content-type": "text/plain; charset=utf-8"})
 
     async def _keep_and_answer(self, kept: Kept, data: dict[str, Any]) -> Answer:
-        """Keep the request, answer 200 at once, and process it after (here or in the worker)."""
-        intake = self.intake
-        handoff = intake.handoff  # the processing worker (web/handoff.py), if ready
-        if handoff is not None and handoff.alive:
-            row_id = await intake.store_async(kept, handoff.owner)
-            if row_id is not None:  # (if the worker died meanwhile, the sweep has it)
-                handoff.send(row_id, kept.content_type, kept.body, person_of(kept.kind, data))
-            return Answer()
-        row_id = await intake.store_async(kept)
+        """Keep the request, answer 200 at once, and process it after (here or in the worker).
+
+        On SQLite over HTTP it is kept in this process's journal (web/journal.py), and moved
+        into the inbox once answered; otherwise it is kept in the inbox before the answer."""
+        person = person_of(kept.kind, data)
+        journal = self.intake.journal
+        if journal is not None:
+            try:
+                journal.write(kept)
+            except OSError as exc:  # (the disk is full): kept in the inbox instead
+                log.error("could not write to the journal: %s", exc)
+            else:
+                return Answer(after=lambda: self._move(kept, person))
+        handoff = self._handoff()
+        row_id = await self.intake.store_async(kept, handoff.owner if handoff else None)
         if row_id is None:
             return Answer()  # a retry of a request we have
-        # Processed once the answer is out (in the order each person sent theirs).
-        work: Work = intake.line_up(intake.work_of(row_id), person_of(kept.kind, data))
+        return Answer(after=lambda: self._process(row_id, kept, person, handoff))
+
+    def _handoff(self) -> Handoff | None:
+        """The processing worker (web/handoff.py), if one is ready."""
+        handoff = self.intake.handoff
+        return handoff if handoff is not None and handoff.alive else None
+
+    async def _move(self, kept: Kept, person: str | None) -> None:
+        """Move a request answered from the journal into the inbox, then process it."""
+        journal = self.intake.journal
+        assert journal is not None
+        handoff = self._handoff()
+        try:
+            row_id = await self.intake.store_async(kept, handoff.owner if handoff else None)
+        except Exception as exc:  # it stays in the journal: the sweep moves it
+            log.error("could not move a %s request into the inbox: %s", kept.kind, exc)
+            journal.move_failed(kept)
+            return
+        journal.moved()
+        if row_id is not None:  # (None: a retry of a request we have)
+            await self._process(row_id, kept, person, handoff)
+
+    async def _process(
+        self, row_id: int, kept: Kept, person: str | None, handoff: Handoff | None
+    ) -> None:
+        """Have a request kept and answered processed, in the order each person sent theirs:
+        by the worker (if it died meanwhile, the sweep has it), or on a thread of this one."""
+        if handoff is not None:
+            handoff.send(row_id, kept.content_type, kept.body, person)
+            return
+        intake = self.intake
+        work: Work = intake.line_up(intake.work_of(row_id), person)
         # (Bolt's request, which parses the body again, is built there, not before the answer)
-        return Answer(
-            after=lambda: intake.process_answered(work, _bolt(kept.body, kept.content_type))
+        self._processing.submit(
+            contextvars.Context().run,
+            lambda: intake.process_answered(work, _bolt(kept.body, kept.content_type)),
         )
 
     def drain(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from bot.core.delivery import insert_ignoring
@@ -143,13 +143,9 @@ def take(
             set_={"tokens": _TABLE.c.tokens},
         ).returning(_TABLE.c.tokens, _TABLE.c.updated_at)
     ).one()
-    per_token = limit.per.total_seconds() / limit.count
-    elapsed = max(0.0, (now - updated_at).total_seconds())
-    tokens = min(float(limit.count), held + elapsed / per_token)
-    wait = None
-    if tokens < 1.0:
-        wait = timedelta(seconds=math.ceil(round((1.0 - tokens) * per_token, 6)))
-    elif not peek:
+    tokens = _refilled(held, updated_at, limit, now)
+    wait = waiting(tokens, limit)
+    if wait is None and not peek:
         tokens -= 1.0
     session.execute(
         update(_TABLE)
@@ -157,6 +153,35 @@ def take(
         .values(tokens=tokens, updated_at=now)
     )
     return wait
+
+
+def available(
+    session: Session, *, user_id: str, bucket: Bucket, limit: Limit, now: datetime | None = None
+) -> float:
+    """The tokens `user_id` has in `bucket` now: a read, which takes nothing (and so needs no
+    write lock: web/journal.py answers the declare form on SQLite with it)."""
+    row = session.execute(
+        select(_TABLE.c.tokens, _TABLE.c.updated_at).where(
+            _TABLE.c.user_id == user_id, _TABLE.c.bucket == bucket.value
+        )
+    ).first()
+    if row is None:
+        return float(limit.count)
+    return _refilled(row[0], row[1], limit, now or utcnow())
+
+
+def waiting(tokens: float, limit: Limit) -> timedelta | None:
+    """How long until one request may go ahead with `tokens` (None: it may now)."""
+    if tokens >= 1.0:
+        return None
+    per_token = limit.per.total_seconds() / limit.count
+    return timedelta(seconds=math.ceil(round((1.0 - tokens) * per_token, 6)))
+
+
+def _refilled(held: float, updated_at: datetime, limit: Limit, now: datetime) -> float:
+    per_token = limit.per.total_seconds() / limit.count
+    elapsed = max(0.0, (now - updated_at).total_seconds())
+    return min(float(limit.count), held + elapsed / per_token)
 
 
 def refusal(bucket: Bucket, limit: Limit, wait: timedelta) -> Throttled:
