@@ -148,6 +148,20 @@ def _wait(check: Any, timeout: float = 15) -> Any:
         time.sleep(0.1)
 
 
+def _incident_channel(bot: PlaygroundBot, user: str, slug: str) -> Any:
+    """The new incident's channel, once its setup has posted there (the incident knows its
+    channel by then: a command sent there earlier could find no incident)."""
+    channel = _wait(
+        lambda: next((c for c in _state(bot, user)["channels"] if slug in c["name"]), None)
+    )
+    _wait(
+        lambda: [
+            m for m in _state(bot, user, channel["id"])["channel"]["messages"] if m.get("blocks")
+        ]
+    )
+    return channel
+
+
 def test_declare_through_the_api(playground: PlaygroundBot) -> None:
     world = playground.session.world
     iris, general = world.people["iris"], world.channels["general"]
@@ -236,12 +250,7 @@ def test_mentions_are_sent_as_slack_sends_them(playground: PlaygroundBot) -> Non
     playground.post(
         "/playground/api/submit", {"user": iris, "view_id": view["id"], "values": values}
     )
-    incident = _wait(
-        lambda: next(
-            (c for c in _state(playground, iris)["channels"] if "mentions-work" in c["name"]),
-            None,
-        )
-    )
+    incident = _incident_channel(playground, iris, "mentions-work")
     status, answer = playground.post(
         "/playground/api/send",
         {"user": iris, "channel": incident["id"], "text": "/incident role scribe @rami"},
@@ -262,12 +271,7 @@ def test_an_approved_status_update_reaches_the_social_panel(playground: Playgrou
     playground.post(
         "/playground/api/submit", {"user": iris, "view_id": view["id"], "values": values}
     )
-    incident = _wait(
-        lambda: next(
-            (c for c in _state(playground, iris)["channels"] if "checkout-down" in c["name"]),
-            None,
-        )
-    )
+    incident = _incident_channel(playground, iris, "checkout-down")
     text = "/incident statuspage Payments <b>fail</b> for some customers"
     playground.post("/playground/api/send", {"user": iris, "channel": incident["id"], "text": text})
 
