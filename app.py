@@ -43,6 +43,7 @@ from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
 from web import handoff, keepalive, playground
+from web.async_keep import AsyncKeep
 from web.hooks import AlertHooks
 from web.intake import Intake
 from web.journal import Journal
@@ -91,6 +92,8 @@ class Runtime:
         database = self.services.db.sqlite_file
         if database and settings.inbox_journal == "auto" and not settings.socket_mode:
             self.intake.journal = Journal(database)  # before the first sweep, which recovers
+        if not self.services.db.is_sqlite and not settings.socket_mode:
+            self.intake.async_keep = AsyncKeep(self.services.db.url, lease=self.intake.lease)
         if self.status_page is not None:
             self.status_page.start()
         if self.metrics is not None and settings.metrics_port:
@@ -118,6 +121,8 @@ class Runtime:
         self.intake.close()  # the requests whose work just ended are marked processed
         if self.intake.journal is not None:
             self.intake.journal.close()  # emptied if all of it is in the inbox
+        if self.intake.async_keep is not None:
+            self.intake.async_keep.close()
         self.services.db.dispose()
 
 

@@ -50,6 +50,7 @@ from storage.types import utcnow
 from web.group_commit import GroupCommit
 
 if TYPE_CHECKING:
+    from web.async_keep import AsyncKeep
     from web.handoff import Handoff
     from web.journal import Journal
 
@@ -262,6 +263,7 @@ class Intake:
         self._keeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-keeper")
         self.handoff: Handoff | None = None  # the processing worker, when one is ready
         self.journal: Journal | None = None  # SQLite over HTTP: the keep before the answer
+        self.async_keep: AsyncKeep | None = None  # PostgreSQL over HTTP: the loop's keep
         self._flusher = threading.Thread(target=self._flush_loop, name="inbox-finish", daemon=True)
         self._flusher.start()
 
@@ -340,8 +342,17 @@ class Intake:
 
     async def store_async(self, kept: Kept, owner: str | None = None) -> int | None:
         """`store` (without a rider) for the event loop: no thread is borrowed per request;
-        those kept meanwhile, from the loop or from threads, are written together."""
+        those kept meanwhile are written together (on PostgreSQL from the loop itself,
+        web/async_keep.py; otherwise with those kept from threads)."""
+        if self.async_keep is not None:
+            row = (kept.key, kept.kind, kept.mode, kept.content_type, kept.body)
+            return await self.async_keep.keep((*row, owner or self.owner))
         return await self._kept.write_async((kept, owner or self.owner), self._keeper)
+
+    @property
+    def keeps(self) -> int:
+        """Writes that kept requests answered at once (each one or several), so far."""
+        return self._kept.batches + (self.async_keep.batches if self.async_keep else 0)
 
     def dispatch(self, work: Work, request: BoltRequest, *, urgent: bool = False) -> BoltResponse:
         """Run the request's listener; returns Bolt's answer once the listener acknowledged.

@@ -105,9 +105,10 @@ _FINISH_MANY = (
 )
 
 
-def _new_row(
+def new_row(
     request: tuple[str, str, str, str, str, str], *, lease: timedelta, now: datetime
 ) -> dict[str, Any]:
+    """The inbox row of a new request (key, kind, mode, content type, body, owner)."""
     key, kind, mode, content_type, body, owner = request
     return {
         "key": key,
@@ -126,7 +127,8 @@ def _new_row(
 
 
 @functools.cache
-def _keep_statement(dialect: str) -> Insert:
+def keep_statement(dialect: str) -> Insert:
+    """INSERT of `new_row`s that skips known keys and returns (key, id) of those kept."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(_INBOX).on_conflict_do_nothing().returning(_INBOX.c.key, _INBOX.c.id)
 
@@ -149,10 +151,10 @@ def record(
     `applied`: kept by the request's first write transaction (see `fence`).
     """
     connection = session.connection() if isinstance(session, Session) else session
-    values = _new_row((key, kind, mode, content_type, body, owner), lease=lease, now=now)
+    values = new_row((key, kind, mode, content_type, body, owner), lease=lease, now=now)
     if applied:
         values["applied_at"] = now
-    row = connection.execute(_keep_statement(connection.dialect.name), values).first()
+    row = connection.execute(keep_statement(connection.dialect.name), values).first()
     return None if row is None else int(row.id)
 
 
@@ -165,8 +167,8 @@ def record_many(
 ) -> list[int | None]:
     """Keep new requests (key, kind, mode, content type, body, owner) in one statement, each
     leased to its owner; None for each whose key is known (or repeated in `requests`)."""
-    rows = [_new_row(request, lease=lease, now=now) for request in requests]
-    statement = _keep_statement(connection.dialect.name)  # (built and compiled once)
+    rows = [new_row(request, lease=lease, now=now) for request in requests]
+    statement = keep_statement(connection.dialect.name)  # (built and compiled once)
     result = connection.execute(statement, rows[0] if len(rows) == 1 else rows)
     kept: dict[str, int] = dict(result.all())  # (several: SQLAlchemy's "insertmanyvalues")
     found: list[int | None] = []

@@ -1,0 +1,136 @@
+"""PostgreSQL: the inbox keep of a request answered at once, from the event loop itself.
+
+Every event, command, button press and shortcut is kept in the inbox before its answer
+(web/intake.py). From the event loop, the thread-based keep (web/group_commit.py) costs a
+hop to the keeper thread and one back for each batch, and SQLAlchemy's Python on the way:
+more than the statement itself at concurrency 1. Here the loop sends the same statement
+(`inbox.keep_statement`, compiled by SQLAlchemy once) on one connection of its own, through
+psycopg's async API: the loop goes on answering while PostgreSQL works, and no thread is
+involved.
+
+The first request to arrive is written at once, alone; those arriving while a write runs are
+written together in the next one, in one transaction (one commit for all of them). A
+connection found broken is opened again and the write tried once more: a request whose key
+was written before the break is found by the retry and not processed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from bot.core import inbox
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+Row = tuple[str, str, str, str, str, str]  # key, kind, mode, content type, body, owner
+
+
+def _conninfo(url: str) -> str:
+    """libpq's URL for SQLAlchemy's `postgresql+psycopg://…` (or `postgresql://…`)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class AsyncKeep:
+    """The inbox keep on the event loop, for PostgreSQL (see the module)."""
+
+    def __init__(self, url: str, *, lease: timedelta) -> None:
+        self._conninfo = _conninfo(url)
+        self.lease = lease
+        self._sql: str | None = None
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+        self._queued: list[tuple[Row, asyncio.Future[int | None]]] = []
+        self._writing = False
+        self.batches = 0  # writes made, for tests and benchmarks
+
+    async def keep(self, row: Row) -> int | None:
+        """Keep one request; its row id, or None when its key is kept already."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._queued.append((row, future))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._write_queued())
+        return await future
+
+    async def _write_queued(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                try:
+                    found = await self._write([row for row, _ in batch])
+                except Exception as exc:
+                    error = OperationalError("keeping requests in the inbox", None, exc)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), row_id in zip(batch, found, strict=True):
+                    if not future.done():
+                        future.set_result(row_id)
+        finally:
+            self._writing = False
+
+    async def _write(self, rows: list[Row]) -> list[int | None]:
+        for attempt in (1, 2):
+            connection = await self._connect()
+            try:
+                return await self._insert(connection, rows)
+            except psycopg.OperationalError as exc:
+                self._connection = None
+                if attempt == 2 or not connection.closed:
+                    raise
+                log.warning("retrying a keep on a new connection: %s", type(exc).__name__)
+        raise AssertionError("unreachable")
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        connection = self._connection
+        if connection is None or connection.closed:
+            connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            self._connection = connection
+        return connection
+
+    def _statement(self, columns: list[str]) -> str:
+        if self._sql is None:
+            statement = inbox.keep_statement("postgresql")
+            dialect = postgresql.psycopg.dialect()
+            self._sql = str(statement.compile(dialect=dialect, column_keys=columns))
+        return self._sql
+
+    async def _insert(
+        self, connection: psycopg.AsyncConnection[Any], rows: list[Row]
+    ) -> list[int | None]:
+        now = utcnow()
+        values = [inbox.new_row(row, lease=self.lease, now=now) for row in rows]
+        sql = self._statement(list(values[0]))
+        kept: dict[str, int] = {}
+        if len(values) == 1:
+            cursor = await connection.execute(sql, values[0])
+            kept.update((key, row_id) for key, row_id in await cursor.fetchall())
+        else:
+            async with connection.transaction():  # one commit for the batch
+                cursor = connection.cursor()
+                await cursor.executemany(sql, values, returning=True)
+                while True:
+                    kept.update((key, row_id) for key, row_id in await cursor.fetchall())
+                    if not cursor.nextset():
+                        break
+        self.batches += 1
+        found: list[int | None] = []
+        for row in rows:  # (a key twice in one batch: the first one is kept)
+            row_id = kept.pop(row[0], None)
+            found.append(None if row_id is None else int(row_id))
+        return found
+
+    def close(self) -> None:
+        """Close the connection (at shutdown, when the event loop may be gone)."""
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.closed:
+            connection.pgconn.finish()
