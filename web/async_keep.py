@@ -31,6 +31,7 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT = 5  # seconds: a server that cannot be reached fails the keep (a 503)
 Row = tuple[str, str, str, str, str, str]  # key, kind, mode, content type, body, owner
 
 
@@ -93,7 +94,9 @@ class AsyncKeep:
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         connection = self._connection
         if connection is None or connection.closed:
-            connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            connection = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            )
             self._connection = connection
         return connection
 
