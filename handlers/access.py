@@ -229,19 +229,24 @@ def _check_payload(scope: Scope) -> None:
 
 class _Looked:
     """Requests let through by a look at the limit (`Rider.look`) whose take is not
-    committed yet: the next look counts them as taken. One that is never taken (its
-    process's move failed; the sweep keeps it without a take) stops counting after
-    LOOK_HOLD."""
+    committed yet: the next look counts them as taken, until the transaction of the take
+    ends (`Rider.ended`). One that is never taken (its process's move failed; the sweep
+    keeps it without a take) stops counting after LOOK_HOLD."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._held: dict[tuple[str, Bucket], list[float]] = {}
 
-    def take(self, user: str, bucket: Bucket, tokens: float, limit: Limit) -> timedelta | None:
+    def take(
+        self, user: str, bucket: Bucket, tokens: Callable[[], float], limit: Limit
+    ) -> timedelta | None:
+        """Let one request through if the tokens the database holds, less those let through
+        and not taken yet, allow it. (`tokens` is read under the lock: a take that commits
+        and settles meanwhile is counted once, not zero times.)"""
         now = time.monotonic()
         with self._lock:
             held = [t for t in self._held.get((user, bucket), []) if now - t < LOOK_HOLD]
-            wait = rate_limits.waiting(tokens - len(held), limit)
+            wait = rate_limits.waiting(tokens() - len(held), limit)
             if wait is None:
                 held.append(now)
             self._held[(user, bucket)] = held
@@ -280,20 +285,21 @@ def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> No
         user, bucket = scope.user_id, scope.cost.bucket
 
         def take(session: Session) -> None:
-            _LOOKED.settle(user, bucket)
             wait = rate_limits.take(session, user_id=user, bucket=bucket, limit=limit)
             if wait is not None:
                 log.info("rate limit %s: %s must wait %s", bucket, user, wait)
                 raise rate_limits.refusal(bucket, limit, wait)
 
         def look(session: Session) -> None:  # kept before `take` (web/journal.py)
-            tokens = rate_limits.available(session, user_id=user, bucket=bucket, limit=limit)
+            def tokens() -> float:
+                return rate_limits.available(session, user_id=user, bucket=bucket, limit=limit)
+
             wait = _LOOKED.take(user, bucket, tokens, limit)
             if wait is not None:
                 log.info("rate limit %s: %s must wait %s", bucket, user, wait)
                 raise rate_limits.refusal(bucket, limit, wait)
 
-        RIDER.set(Rider(take, look))
+        RIDER.set(Rider(take, look, looked_over=lambda: _LOOKED.settle(user, bucket)))
         return
     with unfenced(), db.session() as session:  # bookkeeping, not the request's own write
         wait = rate_limits.take(

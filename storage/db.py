@@ -68,9 +68,12 @@ class Rider:
         self,
         write: Callable[[Session], None],
         look: Callable[[Session], None] | None = None,
+        looked_over: Callable[[], None] | None = None,
     ) -> None:
         self._write: Callable[[Session], None] | None = write
         self._look = look
+        self._looked_over = looked_over
+        self._looked = False
 
     def run(self, session: Session) -> None:
         write, self._write = self._write, None
@@ -86,6 +89,14 @@ class Rider:
             except BaseException:
                 self._write = None  # refused: the request is answered with the reason
                 raise
+            self._looked = True
+
+    def ended(self) -> None:
+        """The transaction that ran `run` committed or rolled back: what `look` let through
+        is in the database now, or never will be (`looked_over`)."""
+        if self._looked and self._looked_over is not None:
+            self._looked = False
+            self._looked_over()
 
 
 # The rider of the request processed in this context (set by the gate, run by the intake).

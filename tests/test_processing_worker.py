@@ -13,11 +13,13 @@ import re
 import signal
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlmodel import select
+from sqlmodel import col, select
 
 from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
@@ -174,3 +176,41 @@ def test_a_killed_worker_is_replaced_and_what_it_was_given_is_done_once(
     while _alive(second_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(second_pid), "the worker outlived its front"
+
+
+def test_the_declare_limit_holds_for_forms_answered_before_their_take(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """On SQLite the front answers a declare form given to the worker after a read-only look
+    at the person's limit, and takes from it after the answer (web/journal.py): forms
+    submitted together still get no more than the limit, the others an error in the form."""
+    users, general, _, _ = _workspace(slack, db_url)
+    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on", "RATE_LIMITS": "declare=2/1m"})
+    _worker(tmp_path / "bots.log")
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+    views = [
+        open_declare_form(driver, slack, user=users[3], channel=general, text=f"Spike {n}")
+        for n in range(4)
+    ]  # (opening the form only looks at the limit)
+
+    def submit(n: int) -> Any:
+        result = submit_declare(driver, views[n], user=users[3], title=f"Spike {n}")
+        assert result.status == 200
+        return result.json
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(submit, range(4)))
+    refused = [a for a in answers if a and a.get("response_action") == "errors"]
+    assert len(refused) == 2, answers
+    assert all("Slow down" in str(a["errors"]) for a in refused)
+
+    def declared() -> list[Incident]:
+        found = _read(db_url, select(Incident).where(col(Incident.title).startswith("Spike")))
+        return [i for i in found if i.setup_state == "complete"]
+
+    slack.wait_for(lambda: len(declared()) == 2, timeout=20, interval=0.1)
+    time.sleep(1.0)  # a third would show by now
+    assert len(declared()) == 2

@@ -305,8 +305,7 @@ class Intake:
         urgent = URGENT.set(True)  # Slack waits for this
         try:
             with self.db.session() as session:
-                if rider is not None:
-                    rider.run(session)
+                rider.run(session)
                 return inbox.record(
                     session,
                     key=key,
@@ -319,6 +318,7 @@ class Intake:
                     now=utcnow(),
                 )
         finally:
+            rider.ended()  # (committed or rolled back)
             URGENT.reset(urgent)
             WRITE_FENCE.reset(token)
 
