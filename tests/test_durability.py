@@ -29,7 +29,7 @@ from storage.models_timeline import TimelineEntry
 from tests.harness import SIGNING_SECRET
 from tests.processes import BotProcess, StartBot, bot_processes  # noqa: F401
 from tests.scenarios import open_declare_form, submit_declare
-from web.intake import Kept
+from web.intake_work import Kept
 from web.journal import lines_beside
 
 pytestmark = pytest.mark.scenario

@@ -30,7 +30,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from web.intake import Kept
+from web.intake_work import Kept
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ from bot.slack.identity import Identity
 from storage import Database
 from storage.answering import ANSWERING
 from storage.db import URGENT
-from web.intake import Intake, current_work
+from web.intake import Intake
+from web.intake_work import current_work
 from web.slack_endpoint import PATH as SLACK_PATH
 from web.slack_endpoint import SlackEndpoint, SlackFirst
 from web.statuspage.site import StatusPageSite

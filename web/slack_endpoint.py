@@ -34,7 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.core import inbox
 from bot.slack.identity import Identity
 from storage.answering import ANSWERING
-from web.intake import Intake, Kept, Work, answered_at_once, person_of
+from web.intake import Intake
+from web.intake_work import Kept, Work, answered_at_once, person_of
 from web.slack_request import Refused, parse, read_body, verify
 
 if TYPE_CHECKING:

@@ -26,7 +26,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.core import inbox
-from web.intake import Intake, Kept
+from web.intake import Intake
+from web.intake_work import Kept
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from web.intake import Kept
+from web.intake_work import Kept
 from web.journal import Journal
 
 
