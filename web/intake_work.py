@@ -149,16 +149,22 @@ class Work:
                 return
             kept = self.kept
         journal = self.intake.journal
+        rider = RIDER.get()
         if owner is not None and journal is not None:
-            rider = RIDER.get()
             if rider is not None:
                 with self.intake.db.read() as session:
                     rider.look(session)  # may raise: not kept, and answered with the reason
-            journal.write(kept)
-            with self._lock:
-                self.journaled = True
-            return
-        row_id = self.intake.store(**asdict(kept), rider=RIDER.get(), owner=owner)
+            try:
+                journal.write(kept)
+            except OSError as exc:  # (the disk is full): kept in the inbox instead
+                log.error("could not write to the journal: %s", exc)
+                if rider is not None:
+                    rider.ended()  # (its take is made by the keep below)
+            else:
+                with self._lock:
+                    self.journaled = True
+                return
+        row_id = self.intake.store(**asdict(kept), rider=rider, owner=owner)
         if row_id is None:
             log.info("%s %s is kept already: another delivery has it", kept.kind, kept.key)
             with self._lock:

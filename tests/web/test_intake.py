@@ -315,3 +315,25 @@ def test_on_sqlite_answers_do_not_wait_for_the_write_lock_and_nothing_is_lost(
         entries = session.exec(select(TimelineEntry).where(TimelineEntry.message_ts == ts)).all()
     assert len(entries) == 1
     assert os.path.getsize(journal.path) == 0
+
+
+def test_a_journal_that_cannot_be_written_leaves_the_keep_to_the_inbox(
+    bot: RunningBot, driver: SlackDriver, slack: SlackEmulator, workspace: Workspace, caplog
+) -> None:
+    """A full disk refuses the journal's write: the request is kept in the inbox before its
+    answer instead, as without a journal, and processed once."""
+    journal = bot.runtime.intake.journal
+    if journal is None:
+        pytest.skip("PostgreSQL has no journal: requests are kept in the inbox")
+    writable, journal.fd = journal.fd, os.open(journal.path, os.O_RDONLY)  # writes now fail
+    try:
+        command = driver.slash_command("help", user=workspace.bob, channel=workspace.general)
+        assert command.status == 200
+        assert "/incident" in str(response_to(slack, command.response_url, timeout=15))
+    finally:
+        os.close(journal.fd)
+        journal.fd = writable
+    assert any("could not write to the journal" in r.getMessage() for r in caplog.records)
+    slack.wait_for(lambda: all(r.processed_at for r in inbox_rows(bot)))
+    assert len([r for r in slack.responses if r["url"] == command.response_url]) == 1
+    assert journal.pending == 0
