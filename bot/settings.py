@@ -30,7 +30,7 @@ from bot.stakeholders import webhooks as webhook_config
 from bot.stakeholders.config import Directory, Via
 from bot.stakeholders.webhooks import Webhook
 from bot.statuspage import config as status_page_config
-from storage.db import DEFAULT_URL
+from storage.db import DEFAULT_URL, in_memory
 
 SLACK_API_URL = "https://slack.com/api/"
 PLACEHOLDER_MARKERS = ("your-", "changeme", "change-me", "xxxx", "placeholder", "...")
@@ -566,8 +566,7 @@ class Settings(BaseSettings):
             return True
         # SQLite: with the journal (web/journal.py) the front's answers need none of its
         # write lock, which the worker's transactions would otherwise hold them behind.
-        in_memory = self.database_url in ("sqlite://", "sqlite:///:memory:")
-        return self.inbox_journal == "auto" and not in_memory
+        return self.inbox_journal == "auto" and not in_memory(self.database_url)
 
     @field_validator("database_url")
     @classmethod

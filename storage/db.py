@@ -31,6 +31,11 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def in_memory(url: str) -> bool:
+    """True for a SQLite database that lives in this process's memory only."""
+    return url in ("sqlite://", "sqlite:///:memory:")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _sqlite_begin).
     dbapi_connection.isolation_level = None
@@ -297,10 +302,10 @@ class Database:
         # work holding every pooled connection does not delay an acknowledgement. Enough of
         # them stay open for ten answers at once: past the pool, each answer would open (and
         # then close) a connection of its own, a new server process on PostgreSQL.
-        in_memory = self.url in ("sqlite://", "sqlite:///:memory:")
+        memory_only = in_memory(self.url)
         self._urgent = (
             self.engine
-            if in_memory
+            if memory_only
             else make_engine(self.url, echo=echo, pool_size=URGENT_CONNECTIONS, max_overflow=6)
         )
         self._urgent_reader = self._urgent.execution_options(**{READ_ONLY: True})
@@ -315,7 +320,7 @@ class Database:
         self._write_lock = WriteQueue() if self.engine.dialect.name == "sqlite" else None
         self._checkpoints: Checkpointer | None = None
         self._gate = BackgroundGate(BACKGROUND_SESSIONS) if self._write_lock is None else None
-        if self._write_lock is not None and not in_memory:  # beside a processing worker
+        if self._write_lock is not None and not memory_only:  # beside a processing worker
             path = self.engine.url.database
             if path:
                 self._write_lock.board = UrgentBoard(f"{path}-answering")
@@ -331,7 +336,7 @@ class Database:
     @property
     def sqlite_file(self) -> str | None:
         """The SQLite database's file (None on PostgreSQL and in memory)."""
-        if not self.is_sqlite or self.url in ("sqlite://", "sqlite:///:memory:"):
+        if not self.is_sqlite or in_memory(self.url):
             return None
         return self.engine.url.database or None
 
