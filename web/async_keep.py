@@ -126,11 +126,7 @@ class AsyncKeep:
                     if not cursor.nextset():
                         break
         self.batches += 1
-        found: list[int | None] = []
-        for row in rows:  # (a key twice in one batch: the first one is kept)
-            row_id = kept.pop(row[0], None)
-            found.append(None if row_id is None else int(row_id))
-        return found
+        return inbox.in_order(rows, kept)
 
     def close(self) -> None:
         """Close the connection (at shutdown, when the event loop may be gone)."""

@@ -105,7 +105,7 @@ class Intake:
     def _store_many(self, requests: list[tuple[Kept, str]]) -> list[int | None]:
         token = WRITE_FENCE.set(None)
         urgent = URGENT.set(True)  # Slack waits for these
-        rows = [(k.key, k.kind, k.mode, k.content_type, k.body, owner) for k, owner in requests]
+        rows = [kept.row(owner) for kept, owner in requests]
         try:  # (one statement: on PostgreSQL one round trip; retried once on a broken connection)
             return self.db.one_statement(
                 lambda conn: inbox.record_many(conn, rows, lease=self.lease, now=utcnow())
@@ -178,8 +178,7 @@ class Intake:
         those kept meanwhile are written together (on PostgreSQL from the loop itself,
         web/async_keep.py; otherwise with those kept from threads)."""
         if self.async_keep is not None:
-            row = (kept.key, kept.kind, kept.mode, kept.content_type, kept.body)
-            return await self.async_keep.keep((*row, owner or self.owner))
+            return await self.async_keep.keep(kept.row(owner or self.owner))
         return await self._kept.write_async((kept, owner or self.owner), self._keeper)
 
     @property
@@ -357,9 +356,7 @@ class Intake:
         to nobody: the sweep processes it next. Returns how many lines were new."""
         new = 0
         for found in journal.recover():
-            rows = [
-                (k.key, k.kind, k.mode, k.content_type, k.body, self.owner) for k in found.lines
-            ]
+            rows = [kept.row(self.owner) for kept in found.lines]
 
             def keep(
                 conn: Connection, rows: list[tuple[str, str, str, str, str, str]] = rows

@@ -59,6 +59,10 @@ class Kept:
     content_type: str
     body: str
 
+    def row(self, owner: str) -> tuple[str, str, str, str, str, str]:
+        """The request as `inbox.record_many` keeps it, leased to `owner`."""
+        return (self.key, self.kind, self.mode, self.content_type, self.body, owner)
+
 
 class Work:
     """The processing of one request in this process: done when nothing of it still runs.

@@ -170,7 +170,12 @@ def record_many(
     rows = [new_row(request, lease=lease, now=now) for request in requests]
     statement = keep_statement(connection.dialect.name)  # (built and compiled once)
     result = connection.execute(statement, rows[0] if len(rows) == 1 else rows)
-    kept: dict[str, int] = dict(result.all())  # (several: SQLAlchemy's "insertmanyvalues")
+    return in_order(requests, dict(result.all()))  # (SQLAlchemy's "insertmanyvalues")
+
+
+def in_order(requests: Sequence[tuple[str, ...]], kept: dict[str, int]) -> list[int | None]:
+    """The row id of each request (key first) that `keep_statement` returned in `kept`
+    (key: id), in the order of `requests`; None for each not kept."""
     found: list[int | None] = []
     for key, *_ in requests:
         row_id = kept.pop(key, None)  # (a key twice in one batch: the first one is kept)
