@@ -160,17 +160,13 @@ class Intake:
         `owner`; None if it was there already or could not be moved (the sweep moves it)."""
         journal = self.journal
         assert journal is not None
-        try:
+        row_id = None
+        with journal.moving(kept):
             try:
                 row_id = self.store(**asdict(kept), rider=RIDER.get(), owner=owner)
             except Throttled as exc:  # over the limit by a race after the look: answered
                 log.warning("%s %s kept over its limit: %s", kept.kind, kept.key, exc)
                 row_id = self.store(**asdict(kept), owner=owner)
-        except Exception as exc:
-            log.error("could not move a %s request into the inbox: %s", kept.kind, exc)
-            journal.move_failed(kept)
-            return None
-        journal.moved()
         return row_id
 
     async def store_async(self, kept: Kept, owner: str | None = None) -> int | None:

@@ -158,16 +158,12 @@ class Work:
             if rider is not None:
                 with self.intake.db.read() as session:
                     rider.look(session)  # may raise: not kept, and answered with the reason
-            try:
-                journal.write(kept)
-            except OSError as exc:  # (the disk is full): kept in the inbox instead
-                log.error("could not write to the journal: %s", exc)
-                if rider is not None:
-                    rider.ended()  # (its take is made by the keep below)
-            else:
+            if journal.write(kept):
                 with self._lock:
                     self.journaled = True
                 return
+            if rider is not None:  # (the disk refused it): kept in the inbox instead,
+                rider.ended()  # with the limit's take
         row_id = self.intake.store(**asdict(kept), rider=rider, owner=owner)
         if row_id is None:
             log.info("%s %s is kept already: another delivery has it", kept.kind, kept.key)

@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from web.intake_work import Kept
 
@@ -143,14 +143,32 @@ class Journal:
         """Lines written and not in the inbox yet."""
         return self._pending
 
-    def write(self, kept: Kept) -> None:
-        """Keep `kept` (on the answer's path: one `write()`); raises OSError if it is not."""
+    def write(self, kept: Kept) -> bool:
+        """Keep `kept` (on the answer's path: one `write()`); False, logged, when the disk
+        refused it (then keep it in the inbox before the answer)."""
         line = _line(kept)
-        with self._lock:
-            written = os.write(self.fd, line)
-            if written != len(line):
-                raise JournalFull(f"wrote {written} of {len(line)} bytes to {self.path}")
-            self._pending += 1
+        try:
+            with self._lock:
+                written = os.write(self.fd, line)
+                if written != len(line):
+                    raise JournalFull(f"wrote {written} of {len(line)} bytes to {self.path}")
+                self._pending += 1
+        except OSError as exc:
+            log.error("could not write to the journal: %s", exc)
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def moving(self, kept: Kept) -> Iterator[None]:
+        """Around the move of a line into the inbox: once it is there, `moved`; if the move
+        raises, the error is logged and not raised, and the sweep moves it (`move_failed`)."""
+        try:
+            yield
+        except Exception as exc:
+            log.error("could not move a %s request into the inbox: %s", kept.kind, exc)
+            self.move_failed(kept)
+        else:
+            self.moved()
 
     def moved(self, count: int = 1) -> None:
         """`count` lines are in the inbox now; the file is emptied once all of them are."""

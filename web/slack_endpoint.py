@@ -181,13 +181,8 @@ class SlackEndpoint:
         into the inbox once answered; otherwise it is kept in the inbox before the answer."""
         person = person_of(kept.kind, data)
         journal = self.intake.journal
-        if journal is not None:
-            try:
-                journal.write(kept)
-            except OSError as exc:  # (the disk is full): kept in the inbox instead
-                log.error("could not write to the journal: %s", exc)
-            else:
-                return Answer(after=lambda: self._move(kept, person))
+        if journal is not None and journal.write(kept):  # (if not, kept in the inbox)
+            return Answer(after=lambda: self._move(kept, person))
         handoff = self._handoff()
         row_id = await self.intake.store_async(kept, handoff.owner if handoff else None)
         if row_id is None:
@@ -204,14 +199,10 @@ class SlackEndpoint:
         journal = self.intake.journal
         assert journal is not None
         handoff = self._handoff()
-        try:
+        row_id = None
+        with journal.moving(kept):  # (if the move fails, the sweep moves it)
             row_id = await self.intake.store_async(kept, handoff.owner if handoff else None)
-        except Exception as exc:  # it stays in the journal: the sweep moves it
-            log.error("could not move a %s request into the inbox: %s", kept.kind, exc)
-            journal.move_failed(kept)
-            return
-        journal.moved()
-        if row_id is not None:  # (None: a retry of a request we have)
+        if row_id is not None:  # (None: a retry of a request we have, or not moved yet)
             await self._process(row_id, kept, person, handoff)
 
     async def _process(
