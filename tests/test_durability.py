@@ -57,10 +57,16 @@ def _read(db_url: str, query: Any) -> list[Any]:
 
 def _journaled(db_url: str) -> list[Kept]:
     """What the journal files hold (SQLite over HTTP keeps what it answers there first)."""
-    opened = Database(db_url)
-    database = opened.sqlite_file
-    opened.dispose()
+    database = _sqlite_file(db_url)
     return lines_beside(database) if database else []
+
+
+def _sqlite_file(db_url: str) -> str | None:
+    opened = Database(db_url)
+    try:
+        return opened.sqlite_file
+    finally:
+        opened.dispose()
 
 
 def _with_block(messages: list[dict[str, Any]], block_id: str) -> list[dict[str, Any]]:
@@ -264,9 +270,7 @@ def test_requests_answered_from_the_journal_survive_sigkill(
         return _read(db_url, select(InboxRequest))
 
     slack.wait_for(lambda: len(inbox()) == 2 and all(r.processed_at for r in inbox()))
-    opened = Database(db_url)
-    database = opened.sqlite_file
-    opened.dispose()
+    database = _sqlite_file(db_url)
     assert database is not None
     holder = sqlite3.connect(database, isolation_level=None, timeout=30)
     holder.execute("BEGIN IMMEDIATE")  # the bot cannot move what it answers into the inbox
