@@ -42,7 +42,7 @@ from bot.settings import Settings, load_settings
 from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
 from storage import Database
-from web import handoff, keepalive, playground
+from web import handoff, keepalive, playground, worker
 from web.async_keep import AsyncKeep
 from web.hooks import AlertHooks
 from web.intake import Intake
@@ -327,6 +327,7 @@ def start_worker(runtime: Runtime) -> handoff.WorkerProcess:
         owner=jobs.replica_id,
         on_ready=ready,
         on_counts=counts,
+        journal=intake.journal,
     )
     processing.start()
     return processing
@@ -335,7 +336,7 @@ def start_worker(runtime: Runtime) -> handoff.WorkerProcess:
 def serve_worker(settings: Settings) -> int:
     """The processing worker (started by `serve`, never by hand): process what the front
     hands over until it ends the pipe."""
-    status = handoff.become_worker()
+    status = worker.become_worker()
     runtime = create_runtime(settings, owner=os.environ[handoff.OWNER_ENV])
     runtime.services.db.defer_to_front()  # SQLite: the front's answers write first
     runtime.start_background(serving=False)
@@ -343,17 +344,20 @@ def serve_worker(settings: Settings) -> int:
     gc.freeze()
     reporter = None
     if runtime.metrics is not None:
-        reporter = handoff.CountReporter(status, runtime.metrics.counters())
+        reporter = worker.CountReporter(status, runtime.metrics.counters())
         reporter.start()
-    status.write(b'{"ready": true}\n')
+    replies = worker.Replies(status)
+    status.send({"ready": True})
     try:
-        handoff.process_handoffs(
+        worker.process_handoffs(
             sys.stdin.buffer,
             runtime.intake,
             threads=settings.worker_threads,
             kick=runtime.services.outbox.kick,
+            replies=replies,
         )
     finally:
+        replies.close()  # the front empties its journal of what was moved
         if reporter is not None:
             reporter.stop()
         runtime.shutdown()

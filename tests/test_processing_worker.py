@@ -28,7 +28,7 @@ from storage.models_timeline import TimelineEntry
 from tests.harness import SIGNING_SECRET
 from tests.processes import StartBot, bot_processes  # noqa: F401
 from tests.scenarios import open_declare_form, submit_declare
-from tests.test_durability import SETTINGS, _people, _read, _seed_incident
+from tests.test_durability import SETTINGS, _journaled, _people, _read, _seed_incident
 
 pytestmark = pytest.mark.scenario
 
@@ -110,6 +110,9 @@ def test_commands_events_and_forms_are_processed_by_the_worker(
     entries = _read(db_url, select(TimelineEntry).where(TimelineEntry.message_ts == ts))
     assert [e.incident_id for e in entries] == [incident_id]
     assert _row(db_url, "events_api", "reaction_added").lease_owner == owner  # processed there
+    # On SQLite the front answered from its journal and the worker moved the line into the
+    # inbox; told so, the front empties its journal.
+    slack.wait_for(lambda: _journaled(db_url) == [], timeout=10, interval=0.05)
 
     before = len(slack.responses)
     assert driver.slash_command("help", user=users[0], channel=general).status == 200
@@ -214,3 +217,48 @@ def test_the_declare_limit_holds_for_forms_answered_before_their_take(
     slack.wait_for(lambda: len(declared()) == 2, timeout=20, interval=0.1)
     time.sleep(1.0)  # a third would show by now
     assert len(declared()) == 2
+
+
+def test_a_journal_line_the_worker_died_before_moving_is_moved_by_the_front(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """On SQLite the front gives the worker what it answered from its journal, and the worker
+    moves it into the inbox. A worker killed before it did leaves the line to the front's
+    sweep: the reaction is on the timeline once, and the journal is emptied."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the journal is SQLite's: PostgreSQL keeps requests in the inbox")
+    users, _, incident_id, channel = _workspace(slack, db_url)
+    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on"})
+    log = tmp_path / "bots.log"
+    _, pid = _worker(log)
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+    ts = driver.user_posts(users[1], channel, "Search returns nothing")
+
+    def reactions_kept() -> list[InboxRequest]:
+        rows = _read(db_url, select(InboxRequest).where(InboxRequest.kind == "events_api"))
+        return [r for r in rows if "reaction_added" in r.body]
+
+    slack.wait_for(lambda: _processed(db_url, "events_api"), timeout=15, interval=0.05)
+    slack.wait_for(lambda: _journaled(db_url) == [], timeout=10, interval=0.05)
+    os.kill(pid, signal.SIGSTOP)  # the worker reads nothing more from the front
+    try:
+        assert driver.user_reacts(users[0], channel, ts, "pushpin").status == 200
+        time.sleep(0.5)  # given to the worker: in the pipe, not in the inbox
+        assert reactions_kept() == [] and len(_journaled(db_url)) == 1
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+    def entries() -> list[TimelineEntry]:
+        return _read(db_url, select(TimelineEntry).where(TimelineEntry.message_ts == ts))
+
+    slack.wait_for(entries, timeout=30, interval=0.1)
+    slack.wait_for(lambda: _processed(db_url, "events_api"), timeout=15, interval=0.1)
+    slack.wait_for(lambda: _journaled(db_url) == [], timeout=10, interval=0.1)
+    time.sleep(1.0)  # anything done twice would show by now
+    assert [e.incident_id for e in entries()] == [incident_id]
+    assert len(reactions_kept()) == 1
+    confirmed = [c for c in slack.calls_to("reactions.add") if c.params.get("timestamp") == ts]
+    assert len([c for c in confirmed if c.status == 200]) == 1

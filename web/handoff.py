@@ -7,12 +7,15 @@ that come next: on a busy replica each answer waits behind the work of the ones 
 So `python app.py` starts a worker process beside the front (`PROCESS_WORKER`, on by
 default over HTTP): the front keeps those requests leased to the worker and sends it their
 row ids and bodies over a pipe; the worker, a whole runtime without an HTTP server, runs
-their listeners, and runs its share of deliveries and scheduled work like any replica.
+their listeners, and runs its share of deliveries and scheduled work like any replica
+(web/worker.py is its side). On SQLite the front does not even write the inbox row: it
+gives the worker the line it kept in its journal, and the worker moves it into the inbox.
 
-Nothing is lost in between: a request is in the inbox before it is answered, leased to the
-worker. If the worker dies, its rows' leases run out and the front's sweep processes them;
-the front starts a new worker and processes requests itself until it is ready. If the front
-dies, the kernel kills the worker with it (PR_SET_PDEATHSIG), as it would kill one process.
+Nothing is lost in between: a request is in the inbox (or the front's journal) before it is
+answered. If the worker dies, its rows' leases run out and the front's sweep processes them,
+with the journal lines it had not moved yet; the front starts a new worker and processes
+requests itself until it is ready. If the front dies, the kernel kills the worker with it
+(PR_SET_PDEATHSIG), as it would kill one process.
 
 The worker runs at a lower CPU priority than the front (`WORKER_NICENESS`): when both want a
 core, the answers Slack waits for get it first, and the worker takes what they leave (all of
@@ -25,25 +28,22 @@ reminders gained, so the front's /metrics counts the work of both processes.
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import itertools
 import json
 import logging
 import os
 import queue
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 from prometheus_client import Counter as PromCounter
-from slack_bolt import BoltRequest
 
 from bot.slack.delivery import REPLICA_PID_ENV
-from web.intake import Intake
+from web.intake_work import Kept
+from web.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +51,78 @@ OWNER_ENV = "INCIDENT_BOT_WORKER_OWNER"  # the worker's lease owner, chosen by t
 STATUS_FD_ENV = "INCIDENT_BOT_WORKER_STATUS_FD"  # where the worker says ready, and counts
 READY_WAIT = 60.0  # seconds the front waits for a worker to be ready before trying again
 RESTART_AFTER = 1.0  # seconds before a worker that died is started again
-COUNT_EVERY = 1.0  # seconds between the worker's counter reports
 PR_SET_PDEATHSIG = 1
 WORKER_NICENESS = 10  # the worker's CPU weight is about a tenth of the front's (Linux CFS)
 
 
 class Handoff:
-    """The front's side of the pipe to a ready worker."""
+    """The front's side of the pipe to a ready worker.
 
-    def __init__(self, pipe: IO[bytes], owner: str) -> None:
+    On SQLite (`journal`), a request answered from the journal is given to the worker as it
+    is (`give`): the worker moves it into the inbox, leased to itself, then processes it, so
+    the front writes nothing to the database for it. Its line stays in the front's journal
+    until the worker says it is in the inbox (`settle`); what the worker had not moved when
+    it died, or could not move, goes to the front's sweep (`gone`, Journal.move_failed).
+    """
+
+    def __init__(self, pipe: IO[bytes], owner: str, journal: Journal | None = None) -> None:
         self.owner = owner
         self._pipe = pipe
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.alive = True
+        self._journal = journal
+        self._given: dict[int, Kept] = {}  # lines the worker has not said are in the inbox
+        self._serial = itertools.count(1)
+        self._lock = threading.Lock()
         self._writer = threading.Thread(target=self._write, name="handoff", daemon=True)
         self._writer.start()
+
+    def give(self, kept: Kept, person: str | None = None) -> bool:
+        """Give the worker a request kept in the journal and answered, to move into the inbox
+        and process; False when it cannot take it (no journal, or the worker is gone)."""
+        with self._lock:
+            if not self.alive or self._journal is None:
+                return False
+            serial = next(self._serial)
+            self._given[serial] = kept
+        item = {
+            "given": serial,
+            "kind": kept.kind,
+            "key": kept.key,
+            "type": kept.content_type,
+            "body": kept.body,
+            "person": person,
+        }
+        self._queue.put((json.dumps(item) + "\n").encode())
+        return True
+
+    def settle(self, moved: list[int], failed: list[int]) -> None:
+        """The worker moved these lines into the inbox, or could not (the sweep moves them)."""
+        journal = self._journal
+        if journal is None:
+            return
+        with self._lock:
+            done = sum(1 for serial in moved if self._given.pop(serial, None) is not None)
+            lost = [self._given.pop(serial) for serial in failed if serial in self._given]
+        if done:
+            journal.moved(done)
+        for kept in lost:
+            journal.move_failed(kept)
+
+    def gone(self) -> None:
+        """The worker exited: nothing more is given to it, and what it had not moved into the
+        inbox is left to the front's sweep (the inbox keeps one row per key: a line it moved
+        but had not reported is not kept twice)."""
+        with self._lock:
+            self.alive = False
+            lost, self._given = list(self._given.values()), {}
+        if lost:
+            log.warning(
+                "the processing worker left %s requests to move: the sweep has them", len(lost)
+            )
+        for kept in lost:
+            assert self._journal is not None
+            self._journal.move_failed(kept)
 
     def send(self, row_id: int, content_type: str, body: str, person: str | None = None) -> bool:
         """Give the worker a kept request (`person`: processed after their request before
@@ -122,11 +179,13 @@ class WorkerProcess:
         owner: Callable[[], str],
         on_ready: Callable[[Handoff | None], None],
         on_counts: Callable[[dict[str, Any]], None],
+        journal: Journal | None = None,
     ) -> None:
         self._command = command
         self._owner = owner
         self._on_ready = on_ready
         self._on_counts = on_counts
+        self._journal = journal  # SQLite: the worker moves the front's journal lines (give)
         self._stopping = threading.Event()
         self._proc: subprocess.Popen[bytes] | None = None
         self._handoff: Handoff | None = None
@@ -175,14 +234,16 @@ class WorkerProcess:
                     continue
                 if message.get("ready") and not ready:
                     ready = True
-                    self._handoff = Handoff(proc.stdin, owner)
+                    self._handoff = Handoff(proc.stdin, owner, self._journal)
                     log.info("processing worker %s ready (pid %s)", owner, proc.pid)
                     self._on_ready(self._handoff)
                 elif "counts" in message:
                     self._on_counts(message["counts"])
+                elif self._handoff is not None and ("moved" in message or "failed" in message):
+                    self._handoff.settle(_serials(message, "moved"), _serials(message, "failed"))
         proc.wait()
         if self._handoff is not None:
-            self._handoff.alive = False
+            self._handoff.gone()
         self._handoff = None
         self._on_ready(None)
 
@@ -206,82 +267,12 @@ class WorkerProcess:
         self._thread.join(timeout=5)
 
 
-# -- the worker's side ---------------------------------------------------------------------
-
-
-def become_worker() -> IO[bytes]:
-    """In the worker at start: die with the front, leave stop signals to it; returns the
-    status channel."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the front died before the line above
-        sys.exit(1)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)  # the front stops us by ending the pipe
-    with contextlib.suppress(OSError):  # answers first (see the module)
-        os.nice(WORKER_NICENESS)
-    return os.fdopen(int(os.environ[STATUS_FD_ENV]), "wb", buffering=0)
-
-
-def process_handoffs(
-    stream: IO[bytes], intake: Intake, *, threads: int, kick: Callable[[], None]
-) -> None:
-    """Read kept requests from the front and process them, until the front ends the pipe;
-    `kick` when the front committed outbox deliveries (the worker delivers them)."""
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handoff") as pool:
-        for raw in stream:
-            try:
-                item = json.loads(raw)
-                if item.get("kick"):
-                    kick()
-                    continue
-                row_id, content_type, body = int(item["id"]), str(item["type"]), item["body"]
-            except (ValueError, KeyError, TypeError, AttributeError):
-                log.error("the front sent a line that is not a kept request; ignored")
-                continue
-            request = BoltRequest(body=body, headers={"content-type": content_type})
-            work = intake.line_up(intake.receive(row_id), item.get("person"))
-            pool.submit(intake.process_answered, work, request)
-
-
-class CountReporter:
-    """In the worker: sends what the counters gained since the last report, once a second."""
-
-    def __init__(self, status: IO[bytes], counters: dict[str, PromCounter]) -> None:
-        self._status = status
-        self._counters = counters
-        self._sent: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="worker-counts", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(COUNT_EVERY):
-            self.report()
-
-    def report(self) -> None:
-        gains: dict[str, list[tuple[dict[str, str], float]]] = {}
-        for name, counter in self._counters.items():
-            for family in counter.collect():
-                for sample in family.samples:
-                    if not sample.name.endswith("_total"):
-                        continue
-                    key = (name, tuple(sorted(sample.labels.items())))
-                    gained = sample.value - self._sent.get(key, 0.0)
-                    if gained > 0:
-                        self._sent[key] = sample.value
-                        gains.setdefault(name, []).append((dict(sample.labels), gained))
-        if gains:
-            line = json.dumps({"counts": gains}) + "\n"
-            with contextlib.suppress(OSError):
-                self._status.write(line.encode())
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.report()
+def _serials(message: dict[str, Any], key: str) -> list[int]:
+    """The worker's list of given lines under `key` (nothing if it is not a list of ints)."""
+    found = message.get(key)
+    if not isinstance(found, list):
+        return []
+    return [serial for serial in found if isinstance(serial, int)]
 
 
 def add_counts(counters: dict[str, PromCounter], counts: dict[str, Any]) -> None:

@@ -199,6 +199,8 @@ class SlackEndpoint:
         journal = self.intake.journal
         assert journal is not None
         handoff = self._handoff()
+        if handoff is not None and handoff.give(kept, person):
+            return  # the worker moves it, then processes it: no write here (web/handoff.py)
         row_id = None
         with journal.moving(kept):  # (if the move fails, the sweep moves it)
             row_id = await self.intake.store_async(kept, handoff.owner if handoff else None)
