@@ -14,6 +14,7 @@ from typing import Any
 
 from bench import processes
 from bench.load import Job, summarize
+from bench.pending import BotWork
 from bench.processes import SECRET, TOKEN, AppProcess, children, proc_memory
 from bench.traffic import KINDS, Traffic
 from playground.emulator import SlackDriver, SlackEmulator
@@ -69,6 +70,7 @@ class Bench:
         self.ws: Workspace | None = None
         self.traffic: Traffic | None = None
         self.load: processes.LoadGenerator | None = None
+        self.bot_work: BotWork | None = None  # opened once the bot has made its tables
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -97,6 +99,8 @@ class Bench:
                 app.stop()
         if self.load is not None:
             self.load.stop()
+        if self.bot_work is not None:
+            self.bot_work.close()
         self.emulator.stop()
         self._tmp.cleanup()
 
@@ -222,7 +226,8 @@ class Bench:
         return self.load.run(job)
 
     def drain(self, latency: float) -> float:
-        """Wait until the apps' work after acknowledging has stopped calling the emulator;
+        """Wait until the apps' work after acknowledging is over: the emulator has had no
+        call for a while and the bot has nothing kept, due or journaled left (bench/pending.py);
         returns how long that took. Forgets the recorded calls and responses."""
         started = time.perf_counter()
         quiet = self.options.quiet_seconds + 2 * latency
@@ -232,7 +237,7 @@ class Bench:
             count = len(self.emulator.calls) + len(self.emulator.ws.responses)
             if count != last:
                 last, changed = count, now
-            elif now - changed >= quiet:
+            elif now - changed >= quiet and self._bot_idle():
                 break
             if now - started > self.options.drain_timeout:
                 raise TimeoutError(f"still busy after {self.options.drain_timeout} s")
@@ -241,6 +246,11 @@ class Bench:
             self.emulator.clear_calls()
             self.emulator.ws.responses.clear()
         return changed - started
+
+    def _bot_idle(self) -> bool:
+        if self.bot_work is None:
+            self.bot_work = BotWork(self.database_url)
+        return self.bot_work.pending() == 0
 
     def memory(self) -> dict[str, Any]:
         assert self.bot is not None and self.baseline is not None
