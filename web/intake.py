@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt import App, BoltRequest, BoltResponse
-from slack_bolt.request.internals import parse_body
 from sqlalchemy import Connection
 
 from bot.core import inbox
@@ -47,6 +46,7 @@ from storage.db import RIDER, URGENT, WRITE_FENCE, Rider
 from storage.types import utcnow
 from web.group_commit import GroupCommit
 from web.intake_work import CURRENT_WORK, Kept, Work
+from web.slack_request import body_of
 
 if TYPE_CHECKING:
     from web.async_keep import AsyncKeep
@@ -397,7 +397,7 @@ class Intake:
             ", resuming after its writes" if row.applied else "",
         )
         context = {REPLAY: True, RESUMED: row.applied}
-        request = BoltRequest(body=body, mode="socket_mode", context=context)
+        request = BoltRequest(body=body, mode="socket_mode", context=context)  # (parsed)
         self.dispatch(self.work_of(row.id), request)
 
     def renew(self) -> None:
@@ -471,4 +471,4 @@ def _body_of(row: inbox.Claimed) -> dict[str, Any]:
     if row.mode == "socket_mode":
         data = json.loads(row.body)
         return data if isinstance(data, dict) else {}
-    return parse_body(row.body, row.content_type)
+    return body_of(row.body, row.content_type)

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core import inbox
@@ -37,6 +37,7 @@ from storage.answering import ANSWERING
 from web.intake import Intake
 from web.intake_work import Kept, Work, answered_at_once, person_of
 from web.slack_request import Refused, parse, read_body, verify
+from web.slack_request import bolt_request as bolt_request_of
 
 if TYPE_CHECKING:
     from web.handoff import Handoff
@@ -72,10 +73,6 @@ class Answer:
 def _from_bolt(response: BoltResponse) -> Answer:
     body = response.body.encode() if isinstance(response.body, str) else bytes(response.body)
     return Answer(response.status, body, response.first_headers_without_set_cookie())
-
-
-def _bolt(text: str, content_type: str) -> BoltRequest:
-    return BoltRequest(body=text, headers={"content-type": content_type})
 
 
 def _refusal(refused: Refused) -> Answer:
@@ -154,7 +151,7 @@ class SlackEndpoint:
         if parsed.kind is None:  # url_verification, ssl_check: nothing to keep
             return _from_bolt(
                 await self._in_thread(
-                    self.bolt_app.dispatch, _bolt(parsed.text, parsed.content_type)
+                    self.bolt_app.dispatch, bolt_request_of(parsed.data, parsed.content_type)
                 )
             )
         key = inbox.key_for(event_id=parsed.event_id, body=body)
@@ -168,7 +165,8 @@ class SlackEndpoint:
                         raise
                     # Someone waits on this one: its listener tries once more to keep it, and
                     # tells them if it cannot (handlers/errors.py), before Slack's answer.
-            bolt_request = _bolt(kept.body, kept.content_type)
+            # (parsed once: a form submission is a whole view, URL-encoded)
+            bolt_request = bolt_request_of(parsed.data, parsed.content_type)
             return _from_bolt(await self._in_thread(self.intake.accept, kept, bolt_request))
         except SQLAlchemyError as exc:  # not kept: Slack must not think it was
             log.error("could not keep a %s request: %s", parsed.kind, exc.__class__.__name__)
@@ -220,7 +218,7 @@ class SlackEndpoint:
         # (Bolt's request, which parses the body again, is built there, not before the answer)
         self._processing.submit(
             contextvars.Context().run,
-            lambda: intake.process_answered(work, _bolt(kept.body, kept.content_type)),
+            lambda: intake.process_answered(work, bolt_request_of(kept.body, kept.content_type)),
         )
 
     def drain(self) -> None:

@@ -37,6 +37,7 @@ from slack_bolt import BoltRequest
 from web.handoff import PR_SET_PDEATHSIG, STATUS_FD_ENV, WORKER_NICENESS
 from web.intake import LINE_WAIT, Intake
 from web.intake_work import Kept, Work
+from web.slack_request import bolt_request
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,7 @@ def move_and_process(intake: Intake, work: Work, kept: Kept, serial: int, replie
         work.end()
         return
     intake.adopt(work, row_id)
-    request = BoltRequest(body=kept.body, headers={"content-type": kept.content_type})
-    process(intake, work, request)
+    process(intake, work, bolt_request(kept.body, kept.content_type))
 
 
 def process(intake: Intake, work: Work, request: BoltRequest) -> None:
@@ -183,9 +183,8 @@ def process_handoffs(
                 work = given_work(intake, person)
                 pool.submit(move_and_process, intake, work, kept, given, replies)
             else:
-                request = BoltRequest(body=body, headers={"content-type": content_type})
                 work = intake.line_up(intake.receive(row_id), person)
-                pool.submit(process, intake, work, request)
+                pool.submit(process, intake, work, bolt_request(body, content_type))
 
 
 class CountReporter:
