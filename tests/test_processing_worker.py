@@ -54,6 +54,17 @@ def _workspace(slack: SlackEmulator, db_url: str) -> tuple[list[str], str, int, 
     return users, general, incident_id, channel
 
 
+def _with_worker(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    tmp_path: Path,
+) -> tuple[Any, SlackDriver, tuple[str, int]]:
+    """The bot with its processing worker, a driver for it, and the worker's owner and pid."""
+    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on"})
+    worker = _worker(tmp_path / "bots.log")
+    return bot, SlackDriver(bot.events_url, SIGNING_SECRET, slack), worker
+
+
 def _niceness(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[16])
 
@@ -143,10 +154,8 @@ def test_a_killed_worker_is_replaced_and_what_it_was_given_is_done_once(
     tmp_path: Path,
 ) -> None:
     users, general, incident_id, channel = _workspace(slack, db_url)
-    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on"})
+    bot, driver, (first_owner, first_pid) = _with_worker(bot_processes, slack, tmp_path)
     log = tmp_path / "bots.log"
-    first_owner, first_pid = _worker(log)
-    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
 
     ts = driver.user_posts(users[1], channel, "Checkout returns 502")
     slack.set_latency(1.0)  # reading the message takes a second: the kill comes before
@@ -231,10 +240,7 @@ def test_a_journal_line_the_worker_died_before_moving_is_moved_by_the_front(
     if not db_url.startswith("sqlite"):
         pytest.skip("the journal is SQLite's: PostgreSQL keeps requests in the inbox")
     users, _, incident_id, channel = _workspace(slack, db_url)
-    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on"})
-    log = tmp_path / "bots.log"
-    _, pid = _worker(log)
-    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+    _, driver, (_, pid) = _with_worker(bot_processes, slack, tmp_path)
     ts = driver.user_posts(users[1], channel, "Search returns nothing")
 
     def reactions_kept() -> list[InboxRequest]:
