@@ -61,6 +61,12 @@ def _journaled(db_url: str) -> list[Kept]:
     return lines_beside(database) if database else []
 
 
+def _journal_only(db_url: str) -> None:
+    """Skip on PostgreSQL: the journal is SQLite's (web/journal.py)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the journal is SQLite's: PostgreSQL keeps requests in the inbox")
+
+
 def _sqlite_file(db_url: str) -> str | None:
     opened = Database(db_url)
     try:
@@ -253,8 +259,7 @@ def test_requests_answered_from_the_journal_survive_sigkill(
     """On SQLite, a reaction, a command and a declare form answered while another process
     held the write lock are in the journal file only (web/journal.py) when the bot is
     killed: the next process moves them into the inbox and processes each once."""
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the journal is SQLite's: PostgreSQL keeps requests in the inbox")
+    _journal_only(db_url)
     users, general = _people(slack)
     incident_id, channel = _seed_incident(slack, db_url, users)
     bot = bot_processes(**SETTINGS)  # with its processing worker, as SQLite now runs

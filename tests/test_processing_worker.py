@@ -28,7 +28,14 @@ from storage.models_timeline import TimelineEntry
 from tests.harness import SIGNING_SECRET
 from tests.processes import StartBot, bot_processes  # noqa: F401
 from tests.scenarios import open_declare_form, submit_declare
-from tests.test_durability import SETTINGS, _journaled, _people, _read, _seed_incident
+from tests.test_durability import (
+    SETTINGS,
+    _journal_only,
+    _journaled,
+    _people,
+    _read,
+    _seed_incident,
+)
 
 pytestmark = pytest.mark.scenario
 
@@ -237,8 +244,7 @@ def test_a_journal_line_the_worker_died_before_moving_is_moved_by_the_front(
     """On SQLite the front gives the worker what it answered from its journal, and the worker
     moves it into the inbox. A worker killed before it did leaves the line to the front's
     sweep: the reaction is on the timeline once, and the journal is emptied."""
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the journal is SQLite's: PostgreSQL keeps requests in the inbox")
+    _journal_only(db_url)
     users, _, incident_id, channel = _workspace(slack, db_url)
     _, driver, (_, pid) = _with_worker(bot_processes, slack, tmp_path)
     ts = driver.user_posts(users[1], channel, "Search returns nothing")

@@ -85,15 +85,16 @@ class Handoff:
                 return False
             serial = next(self._serial)
             self._given[serial] = kept
-        item = {
-            "given": serial,
-            "kind": kept.kind,
-            "key": kept.key,
-            "type": kept.content_type,
-            "body": kept.body,
-            "person": person,
-        }
-        self._queue.put((json.dumps(item) + "\n").encode())
+        self._put(
+            {
+                "given": serial,
+                "kind": kept.kind,
+                "key": kept.key,
+                "type": kept.content_type,
+                "body": kept.body,
+                "person": person,
+            }
+        )
         return True
 
     def settle(self, moved: list[int], failed: list[int]) -> None:
@@ -129,10 +130,11 @@ class Handoff:
         it, see Intake.line_up); False when the worker is gone."""
         if not self.alive:
             return False
-        item = {"id": row_id, "type": content_type, "body": body, "person": person}
-        line = json.dumps(item) + "\n"
-        self._queue.put(line.encode())
+        self._put({"id": row_id, "type": content_type, "body": body, "person": person})
         return True
+
+    def _put(self, item: dict[str, Any]) -> None:
+        self._queue.put((json.dumps(item) + "\n").encode())
 
     def kick(self) -> None:
         """Tell the worker new outbox deliveries were committed here (it delivers them)."""

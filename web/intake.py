@@ -25,7 +25,6 @@ incident's channel and card); the others are marked processed, their writes bein
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -46,7 +45,7 @@ from storage.db import RIDER, URGENT, WRITE_FENCE, Rider
 from storage.types import utcnow
 from web.group_commit import GroupCommit
 from web.intake_work import CURRENT_WORK, Kept, Work
-from web.slack_request import body_of
+from web.slack_request import body_of, bolt_request
 
 if TYPE_CHECKING:
     from web.async_keep import AsyncKeep
@@ -379,7 +378,7 @@ class Intake:
         with self._lock:
             if row.id in self._active:  # ours, slow: its lease ran out, it goes on here
                 return
-        body = _body_of(row)
+        body = body_of(row.body, row.content_type)  # (Socket Mode's rows are JSON)
         if row.attempts > inbox.MAX_ATTEMPTS:
             log.error(
                 "giving up inbox request %s (%s) after %s attempts", row.id, row.kind, row.attempts
@@ -397,7 +396,7 @@ class Intake:
             ", resuming after its writes" if row.applied else "",
         )
         context = {REPLAY: True, RESUMED: row.applied}
-        request = BoltRequest(body=body, mode="socket_mode", context=context)  # (parsed)
+        request = bolt_request(body, row.content_type, context)
         self.dispatch(self.work_of(row.id), request)
 
     def renew(self) -> None:
@@ -464,11 +463,3 @@ class Intake:
             coalesce=True,
             max_instances=1,
         )
-
-
-def _body_of(row: inbox.Claimed) -> dict[str, Any]:
-    """The request body as Bolt parses it."""
-    if row.mode == "socket_mode":
-        data = json.loads(row.body)
-        return data if isinstance(data, dict) else {}
-    return body_of(row.body, row.content_type)

@@ -171,17 +171,18 @@ def process_handoffs(
                     kick()
                     continue
                 content_type, body = str(item["type"]), str(item["body"])
-                person = item.get("person")
-                given = int(item["given"]) if "given" in item else None
-                row_id = int(item["id"]) if given is None else 0
-                kind, key = (str(item["kind"]), str(item["key"])) if given else ("", "")
+                if "given" in item:
+                    serial: int | None = int(item["given"])
+                    kept = Kept(str(item["kind"]), str(item["key"]), "http", content_type, body)
+                else:
+                    serial, row_id = None, int(item["id"])
             except (ValueError, KeyError, TypeError, AttributeError):
                 log.error("the front sent a line that is not a kept request; ignored")
                 continue
-            if given is not None:
-                kept = Kept(kind, key, "http", content_type, body)
+            person = item.get("person")
+            if serial is not None:
                 work = given_work(intake, person)
-                pool.submit(move_and_process, intake, work, kept, given, replies)
+                pool.submit(move_and_process, intake, work, kept, serial, replies)
             else:
                 work = intake.line_up(intake.receive(row_id), person)
                 pool.submit(process, intake, work, bolt_request(body, content_type))
