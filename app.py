@@ -254,7 +254,7 @@ def create_runtime(
         hooks=alert_hooks(services),
         extra_routes=[*web_routes(services, metrics), *extra_routes],
     )
-    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler = jobs.Scheduler(timezone="UTC")
     ticker = jobs.schedule(scheduler, services)
     ticker.on_report = lambda report: metrics.count_reminders(report.outcomes)
     services.delivery_hooks.append(metrics.count_delivery)

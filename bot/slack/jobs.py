@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
 from bot import reminders
@@ -170,6 +171,21 @@ class ReminderTicker:
             id=f"{WAKEUP_JOB}-{uuid.uuid4().hex[:8]}",
             misfire_grace_time=None,
         )
+
+
+class Scheduler(BackgroundScheduler):
+    """APScheduler's background scheduler, stopped without a deadlock.
+
+    Its shutdown(wait=True) waits for the running jobs while it holds the lock that
+    add_job takes, so a reminder tick that plans its wake-up (`_plan_wakeup`) at that moment
+    waited forever, and the process never stopped. Here the scheduler is stopped first
+    (add_job then only notes the job), and the running jobs are waited for after."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait=False)
+        if wait:
+            for executor in list(self._executors.values()):
+                executor.shutdown(wait=True)
 
 
 def _every_tick(
