@@ -9,7 +9,8 @@ psycopg's async API: the loop goes on answering while PostgreSQL works, and no t
 involved.
 
 The first request to arrive is written at once, alone; those arriving while a write runs are
-written together in the next one, in one transaction (one commit for all of them). A
+written together in the next one, in one statement (`inbox.keep_many_statement`, the
+requests as one JSON array): one round trip and one commit for all of them. A
 connection found broken is opened again and the write tried once more: a request whose key
 was written before the break is found by the retry and not processed twice.
 """
@@ -46,7 +47,7 @@ class AsyncKeep:
     def __init__(self, url: str, *, lease: timedelta) -> None:
         self._conninfo = _conninfo(url)
         self.lease = lease
-        self._sql: str | None = None
+        self._sql: dict[bool, str] = {}  # one row, many rows: compiled by SQLAlchemy once
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._queued: list[tuple[Row, asyncio.Future[int | None]]] = []
         self._writing = False
@@ -100,31 +101,28 @@ class AsyncKeep:
             self._connection = connection
         return connection
 
-    def _statement(self, columns: list[str]) -> str:
-        if self._sql is None:
-            statement = inbox.keep_statement("postgresql")
+    def _statement(self, many: bool, columns: list[str]) -> str:
+        found = self._sql.get(many)
+        if found is None:
+            statement = inbox.keep_many_statement() if many else inbox.keep_statement("postgresql")
             dialect = postgresql.psycopg.dialect()
-            self._sql = str(statement.compile(dialect=dialect, column_keys=columns))
-        return self._sql
+            found = str(statement.compile(dialect=dialect, column_keys=None if many else columns))
+            self._sql[many] = found
+        return found
 
     async def _insert(
         self, connection: psycopg.AsyncConnection[Any], rows: list[Row]
     ) -> list[int | None]:
         now = utcnow()
-        values = [inbox.new_row(row, lease=self.lease, now=now) for row in rows]
-        sql = self._statement(list(values[0]))
-        kept: dict[str, int] = {}
-        if len(values) == 1:
-            cursor = await connection.execute(sql, values[0])
-            kept.update((key, row_id) for key, row_id in await cursor.fetchall())
+        if len(rows) == 1:
+            values = inbox.new_row(rows[0], lease=self.lease, now=now)
+            sql = self._statement(False, list(values))
         else:
-            async with connection.transaction():  # one commit for the batch
-                cursor = connection.cursor()
-                await cursor.executemany(sql, values, returning=True)
-                while True:
-                    kept.update((key, row_id) for key, row_id in await cursor.fetchall())
-                    if not cursor.nextset():
-                        break
+            values = inbox.many_params(rows, lease=self.lease, now=now)
+            sql = self._statement(True, [])
+        # One statement either way, in autocommit: one round trip and one commit for the batch.
+        cursor = await connection.execute(sql, values)
+        kept: dict[str, int] = {key: row_id for key, row_id in await cursor.fetchall()}
         self.batches += 1
         return inbox.in_order(rows, kept)
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
 
 from storage import Database
 from storage.models_inbox import InboxRequest
@@ -92,4 +93,26 @@ def test_a_failed_write_fails_every_request_of_its_batch_and_not_the_next(
             conn.exec_driver_sql("ALTER TABLE inbox_request_away RENAME TO inbox_request")
     assert all(isinstance(f, SQLAlchemyError) for f in failed), failed
     assert asyncio.run(keep.keep(_row("event:EvX0"))) is not None  # nothing was kept before
+    keep.close()
+
+
+def test_a_value_too_long_for_its_column_fails_its_batch_and_is_not_cut_short(
+    db: Database, keep: AsyncKeep
+) -> None:
+    # A batch binds one array per column (inbox.keep_many_statement): the arrays' strings
+    # are unbounded, so the column's own length is checked by the INSERT, as for one row.
+    async def burst() -> list[int | BaseException | None]:
+        first = asyncio.ensure_future(keep.keep(_row("event:EvLong0")))
+        await asyncio.sleep(0)  # written alone; the next three share a batch
+        rows = [keep.keep(_row("event:EvLong1")), keep.keep(_row("event:" + "x" * 120))]
+        rows.append(keep.keep(_row("event:EvLong2")))
+        return [await first, *await asyncio.gather(*rows, return_exceptions=True)]
+
+    found = asyncio.run(burst())
+    assert isinstance(found[0], int), found
+    assert keep.batches == 1  # (writes that failed are not counted)
+    assert all(isinstance(f, SQLAlchemyError) for f in found[1:]), found
+    with db.read() as session:
+        keys = {row.key for row in session.exec(select(InboxRequest)).all()}
+    assert keys == {"event:EvLong0"}
     keep.close()
