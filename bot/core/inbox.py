@@ -181,11 +181,14 @@ def many_params(
 ) -> dict[str, Any]:
     """What `keep_many_statement` binds for requests (key, kind, mode, content type, body,
     owner) kept at `now`, each leased to its owner for `lease`: the rows of `new_row`."""
-    found = [
-        dict(zip(_KEPT_FIELDS, (key, kind, mode, content_type[:64], body, owner), strict=True))
-        for key, kind, mode, content_type, body, owner in requests
-    ]
-    return {"requests": json.dumps(found), "received_at": now, "lease_until": now + lease}
+    rows = [new_row(request, lease=lease, now=now) for request in requests]
+    found = [{name: row[name] for name in _KEPT_FIELDS} for row in rows]
+    shared = rows[0]  # (every row of a batch is kept at the same time, for the same lease)
+    return {
+        "requests": json.dumps(found),
+        "received_at": shared["received_at"],
+        "lease_until": shared["lease_until"],
+    }
 
 
 def record(
