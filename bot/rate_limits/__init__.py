@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from bot.core.delivery import insert_ignoring
 from bot.core.errors import DomainError
 from storage.models_limits import RateLimit
 from storage.types import utcnow
@@ -134,25 +134,47 @@ def take(
     now = now or utcnow()
     # One statement adds a full bucket for someone new, locks the row (PostgreSQL: the other
     # replicas' takes wait for this transaction) and reads it: a no-op update on conflict.
-    upsert = insert_ignoring(session, RateLimit).values(
-        user_id=user_id, bucket=bucket.value, tokens=float(limit.count), updated_at=now
-    )
-    held, updated_at = session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[_TABLE.c.user_id, _TABLE.c.bucket],
-            set_={"tokens": _TABLE.c.tokens},
-        ).returning(_TABLE.c.tokens, _TABLE.c.updated_at)
-    ).one()
+    read, write = _statements(session.get_bind().dialect.name)
+    connection = session.connection()  # (Core on the table: no ORM on an answer's way)
+    key = {"person": user_id, "kind": bucket.value}
+    full = float(limit.count)
+    held, updated_at = connection.execute(read, {**key, "full": full, "at": now}).one()
     tokens = _refilled(held, updated_at, limit, now)
     wait = waiting(tokens, limit)
     if wait is None and not peek:
         tokens -= 1.0
-    session.execute(
-        update(_TABLE)
-        .where(_TABLE.c.user_id == user_id, _TABLE.c.bucket == bucket.value)
-        .values(tokens=tokens, updated_at=now)
-    )
+    connection.execute(write, {**key, "left": tokens, "at": now})
     return wait
+
+
+_STATEMENTS: dict[str, tuple[Executable, Executable]] = {}
+
+
+def _statements(dialect: str) -> tuple[Executable, Executable]:
+    """`take`'s two statements for `dialect`, built once (their SQL is then compiled once)."""
+    found = _STATEMENTS.get(dialect)
+    if found is None:
+        columns = _TABLE.c
+        at = bindparam("at", type_=columns.updated_at.type)
+        key = (columns.user_id == bindparam("person"), columns.bucket == bindparam("kind"))
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        read = (
+            insert(_TABLE)
+            .values(
+                user_id=bindparam("person"),
+                bucket=bindparam("kind"),
+                tokens=bindparam("full"),
+                updated_at=at,
+            )
+            .on_conflict_do_update(
+                index_elements=[columns.user_id, columns.bucket],
+                set_={"tokens": columns.tokens},
+            )
+            .returning(columns.tokens, columns.updated_at)
+        )
+        write = update(_TABLE).where(*key).values(tokens=bindparam("left"), updated_at=at)
+        found = _STATEMENTS[dialect] = (read, write)
+    return found
 
 
 def available(
