@@ -9,6 +9,7 @@ holds however many replicas serve the requests.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -147,34 +148,29 @@ def take(
     return wait
 
 
-_STATEMENTS: dict[str, tuple[Executable, Executable]] = {}
-
-
+@functools.cache
 def _statements(dialect: str) -> tuple[Executable, Executable]:
     """`take`'s two statements for `dialect`, built once (their SQL is then compiled once)."""
-    found = _STATEMENTS.get(dialect)
-    if found is None:
-        columns = _TABLE.c
-        at = bindparam("at", type_=columns.updated_at.type)
-        key = (columns.user_id == bindparam("person"), columns.bucket == bindparam("kind"))
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        read = (
-            insert(_TABLE)
-            .values(
-                user_id=bindparam("person"),
-                bucket=bindparam("kind"),
-                tokens=bindparam("full"),
-                updated_at=at,
-            )
-            .on_conflict_do_update(
-                index_elements=[columns.user_id, columns.bucket],
-                set_={"tokens": columns.tokens},
-            )
-            .returning(columns.tokens, columns.updated_at)
+    columns = _TABLE.c
+    at = bindparam("at", type_=columns.updated_at.type)
+    key = (columns.user_id == bindparam("person"), columns.bucket == bindparam("kind"))
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    read = (
+        insert(_TABLE)
+        .values(
+            user_id=bindparam("person"),
+            bucket=bindparam("kind"),
+            tokens=bindparam("full"),
+            updated_at=at,
         )
-        write = update(_TABLE).where(*key).values(tokens=bindparam("left"), updated_at=at)
-        found = _STATEMENTS[dialect] = (read, write)
-    return found
+        .on_conflict_do_update(
+            index_elements=[columns.user_id, columns.bucket],
+            set_={"tokens": columns.tokens},
+        )
+        .returning(columns.tokens, columns.updated_at)
+    )
+    write = update(_TABLE).where(*key).values(tokens=bindparam("left"), updated_at=at)
+    return read, write
 
 
 def available(
