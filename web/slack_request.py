@@ -103,10 +103,10 @@ def verify(secret: str, body: bytes, headers: Mapping[str, str], now: float | No
         raise Refused(401, "bad signature")
 
 
-# What valid JSON holds outside its strings besides brackets: whitespace, separators, numbers
-# and the words true, false, null (and NaN, Infinity, which Python's json reads too).
-_NOT_BRACKETS = str.maketrans("", "", " \t\n\r:,0123456789+-.eE" + "truefalsnNaInity")
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# Every byte but brackets and quotes (deleted by bytes.translate, a table lookup in C; a str
+# translate looks each character up in a dict) and the depth each bracket steps.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b'[]{}"')
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def _too_deep(text: str) -> bool:
@@ -116,7 +116,8 @@ def _too_deep(text: str) -> bool:
     # Outside strings (escaped backslashes and quotes taken out first, so every quote left
     # opens or closes one), only the brackets; then the depth after each. All of it in C.
     unescaped = text.replace("\\\\", "").replace('\\"', "")
-    brackets = "".join(unescaped.split('"')[::2]).translate(_NOT_BRACKETS)
+    kept = unescaped.encode().translate(None, _NOT_BRACKETS)  # brackets and quotes
+    brackets = b"".join(kept.split(b'"')[::2])
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH
 
 

@@ -173,16 +173,25 @@ def _statements(dialect: str) -> tuple[Executable, Executable]:
     return read, write
 
 
+@functools.cache
+def _read_statement() -> Executable:
+    """`available`'s query, built once (Core on the connection, as `take`'s)."""
+    columns = _TABLE.c
+    return select(columns.tokens, columns.updated_at).where(
+        columns.user_id == bindparam("person"), columns.bucket == bindparam("kind")
+    )
+
+
 def available(
     session: Session, *, user_id: str, bucket: Bucket, limit: Limit, now: datetime | None = None
 ) -> float:
     """The tokens `user_id` has in `bucket` now: a read, which takes nothing (and so needs no
     write lock: web/journal.py answers the declare form on SQLite with it)."""
-    row = session.execute(
-        select(_TABLE.c.tokens, _TABLE.c.updated_at).where(
-            _TABLE.c.user_id == user_id, _TABLE.c.bucket == bucket.value
-        )
-    ).first()
+    row = (
+        session.connection()
+        .execute(_read_statement(), {"person": user_id, "kind": bucket.value})
+        .first()
+    )
     if row is None:
         return float(limit.count)
     return _refilled(row[0], row[1], limit, now or utcnow())
