@@ -41,6 +41,7 @@ from bot.core.errors import ConfigError
 from bot.settings import Settings, load_settings
 from bot.slack import identity, jobs, subscribers
 from bot.slack.services import Services
+from handlers import access
 from storage import Database
 from web import handoff, keepalive, playground, worker
 from web.async_keep import AsyncKeep
@@ -347,6 +348,7 @@ def serve_worker(settings: Settings) -> int:
         reporter = worker.CountReporter(status, runtime.metrics.counters())
         reporter.start()
     replies = worker.Replies(status)
+    limits = settings.limits
     status.send({"ready": True})
     try:
         worker.process_handoffs(
@@ -355,6 +357,7 @@ def serve_worker(settings: Settings) -> int:
             threads=settings.worker_threads,
             kick=runtime.services.outbox.kick,
             replies=replies,
+            riders=lambda spec: access.rider_for(spec, limits),
         )
     finally:
         replies.close()  # the front empties its journal of what was moved

@@ -14,6 +14,7 @@ here: they carry nothing of ours to check and act only inside incident channels.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -299,7 +300,9 @@ def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> No
                 log.info("rate limit %s: %s must wait %s", bucket, user, wait)
                 raise rate_limits.refusal(bucket, limit, wait)
 
-        RIDER.set(Rider(take, look, looked_over=lambda: _LOOKED.settle(user, bucket)))
+        settle = functools.partial(_LOOKED.settle, user, bucket)
+        spec = {"limit": bucket.value, "user": user}
+        RIDER.set(Rider(take, look, looked_over=settle, spec=spec))
         return
     with unfenced(), db.session() as session:  # bookkeeping, not the request's own write
         wait = rate_limits.take(
@@ -312,3 +315,23 @@ def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> No
     if wait is not None:
         log.info("rate limit %s: %s must wait %s", scope.cost.bucket, scope.user_id, wait)
         raise rate_limits.refusal(scope.cost.bucket, limit, wait)
+
+
+def rider_for(spec: dict[str, str], limits: dict[Bucket, Limit | None]) -> Rider | None:
+    """The rider `charge` set, rebuilt in another process from its `spec` (the processing
+    worker takes the declare limit where it keeps the request: web/worker.py); None when the
+    spec names no limit in force. Its take raises Throttled over the limit, as `charge`'s."""
+    try:
+        bucket, user = Bucket(spec["limit"]), str(spec["user"])
+    except (KeyError, ValueError, TypeError):
+        return None
+    limit = limits.get(bucket)
+    if limit is None or not user:
+        return None
+
+    def take(session: Session) -> None:
+        wait = rate_limits.take(session, user_id=user, bucket=bucket, limit=limit)
+        if wait is not None:
+            raise rate_limits.refusal(bucket, limit, wait)
+
+    return Rider(take)

@@ -67,18 +67,23 @@ class Rider:
     """A write that rides in the transaction that keeps a request in the inbox (see
     web/intake.py): the count of a rate limit, say, committed with the request itself
     instead of in a transaction of its own. It runs at most once; it may raise to roll
-    that transaction back (the request is then not kept, and answered with the reason)."""
+    that transaction back (the request is then not kept, and answered with the reason).
+
+    `spec` says what it writes as plain data, for another process that keeps the request
+    (the processing worker, web/handoff.py) to build the same rider and run it there."""
 
     def __init__(
         self,
         write: Callable[[Session], None],
         look: Callable[[Session], None] | None = None,
         looked_over: Callable[[], None] | None = None,
+        spec: dict[str, str] | None = None,
     ) -> None:
         self._write: Callable[[Session], None] | None = write
         self._look = look
         self._looked_over = looked_over
         self._looked = False
+        self.spec = spec
 
     def run(self, session: Session) -> None:
         write, self._write = self._write, None

@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from playground.emulator import SlackDriver, SlackEmulator
 from storage.models import Incident
 from storage.models_inbox import InboxRequest
+from storage.models_limits import RateLimit
 from storage.models_timeline import TimelineEntry
 from tests.harness import SIGNING_SECRET
 from tests.processes import StartBot, bot_processes  # noqa: F401
@@ -233,6 +234,10 @@ def test_the_declare_limit_holds_for_forms_answered_before_their_take(
     slack.wait_for(lambda: len(declared()) == 2, timeout=20, interval=0.1)
     time.sleep(1.0)  # a third would show by now
     assert len(declared()) == 2
+    # Both were taken from the limit where they were kept (on SQLite, by the worker that
+    # moved them into the inbox): the database holds what is left, less than one.
+    (bucket,) = _read(db_url, select(RateLimit).where(RateLimit.user_id == users[3]))
+    assert bucket.bucket == "declare" and bucket.tokens < 1.0, bucket
 
 
 def test_a_journal_line_the_worker_died_before_moving_is_moved_by_the_front(
@@ -274,3 +279,63 @@ def test_a_journal_line_the_worker_died_before_moving_is_moved_by_the_front(
     assert len(reactions_kept()) == 1
     confirmed = [c for c in slack.calls_to("reactions.add") if c.params.get("timestamp") == ts]
     assert len([c for c in confirmed if c.status == 200]) == 1
+
+
+def test_given_requests_are_moved_into_the_inbox_as_they_come_not_as_they_are_processed(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """On SQLite the worker moves what the front gives into the inbox as it comes, while its
+    one processing thread is still busy with the first: the front's journal empties at the
+    pace requests come, not at the pace they are processed."""
+    _journal_only(db_url)
+    users, _, _, channel = _workspace(slack, db_url)
+    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on", "WORKER_THREADS": "1"})
+    _worker(tmp_path / "bots.log")
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+    stamps = [driver.user_posts(users[1], channel, f"Finding {n}") for n in range(8)]
+    slack.set_latency(0.5)  # each reaction's processing takes a second or more from now
+    started = time.monotonic()
+    for ts in stamps:
+        assert driver.user_reacts(users[0], channel, ts, "pushpin").status == 200
+    slack.wait_for(lambda: _journaled(db_url) == [], timeout=10, interval=0.05)
+    emptied = time.monotonic() - started
+    rows = _read(db_url, select(InboxRequest).where(InboxRequest.kind == "events_api"))
+    rows = [r for r in rows if '"reaction_added"' in r.body]  # (not the messages' events)
+    assert len(rows) == 8
+    assert sum(r.processed_at is not None for r in rows) < 8, "processed before the check"
+    assert emptied < 4.0, emptied  # (processing them one at a time takes 8 s and more)
+    slack.set_latency(0)
+    slack.wait_for(lambda: _processed(db_url, "events_api"), timeout=30, interval=0.1)
+    entries = _read(db_url, select(TimelineEntry).where(col(TimelineEntry.message_ts).in_(stamps)))
+    assert len(entries) == 8
+
+
+def test_one_persons_commands_are_processed_in_the_order_they_came_on_one_thread(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """Given lines are moved at once by several threads, in whatever order those end; one
+    person's commands are still processed in the order they came, and a pool of one
+    thread never waits for a command still queued behind the one it holds (web/worker.py)."""
+    users, _, incident_id, channel = _workspace(slack, db_url)
+    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": "on", "WORKER_THREADS": "1"})
+    _worker(tmp_path / "bots.log")
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+    slack.set_latency(0.1)
+    notes = [f"Finding number {n}" for n in range(12)]
+    started = time.monotonic()
+    for note in notes:
+        assert driver.slash_command(f"note {note}", user=users[0], channel=channel).status == 200
+
+    def noted() -> list[str]:
+        found = _read(db_url, select(TimelineEntry).where(TimelineEntry.incident_id == incident_id))
+        return [e.text for e in sorted(found, key=lambda e: e.id or 0) if e.text in notes]
+
+    slack.wait_for(lambda: len(noted()) == len(notes), timeout=25, interval=0.1)
+    assert noted() == notes
+    assert time.monotonic() - started < 20  # (a request waiting on one queued behind: 30 s)

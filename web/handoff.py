@@ -72,29 +72,44 @@ class Handoff:
         self.alive = True
         self._journal = journal
         self._given: dict[int, Kept] = {}  # lines the worker has not said are in the inbox
+        self._settled: dict[int, Callable[[], None]] = {}  # (give's `settled`)
         self._serial = itertools.count(1)
         self._lock = threading.Lock()
         self._writer = threading.Thread(target=self._write, name="handoff", daemon=True)
         self._writer.start()
 
-    def give(self, kept: Kept, person: str | None = None) -> bool:
+    def give(
+        self,
+        kept: Kept,
+        person: str | None = None,
+        *,
+        rider: dict[str, str] | None = None,
+        settled: Callable[[], None] | None = None,
+    ) -> bool:
         """Give the worker a request kept in the journal and answered, to move into the inbox
-        and process; False when it cannot take it (no journal, or the worker is gone)."""
+        and process; False when it cannot take it (no journal, or the worker is gone).
+
+        `rider`: the spec of the write that goes with the move (storage.db.Rider.spec: the
+        declare limit's take), made by the worker in the move's transaction; `settled` is
+        called once the worker said the line is moved, or it is left to the sweep."""
         with self._lock:
             if not self.alive or self._journal is None:
                 return False
             serial = next(self._serial)
             self._given[serial] = kept
-        self._put(
-            {
-                "given": serial,
-                "kind": kept.kind,
-                "key": kept.key,
-                "type": kept.content_type,
-                "body": kept.body,
-                "person": person,
-            }
-        )
+            if settled is not None:
+                self._settled[serial] = settled
+        item: dict[str, Any] = {
+            "given": serial,
+            "kind": kept.kind,
+            "key": kept.key,
+            "type": kept.content_type,
+            "body": kept.body,
+            "person": person,
+        }
+        if rider is not None:
+            item["rider"] = rider
+        self._put(item)
         return True
 
     def settle(self, moved: list[int], failed: list[int]) -> None:
@@ -105,10 +120,13 @@ class Handoff:
         with self._lock:
             done = sum(1 for serial in moved if self._given.pop(serial, None) is not None)
             lost = [self._given.pop(serial) for serial in failed if serial in self._given]
+            settled = [self._settled.pop(s) for s in (*moved, *failed) if s in self._settled]
         if done:
             journal.moved(done)
         for kept in lost:
             journal.move_failed(kept)
+        for call in settled:
+            call()
 
     def gone(self) -> None:
         """The worker exited: nothing more is given to it, and what it had not moved into the
@@ -117,6 +135,9 @@ class Handoff:
         with self._lock:
             self.alive = False
             lost, self._given = list(self._given.values()), {}
+            settled, self._settled = list(self._settled.values()), {}
+        for call in settled:  # (the sweep keeps them without their riders)
+            call()
         if lost:
             log.warning(
                 "the processing worker left %s requests to move: the sweep has them", len(lost)

@@ -184,6 +184,12 @@ class Work:
             self.handed = True
         if journaled:  # answered already: moved into the inbox, or left to the sweep
             assert kept is not None
+            rider = RIDER.get()
+            spec = rider.spec if rider is not None else None
+            if (rider is None or spec is not None) and handoff.give(
+                kept, rider=spec, settled=rider.ended if rider is not None else None
+            ):
+                return True  # the worker moves it (with its rider's write) and processes it
             row_id = self.intake.move(kept, owner=handoff.owner)
             if row_id is None:
                 return True

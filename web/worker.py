@@ -27,13 +27,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from typing import IO, Any
 
 from prometheus_client import Counter as PromCounter
 from slack_bolt import BoltRequest
 
+from bot.rate_limits import Throttled
+from storage.db import Rider
 from web.handoff import PR_SET_PDEATHSIG, STATUS_FD_ENV, WORKER_NICENESS
 from web.intake import LINE_WAIT, Intake
 from web.intake_work import Kept, Work
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 
 COUNT_EVERY = 1.0  # seconds between the worker's counter reports
 REPLY_EVERY = 0.02  # seconds the worker gathers which lines it moved before it says so
+MOVERS = 4  # threads that move given lines into the inbox (process_handoffs)
 REPLY_BYTES = 3000  # a status line stays below PIPE_BUF (4096 bytes): written whole
 
 
@@ -124,27 +127,39 @@ class Replies:
 
 def given_work(intake: Intake, person: str | None) -> Work:
     """The work of a request the front answered from its journal, lined up now (in the order
-    the front gave it), kept by `move_and_process`."""
+    the front gave it), kept by `move`."""
     work = Work(intake, row_id=None)
     work.answered = True  # its listener goes on at once after it acknowledges
     return intake.line_up(work, person)
 
 
-def move_and_process(intake: Intake, work: Work, kept: Kept, serial: int, replies: Replies) -> None:
-    """Keep a given request in the inbox, leased to this worker; tell the front; process it."""
+def move(
+    intake: Intake,
+    work: Work,
+    kept: Kept,
+    serial: int,
+    replies: Replies,
+    rider: Rider | None = None,
+) -> bool:
+    """Keep a given request in the inbox, leased to this worker, with `rider`'s write (the
+    declare limit's take), and tell the front; False when there is nothing to process."""
     try:
-        row_id = intake.store(**asdict(kept))
+        try:
+            row_id = intake.store(**asdict(kept), rider=rider)
+        except Throttled as exc:  # over the limit by a race after the front's look: answered
+            log.warning("%s %s kept over its limit: %s", kept.kind, kept.key, exc)
+            row_id = intake.store(**asdict(kept))
     except Exception as exc:  # the front's sweep moves it
         log.error("could not move a %s request into the inbox: %s", kept.kind, exc)
         replies.failed(serial)
         work.end()
-        return
+        return False
     replies.moved(serial)
     if row_id is None:  # kept before: Slack sent it again, or the front's sweep moved it
         work.end()
-        return
+        return False
     intake.adopt(work, row_id)
-    process(intake, work, bolt_request(kept.body, kept.content_type))
+    return True
 
 
 def process(intake: Intake, work: Work, request: BoltRequest) -> None:
@@ -161,9 +176,33 @@ def process_handoffs(
     threads: int,
     kick: Callable[[], None],
     replies: Replies,
+    riders: Callable[[dict[str, str]], Rider | None] = lambda spec: None,
 ) -> None:
-    """Read what the front gives and process it, until the front ends the pipe."""
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handoff") as pool:
+    """Read what the front gives and process it, until the front ends the pipe (`riders`
+    builds the rider a given line names, handlers.access.rider_for).
+
+    A given line is moved into the inbox as it comes, by one of MOVERS threads (those moved
+    meanwhile go together, web/group_commit.py), however many requests wait to be processed:
+    the front's journal empties, and the declare limit is taken, at the pace requests come.
+    """
+
+    def process_moved(moving: Future[bool], work: Work, kept: Kept) -> None:
+        try:
+            moved = moving.result()
+        except Exception:  # a bug: the front's sweep moves the line
+            log.exception("moving a given %s request failed", kept.kind)
+            work.end()
+            return
+        if moved:
+            process(intake, work, bolt_request(kept.body, kept.content_type))
+
+    # The pool takes each request in the order it came, as before, and waits for its move:
+    # a request waits only for the same person's requests before it (Intake.line_up), all
+    # of them begun already, so a full pool never waits for one still in its queue.
+    with (
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handoff") as pool,
+        ThreadPoolExecutor(max_workers=MOVERS, thread_name_prefix="mover") as movers,
+    ):
         for raw in stream:
             try:
                 item = json.loads(raw)
@@ -174,6 +213,8 @@ def process_handoffs(
                 if "given" in item:
                     serial: int | None = int(item["given"])
                     kept = Kept(str(item["kind"]), str(item["key"]), "http", content_type, body)
+                    spec = item.get("rider")
+                    rider = riders(spec) if isinstance(spec, dict) else None
                 else:
                     serial, row_id = None, int(item["id"])
             except (ValueError, KeyError, TypeError, AttributeError):
@@ -182,7 +223,8 @@ def process_handoffs(
             person = item.get("person")
             if serial is not None:
                 work = given_work(intake, person)
-                pool.submit(move_and_process, intake, work, kept, serial, replies)
+                moving = movers.submit(move, intake, work, kept, serial, replies, rider)
+                pool.submit(process_moved, moving, work, kept)
             else:
                 work = intake.line_up(intake.receive(row_id), person)
                 pool.submit(process, intake, work, bolt_request(body, content_type))
