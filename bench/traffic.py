@@ -10,18 +10,22 @@ signs and times them in another process.
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 from bench.processes import SECRET
+from blocks.ids import Action
 from playground.emulator import DriverResult, SlackDriver, SlackEmulator
 from tests.scenarios import declare_values
 
-KINDS = ("help", "declare", "reaction")
+KINDS = ("help", "declare", "reaction", "button")
 KIND_LABELS = {
     "help": "/incident help",
     "declare": "declare submission",
     "reaction": "reaction_added",
+    "button": "card button",
 }
+CARD_BUTTON = Action.POST_UPDATE.value  # the incident card's "Post update": opens a form
 TIMELINE_EMOJI = "pushpin"
 _serial = itertools.count(1)
 
@@ -69,6 +73,7 @@ class Traffic:
         self.declare_view = declare_view
         self.incident_channels = incident_channels
         self.recorder = Recorder(emulator)
+        self._cards: dict[str, dict[str, Any]] = {}
 
     def build(self, kind: str, count: int) -> list[dict[str, Any]]:
         """`count` fresh requests of `kind` (each one real work for the bot)."""
@@ -81,6 +86,8 @@ class Traffic:
                 self._declare(serial, user)
             elif kind == "reaction":
                 self._reaction(serial, n)
+            elif kind == "button":
+                self._button(n)
             else:
                 raise ValueError(f"unknown request kind {kind!r}")
         return self.recorder.take()
@@ -99,3 +106,21 @@ class Traffic:
         reactor = self.users[(n + 1) % len(self.users)]
         message = self.emulator.post_as_user(author, channel, f"Finding {serial}: cache is cold")
         self.recorder.user_reacts(reactor, channel, str(message["ts"]), TIMELINE_EMOJI)
+
+    def _button(self, n: int) -> None:
+        # Someone in an incident channel presses "Post update" on its card (a block action,
+        # answered at once; the bot then opens the update form with the click's trigger).
+        channel = self.incident_channels[n % len(self.incident_channels)]
+        user = self.users[n % len(self.users)]
+        self.recorder.block_actions(CARD_BUTTON, user=user, message=self._card(channel))
+
+    def _card(self, channel: str) -> dict[str, Any]:
+        """The incident's card in `channel` (the message with its buttons)."""
+        card = self._cards.get(channel)
+        if card is None:
+            ws = self.emulator.ws
+            with ws.lock:
+                messages = list(ws.channels[channel].messages)
+            card = next(m for m in messages if CARD_BUTTON in json.dumps(m.get("blocks") or []))
+            self._cards[channel] = card = {**card, "channel": channel}
+        return card
