@@ -127,3 +127,23 @@ def test_a_status_line_that_is_not_a_list_of_numbers_settles_nothing() -> None:
     assert _serials({"moved": "1,2"}, "moved") == []
     assert _serials({"moved": [1, "2", None, 3]}, "moved") == [1, 3]
     assert _serials({}, "failed") == []
+
+
+def test_lines_the_pipe_cannot_take_now_follow_whole_and_in_order() -> None:
+    """The front writes to the pipe without waiting (web/handoff.Handoff._send): when the
+    worker reads slowly and the pipe fills up, the rest waits in order, a line the pipe took
+    in part is finished before the next, and close() sends all of it before ending the pipe."""
+    worker_in, front_out = _pipe()
+    handoff = Handoff(front_out, "worker-1")
+    bodies = ["x" * (n * 97 % 9000) for n in range(200)]  # ~0.9 MB: many pipes full
+    for n, body in enumerate(bodies):
+        assert handoff.send(n, "application/json", body, person=f"U{n % 3}")
+    handoff.kick()
+    read: list[dict[str, Any]] = []
+    reader = threading.Thread(target=lambda: read.extend(json.loads(x) for x in worker_in))
+    reader.start()
+    handoff.close()
+    reader.join(timeout=10)
+    assert [item.get("id") for item in read] == [*range(200), None]
+    assert [item["body"] for item in read[:-1]] == bodies
+    assert read[-1] == {"kick": True}
