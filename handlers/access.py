@@ -285,12 +285,6 @@ def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> No
     if scope.cost.in_write and WRITE_FENCE.get() is not None:  # processed through the inbox
         user, bucket = scope.user_id, scope.cost.bucket
 
-        def take(session: Session) -> None:
-            wait = rate_limits.take(session, user_id=user, bucket=bucket, limit=limit)
-            if wait is not None:
-                log.info("rate limit %s: %s must wait %s", bucket, user, wait)
-                raise rate_limits.refusal(bucket, limit, wait)
-
         def look(session: Session) -> None:  # kept before `take` (web/journal.py)
             def tokens() -> float:
                 return rate_limits.available(session, user_id=user, bucket=bucket, limit=limit)
@@ -302,7 +296,7 @@ def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> No
 
         settle = functools.partial(_LOOKED.settle, user, bucket)
         spec = {"limit": bucket.value, "user": user}
-        RIDER.set(Rider(take, look, looked_over=settle, spec=spec))
+        RIDER.set(Rider(_taker(user, bucket, limit), look, looked_over=settle, spec=spec))
         return
     with unfenced(), db.session() as session:  # bookkeeping, not the request's own write
         wait = rate_limits.take(
@@ -328,10 +322,17 @@ def rider_for(spec: dict[str, str], limits: dict[Bucket, Limit | None]) -> Rider
     limit = limits.get(bucket)
     if limit is None or not user:
         return None
+    return Rider(_taker(user, bucket, limit))
+
+
+def _taker(user: str, bucket: Bucket, limit: Limit) -> Callable[[Session], None]:
+    """A rider's write: take one from `user`'s `bucket` in the keeping transaction, or
+    raise Throttled (which rolls that transaction back)."""
 
     def take(session: Session) -> None:
         wait = rate_limits.take(session, user_id=user, bucket=bucket, limit=limit)
         if wait is not None:
+            log.info("rate limit %s: %s must wait %s", bucket, user, wait)
             raise rate_limits.refusal(bucket, limit, wait)
 
-    return Rider(take)
+    return take
