@@ -130,9 +130,9 @@ def test_a_status_line_that_is_not_a_list_of_numbers_settles_nothing() -> None:
 
 
 def test_lines_the_pipe_cannot_take_now_follow_whole_and_in_order() -> None:
-    """The front writes to the pipe without waiting (web/handoff.Handoff._send): when the
-    worker reads slowly and the pipe fills up, the rest waits in order, a line the pipe took
-    in part is finished before the next, and close() sends all of it before ending the pipe."""
+    """The front queues lines for its writer thread (web/handoff.Handoff._write): when the
+    worker reads slowly and the pipe fills up, the rest waits in order, each line arrives
+    whole, and close() sends all of it before ending the pipe."""
     worker_in, front_out = _pipe()
     handoff = Handoff(front_out, "worker-1")
     bodies = ["x" * (n * 97 % 9000) for n in range(200)]  # ~0.9 MB: many pipes full
