@@ -18,7 +18,7 @@ from bot.slack.services import Services
 from storage.models import Incident
 
 _KEY = "incident_bot_services"
-_RESUMED = "incident_bot_resumed"  # set by web/intake.py: the request's writes were committed
+_RESUMED = "incident_bot_resumed"  # set by web/intake_upkeep.py: its writes were committed
 _SCOPE_KEY = "incident_bot_scope"
 P = TypeVar("P", bound=Payload)
 
