@@ -174,7 +174,7 @@ class Intake(Upkeep):
         """Run the request's listener; returns Bolt's answer once the listener acknowledged.
 
         `urgent`: Slack waits for the answer; the listener's writes before it acknowledges
-        go first (see storage.db.WriteQueue).
+        go first (see storage.turns.WriteQueue).
         """
         if work.row_id is not None:
             with self._lock:

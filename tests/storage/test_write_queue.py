@@ -6,8 +6,8 @@ import threading
 import time
 from pathlib import Path
 
-from storage.answering import UrgentBoard
-from storage.db import URGENT, WriteQueue
+from storage.answering import URGENT, UrgentBoard
+from storage.turns import WriteQueue
 
 
 def test_it_is_reentrant() -> None:
@@ -72,7 +72,7 @@ def test_writers_of_two_processes_take_turns_through_the_lock_file(tmp_path: Pat
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from storage.db import WriteQueue\n"
+            "from storage.turns import WriteQueue\n"
             "queue = WriteQueue()\n"
             f"queue.share_between_processes({str(path)!r})\n"
             "with queue.held():\n"
