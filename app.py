@@ -65,6 +65,7 @@ gc.enable()
 
 log = logging.getLogger("incident_bot")
 LISTENER_THREADS_MAX = 1024  # threads are added only while none is idle
+WORKER_FIRST_TICKS_AFTER = 10.0  # seconds: the worker's jobs first run then (jobs.hold_first_runs)
 
 
 @dataclass
@@ -340,6 +341,7 @@ def serve_worker(settings: Settings) -> int:
     status = worker.become_worker()
     runtime = create_runtime(settings, owner=os.environ[handoff.OWNER_ENV])
     runtime.services.db.defer_to_front()  # SQLite: the front's answers write first
+    jobs.hold_first_runs(runtime.scheduler, WORKER_FIRST_TICKS_AFTER)  # the front ran them
     runtime.start_background(serving=False)
     gc.collect()
     gc.freeze()

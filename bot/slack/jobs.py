@@ -237,6 +237,25 @@ def schedule(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     return ticker
 
 
+def hold_first_runs(scheduler: BaseScheduler, seconds: float) -> int:
+    """Before `scheduler` starts: the jobs set to run at once (`next_run_time` now, to catch
+    up at start) run `seconds` from now instead; the others keep their times. Returns how
+    many were held.
+
+    For the processing worker (app.serve_worker): the front ran the same jobs at its own
+    start, and the worker's first seconds belong to the requests the front hands it, among
+    them commands whose modal must open within 3 s of the click. Every job starting at once
+    on a busy machine held those for several seconds, past the 3 s."""
+    later = utcnow() + timedelta(seconds=seconds)
+    held = 0
+    for job in scheduler.get_jobs():  # (before the start: the jobs waiting to be added)
+        first = getattr(job, "next_run_time", None)  # (set only when given at add_job)
+        if first is not None and first < later:
+            job.modify(next_run_time=later)
+            held += 1
+    return held
+
+
 def schedule_reminders(scheduler: BaseScheduler, services: Services) -> ReminderTicker:
     """Add the status-update reminder tick to `scheduler`; returns its ticker."""
     ticker = ReminderTicker(services, scheduler=scheduler)
