@@ -10,7 +10,6 @@ signs and times them in another process.
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 from bench.processes import SECRET
@@ -112,15 +111,12 @@ class Traffic:
         # answered at once; the bot then opens the update form with the click's trigger).
         channel = self.incident_channels[n % len(self.incident_channels)]
         user = self.users[n % len(self.users)]
-        self.recorder.block_actions(CARD_BUTTON, user=user, message=self._card(channel))
+        card = self._card(channel)
+        self.recorder.block_actions(CARD_BUTTON, user=user, message=card, channel=channel)
 
     def _card(self, channel: str) -> dict[str, Any]:
-        """The incident's card in `channel` (the message with its buttons)."""
+        """The incident's card in `channel`: the one message the bot pins there."""
         card = self._cards.get(channel)
         if card is None:
-            ws = self.emulator.ws
-            with ws.lock:
-                messages = list(ws.channels[channel].messages)
-            card = next(m for m in messages if CARD_BUTTON in json.dumps(m.get("blocks") or []))
-            self._cards[channel] = card = {**card, "channel": channel}
+            card = self._cards[channel] = self.emulator.pins(channel)[0]
         return card
