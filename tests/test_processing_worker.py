@@ -339,3 +339,52 @@ def test_one_persons_commands_are_processed_in_the_order_they_came_on_one_thread
     slack.wait_for(lambda: len(noted()) == len(notes), timeout=25, interval=0.1)
     assert noted() == notes
     assert time.monotonic() - started < 20  # (a request waiting on one queued behind: 30 s)
+
+
+@pytest.mark.parametrize("worker", ["on", "off"])
+def test_a_command_goes_before_the_events_waiting_to_be_processed(
+    bot_processes: StartBot,  # noqa: F811
+    slack: SlackEmulator,
+    db_url: str,
+    tmp_path: Path,
+    worker: str,
+) -> None:
+    """Someone who typed a command or pressed a button waits for it, and its trigger lasts
+    3 s; events wait for nobody. A backlog of reactions under a slow Slack, longer than a
+    trigger lasts, keeps neither the declare form from opening nor its submission waiting:
+    in the worker, what a person sent goes first (web/lanes.py); without a worker, the
+    front's threads are not held that way."""
+    users, general, _, channel = _workspace(slack, db_url)
+    bot = bot_processes(**{**SETTINGS, "PROCESS_WORKER": worker, "WORKER_THREADS": "2"})
+    if worker == "on":
+        _worker(tmp_path / "bots.log")
+    driver = SlackDriver(bot.events_url, SIGNING_SECRET, slack)
+    stamps = [driver.user_posts(users[1], channel, f"Finding {n}") for n in range(20)]
+    slack.wait_for(lambda: _processed(db_url, "events_api"), timeout=15, interval=0.05)
+    for method in ("reactions.get", "users.info", "reactions.add"):  # a reaction's calls:
+        slack.set_latency(0.3, method)  # each reaction's processing takes 0.9 s and more
+    for ts in stamps:
+        assert driver.user_reacts(users[0], channel, ts, "pushpin").status == 200
+    before = len(slack.calls_to("views.open"))
+    started = time.monotonic()
+    assert driver.slash_command("declare Queue stuck", user=users[2], channel=general).status == 200
+    slack.wait_for("views.open", count=before + 1, timeout=20)
+    opened = time.monotonic() - started
+    # (behind the reactions, two at a time, 9 s and more: the trigger expired)
+    view = slack.current_view(users[2])
+    assert view is not None, f"the form did not open ({opened:.1f} s)"
+    # The form's submission, answered by the front and handed over, goes before them too.
+    started = time.monotonic()
+    assert submit_declare(driver, view, user=users[2], title="Queue stuck").status == 200
+
+    def declared() -> list[Incident]:
+        return _read(db_url, select(Incident).where(Incident.title == "Queue stuck"))
+
+    slack.wait_for(declared, timeout=30, interval=0.05)
+    recorded = time.monotonic() - started
+    assert recorded < 3.0, recorded  # (behind the reactions: 5 s and more)
+    for method in ("reactions.get", "users.info", "reactions.add"):
+        slack.set_latency(0, method)
+    slack.wait_for(lambda: _processed(db_url, "events_api"), timeout=30, interval=0.1)
+    entries = _read(db_url, select(TimelineEntry).where(col(TimelineEntry.message_ts).in_(stamps)))
+    assert len(entries) == len(stamps)  # every reaction processed after all, once

@@ -241,9 +241,11 @@ class Intake(Upkeep):
             self._active.setdefault(row_id, work)
         return work
 
-    def accept(self, kept: Kept, request: BoltRequest) -> BoltResponse:
-        """Run a command's or an interaction's listener; it is kept before it is answered."""
-        return self.dispatch(Work(self, row_id=None, kept=kept), request, urgent=True)
+    def accept(self, kept: Kept, request: BoltRequest, sender: str | None = None) -> BoltResponse:
+        """Run a command's or an interaction's listener; it is kept before it is answered
+        (`sender`: who sent it, person_of)."""
+        work = Work(self, row_id=None, kept=kept, sender=sender)
+        return self.dispatch(work, request, urgent=True)
 
     def adopt(self, work: Work, row_id: int) -> None:
         """A request was kept as `row_id`: it is processed here from now on."""

@@ -72,10 +72,18 @@ class Work:
     first: always before Slack gets the answer, and at the cost of one write at most.
     """
 
-    def __init__(self, intake: Intake, *, row_id: int | None, kept: Kept | None = None) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        *,
+        row_id: int | None,
+        kept: Kept | None = None,
+        sender: str | None = None,
+    ) -> None:
         self.intake = intake
         self.row_id = row_id  # None until kept
         self.kept = kept
+        self.sender = sender  # who sent it (person_of), told to the worker with it
         self._pending = 1  # the dispatch itself
         self._applied = False  # a write of this process committed it as applied
         self.handed = False  # handed to the processing worker, which finishes it
@@ -187,7 +195,7 @@ class Work:
             rider = RIDER.get()
             spec = rider.spec if rider is not None else None
             if (rider is None or spec is not None) and handoff.give(
-                kept, rider=spec, settled=rider.ended if rider is not None else None
+                kept, self.sender, rider=spec, settled=rider.ended if rider is not None else None
             ):
                 return True  # the worker moves it (with its rider's write) and processes it
             row_id = self.intake.move(kept, owner=handoff.owner)
@@ -195,7 +203,7 @@ class Work:
                 return True
         assert row_id is not None and kept is not None
         self.intake.release(row_id)
-        return handoff.send(row_id, kept.content_type, kept.body)
+        return handoff.send(row_id, kept.content_type, kept.body, self.sender)
 
 
 CURRENT_WORK: ContextVar[Work | None] = ContextVar("incident_bot_inbox_work", default=None)

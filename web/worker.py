@@ -10,6 +10,8 @@ The front gives the worker requests it answered, one JSON line each on the worke
 Each request is processed on a thread of the worker's pool from its listener to its last
 piece of work, so at most `threads` requests are processed at a time (a burst waits in the
 pipe, not in a thread apiece). Same person's requests are processed in the order they came.
+A free thread takes a person's command or interaction before any event (`Lanes`): someone
+waits for the first, often with a trigger that lasts 3 s, and nobody for the second.
 
 The worker writes to the front on its status channel: "ready", what its counters gained
 once a second (`CountReporter`), and which given lines are in the inbox.
@@ -29,6 +31,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
+from functools import partial
 from typing import IO, Any
 
 from prometheus_client import Counter as PromCounter
@@ -39,6 +42,7 @@ from storage.db import Rider
 from web.handoff import PR_SET_PDEATHSIG, STATUS_FD_ENV, WORKER_NICENESS
 from web.intake import LINE_WAIT, Intake
 from web.intake_work import Kept, Work
+from web.lanes import Lanes
 from web.slack_request import bolt_request
 
 log = logging.getLogger(__name__)
@@ -196,13 +200,14 @@ def process_handoffs(
         if moved:
             process(intake, work, bolt_request(kept.body, kept.content_type))
 
-    # The pool takes each request in the order it came, as before, and waits for its move:
-    # a request waits only for the same person's requests before it (Intake.line_up), all
-    # of them begun already, so a full pool never waits for one still in its queue.
+    # The pool takes each request in its lane's order (Lanes), and waits for its move: a
+    # request waits only for the same person's requests before it (Intake.line_up), all of
+    # them begun already, so a full pool never waits for one still in its queue.
     with (
         ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handoff") as pool,
         ThreadPoolExecutor(max_workers=MOVERS, thread_name_prefix="mover") as movers,
     ):
+        lanes = Lanes(pool)
         for raw in stream:
             try:
                 item = json.loads(raw)
@@ -224,10 +229,12 @@ def process_handoffs(
             if serial is not None:
                 work = given_work(intake, person)
                 moving = movers.submit(move, intake, work, kept, serial, replies, rider)
-                pool.submit(process_moved, moving, work, kept)
+                lanes.submit(person, partial(process_moved, moving, work, kept))
             else:
                 work = intake.line_up(intake.receive(row_id), person)
-                pool.submit(process, intake, work, bolt_request(body, content_type))
+                lanes.submit(
+                    person, partial(process, intake, work, bolt_request(body, content_type))
+                )
 
 
 class CountReporter:
