@@ -241,10 +241,10 @@ class Intake(Upkeep):
             self._active.setdefault(row_id, work)
         return work
 
-    def accept(self, kept: Kept, request: BoltRequest, sender: str | None = None) -> BoltResponse:
+    def accept(self, kept: Kept, request: BoltRequest, person: str | None = None) -> BoltResponse:
         """Run a command's or an interaction's listener; it is kept before it is answered
-        (`sender`: who sent it, person_of)."""
-        work = Work(self, row_id=None, kept=kept, sender=sender)
+        (`person`: who sent it, person_of)."""
+        work = Work(self, row_id=None, kept=kept, person=person)
         return self.dispatch(work, request, urgent=True)
 
     def adopt(self, work: Work, row_id: int) -> None:

@@ -78,12 +78,11 @@ class Work:
         *,
         row_id: int | None,
         kept: Kept | None = None,
-        sender: str | None = None,
+        person: str | None = None,
     ) -> None:
         self.intake = intake
         self.row_id = row_id  # None until kept
         self.kept = kept
-        self.sender = sender  # who sent it (person_of), told to the worker with it
         self._pending = 1  # the dispatch itself
         self._applied = False  # a write of this process committed it as applied
         self.handed = False  # handed to the processing worker, which finishes it
@@ -91,7 +90,7 @@ class Work:
         self.answered = row_id is not None  # kept, and answered, before its listener ran
         self.done = threading.Event()  # nothing of it runs any more
         self.after: Work | None = None  # the same person's request before it (Intake.line_up)
-        self.person: str | None = None
+        self.person = person  # who sent it (person_of; set by Intake.line_up too)
         self._lock = threading.Lock()
 
     def begin(self) -> None:
@@ -195,7 +194,7 @@ class Work:
             rider = RIDER.get()
             spec = rider.spec if rider is not None else None
             if (rider is None or spec is not None) and handoff.give(
-                kept, self.sender, rider=spec, settled=rider.ended if rider is not None else None
+                kept, self.person, rider=spec, settled=rider.ended if rider is not None else None
             ):
                 return True  # the worker moves it (with its rider's write) and processes it
             row_id = self.intake.move(kept, owner=handoff.owner)
@@ -203,7 +202,7 @@ class Work:
                 return True
         assert row_id is not None and kept is not None
         self.intake.release(row_id)
-        return handoff.send(row_id, kept.content_type, kept.body, self.sender)
+        return handoff.send(row_id, kept.content_type, kept.body, self.person)
 
 
 CURRENT_WORK: ContextVar[Work | None] = ContextVar("incident_bot_inbox_work", default=None)

@@ -167,8 +167,8 @@ class SlackEndpoint:
                     # tells them if it cannot (handlers/errors.py), before Slack's answer.
             # (parsed once: a form submission is a whole view, URL-encoded)
             bolt_request = bolt_request_of(parsed.data, parsed.content_type)
-            sender = person_of(parsed.kind, parsed.data)
-            return _from_bolt(await self._in_thread(self.intake.accept, kept, bolt_request, sender))
+            person = person_of(parsed.kind, parsed.data)
+            return _from_bolt(await self._in_thread(self.intake.accept, kept, bolt_request, person))
         except SQLAlchemyError as exc:  # not kept: Slack must not think it was
             log.error("could not keep a %s request: %s", parsed.kind, exc.__class__.__name__)
             return Answer(503, b"try again", {"content-type": "text/plain; charset=utf-8"})
