@@ -13,6 +13,11 @@ measurements behind the choice):
 - `wsgi`: the sync `App` through Bolt's WSGI adapter under gunicorn's threaded worker
   (`gthread`, one process, 64 threads); needs `pip install gunicorn`.
 
+`--keep-url postgresql://…` (async only) makes it the *durable floor* (bench/durable_floor.py):
+before acknowledging, each listener writes the request's raw body to PostgreSQL in one
+autocommit INSERT, keyed by its hash, on one connection the event loop keeps. That is the
+least any app that keeps a request durably before answering can do; nothing else changes.
+
     SLACK_BOT_TOKEN=... SLACK_SIGNING_SECRET=... SLACK_API_URL=... BASELINE_CHANNEL=C...
     python -m bench.baseline_app --port 3100 [--server async|wsgi]
 """
@@ -43,14 +48,46 @@ def _settings() -> tuple[str, str, str, str]:
     )
 
 
-def async_app(session: Any = None) -> Any:
+KEEP_TABLE = "baseline_keep"
+
+
+class FloorKeep:
+    """The durable floor's keep: one autocommit INSERT per request (see the module)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.url = url
+        with psycopg.connect(url, autocommit=True) as connection:  # before any request
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {KEEP_TABLE} (key text PRIMARY KEY, body text NOT"
+                " NULL, kept_at timestamptz NOT NULL DEFAULT now())"
+            )
+        self._connection: Any = None
+
+    async def keep(self, raw_body: str) -> None:
+        import hashlib
+
+        import psycopg
+
+        if self._connection is None:
+            self._connection = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        key = hashlib.sha256(raw_body.encode()).hexdigest()
+        await self._connection.execute(
+            f"INSERT INTO {KEEP_TABLE} (key, body) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+            (key, raw_body),
+        )
+
+
+def async_app(session: Any = None, keep_url: str | None = None) -> Any:
     """The ASGI application: AsyncApp behind AsyncSlackRequestHandler.
 
     `session`: an aiohttp ClientSession the Web API client keeps its connections in (by
     default AsyncWebClient opens a new session, so a new connection, for every call).
+    `keep_url`: PostgreSQL to keep each request in before acknowledging it (the floor).
     """
     from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
-    from slack_bolt.async_app import AsyncAck, AsyncApp
+    from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
     from slack_sdk.web.async_client import AsyncWebClient
 
     token, secret, api_url, channel = _settings()
@@ -60,7 +97,13 @@ def async_app(session: Any = None) -> Any:
         process_before_response=False,
     )
 
-    async def ack_then_post(ack: AsyncAck, client: AsyncWebClient) -> None:
+    floor = FloorKeep(keep_url) if keep_url else None
+
+    async def ack_then_post(
+        ack: AsyncAck, client: AsyncWebClient, request: AsyncBoltRequest
+    ) -> None:
+        if floor is not None:
+            await floor.keep(request.raw_body)
         await ack()
         await client.chat_postMessage(channel=channel, text=TEXT)
 
@@ -95,7 +138,9 @@ def wsgi_app() -> Any:
     return SlackRequestHandler(app)
 
 
-def serve_async(host: str, port: int, shared_session: bool = True) -> None:
+def serve_async(
+    host: str, port: int, shared_session: bool = True, keep_url: str | None = None
+) -> None:
     import asyncio
 
     import aiohttp
@@ -103,7 +148,7 @@ def serve_async(host: str, port: int, shared_session: bool = True) -> None:
 
     async def main() -> None:
         async with aiohttp.ClientSession() as session:
-            app = async_app(session if shared_session else None)
+            app = async_app(session if shared_session else None, keep_url)
             config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
             await uvicorn.Server(config).serve()
 
@@ -137,9 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3100)
     parser.add_argument("--server", choices=["async", "async-nosession", "wsgi"], default="async")
+    parser.add_argument(
+        "--keep-url", help="postgresql://… : keep each request there before the ack (async)"
+    )
     args = parser.parse_args(argv)
     if args.server.startswith("async"):
-        serve_async(args.host, args.port, shared_session=args.server == "async")
+        serve_async(args.host, args.port, args.server == "async", args.keep_url)
+    elif args.keep_url:
+        parser.error("--keep-url needs an async server")
     else:
         serve_wsgi(args.host, args.port)
     return 0

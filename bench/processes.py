@@ -162,12 +162,16 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def start_baseline(api_url: str, channel: str, server: str = "async") -> AppProcess:
-    """The bare Bolt app of bench/baseline_app.py."""
+def start_baseline(
+    api_url: str, channel: str, server: str = "async", keep_url: str | None = None
+) -> AppProcess:
+    """The bare Bolt app of bench/baseline_app.py (`keep_url`: the durable floor)."""
     port = free_port()
     env = {**slack_env(api_url, port), "BASELINE_CHANNEL": channel}
     argv = [sys.executable, "-m", "bench.baseline_app", "--port", str(port), "--server", server]
-    baseline = AppProcess("the baseline", argv, env, port)
+    if keep_url:
+        argv += ["--keep-url", keep_url]
+    baseline = AppProcess("the durable floor" if keep_url else "the baseline", argv, env, port)
     baseline.wait_ready()
     return baseline
 

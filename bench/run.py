@@ -210,16 +210,23 @@ class Bench:
         assert self.traffic is not None and self.bot is not None and self.baseline is not None
         figures: dict[str, Any] = {}
         for name, app in (("bot", self.bot), ("baseline", self.baseline)):
-            warmup = self.traffic.build(kind, self.options.warmup(concurrency))
-            requests = self.traffic.build(kind, self.options.requests)
-            cpu_before = app.cpu_seconds()
-            summary = self.run_load(Job(app.events_url, SECRET, concurrency, requests, warmup))
-            summary["drain_seconds"] = round(self.drain(latency), 3)
-            cpu = app.cpu_seconds() - cpu_before
-            summary["cpu_ms_per_request"] = round(cpu * 1000 / (len(requests) + len(warmup)), 2)
-            figures[name] = summary
+            figures[name] = self.measure(app, kind, concurrency, latency)
         figures["ratio"] = ratios(figures["bot"], figures["baseline"])
         return figures
+
+    def measure(
+        self, app: AppProcess, kind: str, concurrency: int, latency: float
+    ) -> dict[str, Any]:
+        """One app's figures for fresh requests of `kind`, drained after."""
+        assert self.traffic is not None
+        warmup = self.traffic.build(kind, self.options.warmup(concurrency))
+        requests = self.traffic.build(kind, self.options.requests)
+        cpu_before = app.cpu_seconds()
+        summary = self.run_load(Job(app.events_url, SECRET, concurrency, requests, warmup))
+        summary["drain_seconds"] = round(self.drain(latency), 3)
+        cpu = app.cpu_seconds() - cpu_before
+        summary["cpu_ms_per_request"] = round(cpu * 1000 / (len(requests) + len(warmup)), 2)
+        return summary
 
     def run_load(self, job: Job) -> dict[str, Any]:
         assert self.load is not None
