@@ -44,6 +44,7 @@ class AlertHooks:
     rules: AlertRules
     on_stored: OnStored | None = None
     threads: int = STORE_THREADS
+    deadline: float = DEADLINE_SECONDS  # then 503; the store goes on, a retry is "repeated"
 
     def __post_init__(self) -> None:
         self._limiter = anyio.CapacityLimiter(self.threads)
@@ -117,7 +118,7 @@ class AlertHooks:
     async def _store(self, batch: Batch) -> Response:
         result: IntakeResult | None = None
         try:
-            with anyio.move_on_after(DEADLINE_SECONDS):
+            with anyio.move_on_after(self.deadline):
                 result = await anyio.to_thread.run_sync(
                     lambda: store(self.db, batch, rules=self.rules),
                     limiter=self._limiter,
@@ -130,7 +131,7 @@ class AlertHooks:
             ) from None
         if result is None:
             log.warning(
-                "storing %s alerts took over %.1fs; answered 503", batch.source, DEADLINE_SECONDS
+                "storing %s alerts took over %.1fs; answered 503", batch.source, self.deadline
             )
             raise Refused(503, "storing the alert took too long; try again", {"Retry-After": "5"})
         if self.on_stored is not None and (result.groups or result.opened):
