@@ -18,9 +18,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 
 from bot import reminders
 from bot.core.events import IncidentEvent
@@ -179,13 +181,26 @@ class Scheduler(BackgroundScheduler):
     Its shutdown(wait=True) waits for the running jobs while it holds the lock that
     add_job takes, so a reminder tick that plans its wake-up (`_plan_wakeup`) at that moment
     waited forever, and the process never stopped. Here the scheduler is stopped first
-    (add_job then only notes the job), and the running jobs are waited for after."""
+    (add_job then only notes the job), and the running jobs are waited for after.
+
+    A shutdown that begins while the scheduler's thread hands a due one-off job to its
+    executor made that thread die with a traceback: APScheduler then removes the job it
+    handed out, and once stopped it looks for it only among jobs added while stopped
+    (JobLookupError). That is the end of the thread's work anyway, so it ends quietly."""
 
     def shutdown(self, wait: bool = True) -> None:
         super().shutdown(wait=False)
         if wait:
             for executor in list(self._executors.values()):
                 executor.shutdown(wait=True)
+
+    def _process_jobs(self) -> float | None:
+        try:
+            return cast("float | None", super()._process_jobs())
+        except JobLookupError:
+            if self.state != STATE_STOPPED:
+                raise
+            return None
 
 
 def _every_tick(
