@@ -25,6 +25,7 @@ least any app that keeps a request durably before answering can do; nothing else
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 from typing import Any
@@ -66,11 +67,9 @@ class FloorKeep:
         self._connection: Any = None
 
     async def keep(self, raw_body: str) -> None:
-        import hashlib
-
-        import psycopg
-
         if self._connection is None:
+            import psycopg
+
             self._connection = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         key = hashlib.sha256(raw_body.encode()).hexdigest()
         await self._connection.execute(

@@ -32,16 +32,16 @@ from sqlalchemy.engine import make_url
 from bench import processes
 from bench.run import Bench, Options
 from bench.traffic import KINDS
+from web.async_keep import libpq_conninfo
 
 APPS = ("bot", "baseline", "floor")
 
 
 def libpq_url(url: str) -> str:
-    """libpq's URL for SQLAlchemy's `postgresql+psycopg://…`."""
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("postgresql"):
+    """libpq's URL for SQLAlchemy's `postgresql+psycopg://…` (refused if not PostgreSQL)."""
+    if not make_url(url).drivername.startswith("postgresql"):
         raise SystemExit("--database-url must be PostgreSQL: the floor keeps requests there")
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq_conninfo(url)
 
 
 def median_of(rounds: list[dict[str, Any]], key: str) -> float:
@@ -53,6 +53,7 @@ def measure(options: Options, kind: str, rounds: int, progress: Any) -> dict[str
     bench = Bench(options)
     floor = None
     figures: dict[str, list[dict[str, Any]]] = {name: [] for name in APPS}
+    concurrency = options.concurrencies[0]
     try:
         bench.start()
         assert bench.ws is not None
@@ -65,7 +66,6 @@ def measure(options: Options, kind: str, rounds: int, progress: Any) -> dict[str
         bench.drain(0.0)
         bench.prepare_traffic()
         apps = {"bot": bench.bot, "baseline": bench.baseline, "floor": floor}
-        concurrency = options.concurrencies[0]
         for n in range(-1, rounds):  # (round -1: not counted)
             order = APPS[n % 3 :] + APPS[: n % 3]
             for name in order:
@@ -88,7 +88,7 @@ def measure(options: Options, kind: str, rounds: int, progress: Any) -> dict[str
     base = medians["baseline"]["p99_ms"]
     return {
         "kind": kind,
-        "concurrency": options.concurrencies[0],
+        "concurrency": concurrency,
         "requests": options.requests,
         "rounds": figures,
         "median": medians,

@@ -36,7 +36,7 @@ CONNECT_TIMEOUT = 5  # seconds: a server that cannot be reached fails the keep (
 Row = tuple[str, str, str, str, str, str]  # key, kind, mode, content type, body, owner
 
 
-def _conninfo(url: str) -> str:
+def libpq_conninfo(url: str) -> str:
     """libpq's URL for SQLAlchemy's `postgresql+psycopg://…` (or `postgresql://…`)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -45,7 +45,7 @@ class AsyncKeep:
     """The inbox keep on the event loop, for PostgreSQL (see the module)."""
 
     def __init__(self, url: str, *, lease: timedelta) -> None:
-        self._conninfo = _conninfo(url)
+        self._conninfo = libpq_conninfo(url)
         self.lease = lease
         self._sql: dict[bool, str] = {}  # one row, many rows: compiled by SQLAlchemy once
         self._connection: psycopg.AsyncConnection[Any] | None = None
