@@ -308,19 +308,21 @@ def test_a_store_past_the_deadline_is_answered_503_and_kept_for_the_retry(
         return store(*args, **kwargs)
 
     monkeypatch.setattr(hooks_module, "store", slow_store)
-    app, _ = make_app(db, deadline=0.2)
+    app, stored = make_app(db, deadline=0.2)
     with served(app) as test_client:
         response = test_client.post(
             "/hooks/alertmanager", content=raw("alertmanager_firing"), headers=BEARER
         )
         assert response.status_code == 503 and response.headers["retry-after"] == "5"
         assert "took too long" in response.text
-        assert count(db, Alert) == 0
+        assert count(db, Alert) == 0 and stored == []
         slow.set()  # the store was not abandoned: it commits once the database answers
         deadline = time.monotonic() + 10
-        while count(db, Alert) < 2 and time.monotonic() < deadline:
+        while not stored and time.monotonic() < deadline:
             time.sleep(0.02)
         assert count(db, AlertGroup) == 1 and count(db, Alert) == 2
+        # ... and triage hears of the new group then, not at its next sweep.
+        assert len(stored) == 1 and len(stored[0].opened) == 1
         retry = test_client.post(
             "/hooks/alertmanager", content=raw("alertmanager_firing"), headers=BEARER
         )

@@ -4,7 +4,8 @@ Every request goes the same way: credentials (401, nothing stored), size (413 ov
 by Content-Length and while reading), body (400 with the reason), then the alerts are
 stored in one transaction and only then answered 200. A database that does not answer
 within the deadline gets the sender a 503, so it tries again later (a retry is harmless:
-alerts are deduplicated, PagerDuty deliveries are recorded by their X-Webhook-Id).
+alerts are deduplicated, PagerDuty deliveries are recorded by their X-Webhook-Id). The store
+is not abandoned: once it commits, triage hears of it (on_stored) as if it had been in time.
 """
 
 from __future__ import annotations
@@ -115,12 +116,24 @@ class AlertHooks:
         except Refused as refused:
             return refused.response()
 
+    def _store_and_tell(self, batch: Batch) -> IntakeResult:
+        """Store, then tell triage, in the store's thread: a store that outlives the deadline
+        (its sender got a 503) still gets its triage message posted now, not at the next
+        sweep, and the sender's retry, being "repeated", changes nothing more."""
+        result = store(self.db, batch, rules=self.rules)
+        if self.on_stored is not None and (result.groups or result.opened):
+            try:
+                self.on_stored(result)
+            except Exception:
+                log.exception("on_stored failed after %s alerts were stored", batch.source)
+        return result
+
     async def _store(self, batch: Batch) -> Response:
         result: IntakeResult | None = None
         try:
             with anyio.move_on_after(self.deadline):
                 result = await anyio.to_thread.run_sync(
-                    lambda: store(self.db, batch, rules=self.rules),
+                    lambda: self._store_and_tell(batch),
                     limiter=self._limiter,
                     abandon_on_cancel=True,
                 )
@@ -134,11 +147,6 @@ class AlertHooks:
                 "storing %s alerts took over %.1fs; answered 503", batch.source, self.deadline
             )
             raise Refused(503, "storing the alert took too long; try again", {"Retry-After": "5"})
-        if self.on_stored is not None and (result.groups or result.opened):
-            try:
-                self.on_stored(result)
-            except Exception:
-                log.exception("on_stored failed after %s alerts were stored", batch.source)
         return JSONResponse(result.as_json())
 
     async def alertmanager(self, request: Request) -> Response:
