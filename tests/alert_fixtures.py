@@ -1,12 +1,16 @@
-"""Captured alert payloads (tests/fixtures/alerts) for the alert tests, a rules file, and an
-alert group opened from a payload on a given clock."""
+"""Captured alert payloads (tests/fixtures/alerts) for the alert tests, a rules file, an
+alert group opened from a payload on a given clock, and a sender that retries as
+Alertmanager does."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bot.alerts.intake import store
 from bot.alerts.parsers import parse_prometheus
@@ -38,3 +42,16 @@ def open_group(db: Database, rules: AlertRules) -> int:
     """The id of the group that Alertmanager's firing payload opens at T0."""
     result = store(db, parse_prometheus(payload("alertmanager_firing")), rules=rules, now=T0)
     return result.opened[0]
+
+
+def send_alert(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST a delivery to a running bot's hook and send it again on a 503, as Alertmanager
+    does (it backs off; here 0.2 s, at most 3 tries). A 503 is what a store past the hooks'
+    0.9 s deadline gets, which a loaded 2-core test machine can reach, above all just after
+    the bot starts; the store goes on, and the retry is answered 200 ("repeated")."""
+    for attempt in range(3):
+        response = httpx.post(url, content=body, headers=headers, timeout=5)
+        if response.status_code != 503 or attempt == 2:
+            return response
+        time.sleep(0.2)
+    raise AssertionError("unreachable")

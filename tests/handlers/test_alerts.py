@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import select
 
@@ -17,7 +16,7 @@ from bot.slack.directory import MessageRef
 from playground.emulator import SlackEmulator
 from storage.models import Incident, IncidentRole
 from storage.models_alerts import AlertGroup
-from tests.alert_fixtures import raw
+from tests.alert_fixtures import raw, send_alert
 from tests.conftest import Workspace
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, wait_for_setup
@@ -29,13 +28,8 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def post(bot: RunningBot, name: str, path: str = "/hooks/alertmanager") -> None:
-    """Send as Alertmanager does: a 503 (a store past the hooks' 0.9 s, which a loaded test
-    machine can reach on PostgreSQL) is sent again (Alertmanager backs off; here 0.2 s)."""
-    for attempt in range(3):
-        response = httpx.post(bot.base_url + path, content=raw(name), headers=BEARER, timeout=5)
-        if response.status_code != 503 or attempt == 2:
-            break
-        time.sleep(0.2)
+    """Send as Alertmanager does (a 503 is sent again: tests/alert_fixtures.send_alert)."""
+    response = send_alert(bot.base_url + path, raw(name), BEARER)
     assert response.status_code == 200, response.text
 
 
@@ -261,7 +255,7 @@ def test_escalation_reaches_the_on_call_person_then_the_next_level(
     triage = bot.runtime.services.alerts
     assert triage is not None
     body = raw("alertmanager_firing").replace(b'"critical"', b'"warning"')
-    response = httpx.post(bot.base_url + "/hooks/alertmanager", content=body, headers=BEARER)
+    response = send_alert(bot.base_url + "/hooks/alertmanager", body, BEARER)
     assert response.status_code == 200
     message = wait_message(slack, workspace.general, lambda m: bool(buttons(m)))
     triage.sweep()  # level 1 (after 0 s): the on-call person

@@ -9,12 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bench.processes import ROOT, AppProcess, free_port
 from playground.emulator import SlackEmulator
-from tests.alert_fixtures import raw
+from tests.alert_fixtures import raw, send_alert
 from tests.conftest import Workspace
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
 
@@ -84,11 +83,10 @@ def fire_then_kill(
     bot = start(slack, db_url, rules, port)
     try:
         posted = time.monotonic()
-        response = httpx.post(
+        response = send_alert(
             f"http://127.0.0.1:{port}/hooks/alertmanager",
-            content=raw("alertmanager_firing"),
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=5,
+            raw("alertmanager_firing"),
+            {"Authorization": f"Bearer {TOKEN}"},
         )
         assert response.status_code == 200
         slack.wait_for(first_level, timeout=timeout)

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import select
 
@@ -23,7 +22,7 @@ from storage.models import Incident
 from storage.models_alerts import IncidentEscalation
 from storage.models_stakeholders import StakeholderNotice
 from storage.types import utcnow
-from tests.alert_fixtures import raw
+from tests.alert_fixtures import raw, send_alert
 from tests.conftest import Workspace
 from tests.fake_providers import TWILIO_SID, TWILIO_TOKEN, FakeProviders
 from tests.harness import RunningBot
@@ -210,11 +209,8 @@ def test_an_alert_groups_sms_level_texts_through_the_sms_channel(
     paging_bot: RunningBot, slack: SlackEmulator, workspace: Workspace, fakes: FakeProviders
 ) -> None:
     body = raw("alertmanager_firing")
-    response = httpx.post(
-        paging_bot.base_url + "/hooks/alertmanager",
-        content=body,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
+    response = send_alert(
+        paging_bot.base_url + "/hooks/alertmanager", body, {"Authorization": f"Bearer {TOKEN}"}
     )
     assert response.status_code == 200
     triage = must(paging_bot.runtime.services.alerts)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import select
 
@@ -22,7 +21,7 @@ from playground.emulator import SlackEmulator
 from storage.models import Incident, IncidentUpdate
 from storage.models_alerts import AlertGroup
 from storage.models_statuspage import StatusComponent, StatusIncident
-from tests.alert_fixtures import raw
+from tests.alert_fixtures import raw, send_alert
 from tests.conftest import Workspace
 from tests.harness import RunningBot, response_to
 from tests.scenarios import declare, declare_values, must, open_declare_form
@@ -182,11 +181,10 @@ def test_triage_is_for_the_triage_channels_members_and_admins(
 ) -> None:
     bot = start_bot(alert_webhook_token=TOKEN, alerts_channel="#general")
     driver = bot.driver(slack)
-    response = httpx.post(
+    response = send_alert(
         bot.base_url + "/hooks/alertmanager",
-        content=raw("alertmanager_firing"),
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
+        raw("alertmanager_firing"),
+        {"Authorization": f"Bearer {TOKEN}"},
     )
     assert response.status_code == 200
     message = slack.wait_for(
