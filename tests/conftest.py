@@ -202,3 +202,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     ]
     if lost:
         raise pytest.UsageError(f"xdist ignored the group of {len(lost)} tests, e.g. {lost[0]}")
+
+
+_rerun_reasons: list[str] = []  # in the process that reports: xdist's controller
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep why each rerun test failed its first time (pytest-rerunfailures names it only):
+    a flaky test is fixed from its failure, which CI's log otherwise never shows."""
+    if report.outcome != "rerun":
+        return
+    crash = getattr(report.longrepr, "reprcrash", None)
+    why = f"{crash.path}:{crash.lineno}: {crash.message}" if crash else str(report.longrepr)
+    _rerun_reasons.append(f"{report.nodeid} ({report.when}): {why.strip()[:2000]}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After the summary: each rerun test's first failure, in a few lines."""
+    if not _rerun_reasons:
+        return
+    terminalreporter.section("why tests were rerun (their first failure)")
+    for line in _rerun_reasons:
+        terminalreporter.write_line(line)
