@@ -214,7 +214,15 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     crash = getattr(report.longrepr, "reprcrash", None)
     why = f"{crash.path}:{crash.lineno}: {crash.message}" if crash else str(report.longrepr)
-    _rerun_reasons.append(f"{report.nodeid} ({report.when}): {why.strip()[:2000]}")
+    # ... and the test file's lines on the way there (the crash may be in a helper).
+    entries = getattr(getattr(report.longrepr, "reprtraceback", None), "reprentries", [])
+    mine = [
+        str(loc.lineno)
+        for loc in (getattr(entry, "reprfileloc", None) for entry in entries)
+        if loc is not None and loc.path.endswith(report.location[0])
+    ]
+    where = f"{report.location[0]}:{' > '.join(mine)}, " if mine else ""
+    _rerun_reasons.append(f"{report.nodeid} ({report.when}): {where}{why.strip()[:2000]}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
