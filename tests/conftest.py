@@ -222,7 +222,17 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if loc is not None and loc.path.endswith(report.location[0])
     ]
     where = f"{report.location[0]}:{' > '.join(mine)}, " if mine else ""
-    _rerun_reasons.append(f"{report.nodeid} ({report.when}): {where}{why.strip()[:2000]}")
+    # ... and the warnings and errors logged meanwhile (the last few), often the cause.
+    logged = [
+        line
+        for title, text in report.sections
+        if title.startswith("Captured log")
+        for line in text.splitlines()
+        if line.startswith(("WARNING", "ERROR", "CRITICAL"))
+    ][-8:]
+    lines = [f"{report.nodeid} ({report.when}): {where}{why.strip()[:2000]}"]
+    lines += [f"    logged: {line[:300]}" for line in logged]
+    _rerun_reasons.append("\n".join(lines))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
