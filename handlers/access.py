@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from blocks.payloads import PayloadError
 from bot import permissions, rate_limits
+from bot.core import inbox
 from bot.core.errors import DomainError
 from bot.permissions import Permission
 from bot.rate_limits import Bucket, Cost, Limit
@@ -232,36 +233,55 @@ class _Looked:
     """Requests let through by a look at the limit (`Rider.look`) whose take is not
     committed yet: the next look counts them as taken, until the transaction of the take
     ends (`Rider.ended`). One that is never taken (its process's move failed; the sweep
-    keeps it without a take) stops counting after LOOK_HOLD."""
+    keeps it without a take) stops counting after LOOK_HOLD.
+
+    The take commits in the processing worker, which tells the front afterwards: meanwhile
+    the database counts it already. So a held request that the inbox holds (read in the
+    look's snapshot, with the tokens) is not counted again: counted twice, it refused a
+    person's second declaration under a limit of two."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: dict[tuple[str, Bucket], list[float]] = {}
+        self._held: dict[tuple[str, Bucket], list[tuple[float, str]]] = {}
 
     def take(
-        self, user: str, bucket: Bucket, tokens: Callable[[], float], limit: Limit
+        self,
+        user: str,
+        bucket: Bucket,
+        key: str,
+        limit: Limit,
+        tokens: Callable[[], float],
+        kept: Callable[[list[str]], set[str]],
     ) -> timedelta | None:
-        """Let one request through if the tokens the database holds, less those let through
-        and not taken yet, allow it. (`tokens` is read under the lock: a take that commits
-        and settles meanwhile is counted once, not zero times.)"""
+        """Let request `key` through if the tokens the database holds, less those let
+        through whose request it does not hold yet (`kept`), allow it. (Both are read under
+        the lock, in one snapshot: a take that commits and settles meanwhile is counted once,
+        not zero times or twice.)"""
         now = time.monotonic()
         with self._lock:
-            held = [t for t in self._held.get((user, bucket), []) if now - t < LOOK_HOLD]
+            held = [(t, k) for t, k in self._held.get((user, bucket), []) if now - t < LOOK_HOLD]
+            if held:
+                in_inbox = kept([k for _, k in held])
+                held = [(t, k) for t, k in held if k not in in_inbox]
             wait = rate_limits.waiting(tokens() - len(held), limit)
             if wait is None:
-                held.append(now)
+                held.append((now, key))
             self._held[(user, bucket)] = held
             if not held:
                 del self._held[(user, bucket)]
         return wait
 
-    def settle(self, user: str, bucket: Bucket) -> None:
+    def settle(self, user: str, bucket: Bucket, key: str) -> None:
         with self._lock:
             held = self._held.get((user, bucket))
-            if held:
-                held.pop(0)
-                if not held:
-                    del self._held[(user, bucket)]
+            if not held:
+                return
+            for index, (_, k) in enumerate(held):
+                if k == key:
+                    del held[index]
+                    break
+            if not held:
+                del self._held[(user, bucket)]
 
 
 LOOK_HOLD = 60.0  # seconds
@@ -285,11 +305,14 @@ def charge(scope: Scope, db: Database, limits: dict[Bucket, Limit | None]) -> No
     if scope.cost.in_write and WRITE_FENCE.get() is not None:  # processed through the inbox
         user, bucket = scope.user_id, scope.cost.bucket
 
-        def look(session: Session) -> None:  # kept before `take` (web/journal.py)
+        def look(session: Session, key: str) -> None:  # kept before `take` (web/journal.py)
             def tokens() -> float:
                 return rate_limits.available(session, user_id=user, bucket=bucket, limit=limit)
 
-            wait = _LOOKED.take(user, bucket, tokens, limit)
+            def kept(keys: list[str]) -> set[str]:
+                return inbox.kept(session, keys)
+
+            wait = _LOOKED.take(user, bucket, key, limit, tokens, kept)
             if wait is not None:
                 log.info("rate limit %s: %s must wait %s", bucket, user, wait)
                 raise rate_limits.refusal(bucket, limit, wait)

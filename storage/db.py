@@ -73,14 +73,14 @@ class Rider:
     def __init__(
         self,
         write: Callable[[Session], None],
-        look: Callable[[Session], None] | None = None,
-        looked_over: Callable[[], None] | None = None,
+        look: Callable[[Session, str], None] | None = None,
+        looked_over: Callable[[str], None] | None = None,
         spec: dict[str, str] | None = None,
     ) -> None:
         self._write: Callable[[Session], None] | None = write
         self._look = look
         self._looked_over = looked_over
-        self._looked = False
+        self._looked: str | None = None  # the key of the request `look` let through
         self.spec = spec
 
     def run(self, session: Session) -> None:
@@ -88,23 +88,23 @@ class Rider:
         if write is not None:
             write(session)
 
-    def look(self, session: Session) -> None:
-        """Check what `run` will write, in a read-only `session`, when the request is kept
-        before that write (web/journal.py); may raise as `run` would."""
+    def look(self, session: Session, key: str) -> None:
+        """Check what `run` will write, in a read-only `session`, when the request (inbox
+        key `key`) is kept before that write (web/journal.py); may raise as `run` would."""
         if self._look is not None:
             try:
-                self._look(session)
+                self._look(session, key)
             except BaseException:
                 self._write = None  # refused: the request is answered with the reason
                 raise
-            self._looked = True
+            self._looked = key
 
     def ended(self) -> None:
         """The transaction that ran `run` committed or rolled back: what `look` let through
         is in the database now, or never will be (`looked_over`)."""
-        if self._looked and self._looked_over is not None:
-            self._looked = False
-            self._looked_over()
+        key, self._looked = self._looked, None
+        if key is not None and self._looked_over is not None:
+            self._looked_over(key)
 
 
 # The rider of the request processed in this context (set by the gate, run by the intake).

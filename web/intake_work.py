@@ -164,7 +164,7 @@ class Work:
         if owner is not None and journal is not None:
             if rider is not None:
                 with self.intake.db.read() as session:
-                    rider.look(session)  # may raise: not kept, and answered with the reason
+                    rider.look(session, kept.key)  # may raise: not kept, answered with the reason
             if journal.write(kept):
                 with self._lock:
                     self.journaled = True

@@ -341,6 +341,14 @@ def trim(session: Session, *, before: datetime, limit: int = 1000) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def kept(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of these request keys the inbox holds (kept, processed or not)."""
+    if not keys:
+        return set()
+    statement = select(InboxRequest.key).where(col(InboxRequest.key).in_(list(keys)))
+    return set(session.exec(statement).all())
+
+
 def unprocessed(session: Session) -> int:
     """How many rows wait for processing (for health and tests)."""
     return int(
